@@ -1,16 +1,31 @@
-"""Plan a scenario: the pipeline's optimise step (work in progress)."""
+"""Plan a scenario: the one entry point, :func:`solve`.
+
+The pipeline: compile the scenario (places, road km, integer times) → eligibility and cohorts →
+full coaches straight from each county → remainders pooled by set partitioning over candidate
+trips (OR-Tools CP-SAT) → orders allocated to trips → trips timed under the driving rules and
+placed on coaches → whatever could not run is retried on its own coach, then unassigned with the
+reason that stopped it → the contract-v1 plan with its lower bound.
+"""
 
 from __future__ import annotations
 
+import time
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
+from ._pool import Key, PoolParams, full_coaches, pool_remainders
+from ._schedule import Allocated, Fleet, allocate, direct, schedule
 from .contract import Plan, Scenario, Trip
+from .driving import DAY
+from .eligibility import ProblemData, compile_scenario, eligibility
+from .report import build_plan
+from .travel import DistanceProvider
 
 
 @dataclass(frozen=True)
 class Progress:
-    """A progress report: the phase, the fraction of the time budget used, the best cost so far."""
+    """A progress report: the phase, the fraction of the work done, the best cost known so far."""
 
     phase: str
     fraction: float
@@ -19,13 +34,133 @@ class Progress:
 
 @dataclass(frozen=True)
 class SolveParams:
-    """Tuning knobs of :func:`solve`."""
+    """Tuning knobs of :func:`solve`.
+
+    ``pooling`` false plans every order on coaches of its own (the naive plan benchmarks compare
+    against). ``neighbours`` and ``cluster_size`` shape the candidate trips of set partitioning.
+    """
 
     pooling: bool = True
+    neighbours: int = 8
+    cluster_size: int = 36
 
 
 def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
           progress: Optional[Callable[[Progress], None]] = None,
-          fixed: Sequence[Trip] = (), params: SolveParams = SolveParams()) -> Plan:
-    """Plan ``scenario``; see the module docstring."""
-    raise NotImplementedError("the optimizer is being built")
+          fixed: Sequence[Trip] = (), params: SolveParams = SolveParams(),
+          distances: Optional[DistanceProvider] = None) -> Plan:
+    """Plan ``scenario`` within about ``time_limit`` seconds.
+
+    Parameters
+    ----------
+    scenario
+        The contract-v1 scenario.
+    time_limit
+        Seconds for the whole solve; set partitioning gets most of it.
+    seed
+        Makes the search deterministic.
+    progress
+        Called with :class:`Progress` as phases go by.
+    fixed
+        Trips already dispatched: kept as they are, their coaches and site intake taken, their
+        workers not planned again.
+    params
+        :class:`SolveParams`.
+    distances
+        A road-distance provider (default: geodesic × the policy's road factor).
+
+    Returns
+    -------
+    Plan
+        Every worker is on one trip or unassigned with a reason.
+    """
+    started = time.monotonic()
+
+    def tell(phase: str, fraction: float, cost: Optional[float] = None) -> None:
+        if progress:
+            progress(Progress(phase, min(1.0, fraction), cost))
+
+    tell("reading", 0.0)
+    data = compile_scenario(scenario, distances)
+    already, fleet, intake = _take_fixed(data, fixed)
+    eligible, unassigned = eligibility(data, already)
+    vtypes = [v for v, vt in enumerate(data.vehicles) if vt.count > 0 and vt.capacity > 0]
+    if not vtypes:
+        unassigned += [(e.order, e.count, "no_vehicle") for e in eligible]
+        eligible = []
+    tell("pooling", 0.05)
+
+    jobs: list[Allocated] = []
+    if eligible and params.pooling:
+        demand: dict[Key, int] = defaultdict(int)
+        for e in eligible:
+            o = data.orders[e.order]
+            demand[(o.place, e.cohort, o.site)] += e.count
+        big = max(vtypes, key=lambda v: (data.vehicles[v].capacity, -data.vehicles[v].cost_per_km, -v))
+        drafts, left = full_coaches(data, dict(demand), big)
+        budget = max(0.5, time_limit * 0.7 - (time.monotonic() - started))
+        drafts += pool_remainders(
+            data, left, time_limit=budget,
+            params=PoolParams(params.neighbours, params.cluster_size, seed),
+            report=lambda f: tell("pooling", 0.05 + 0.7 * f))
+        jobs, leftovers = allocate(data, drafts, eligible)
+        for e, n in leftovers:
+            jobs += direct(data, e, n, vtypes)
+    else:
+        for e in eligible:
+            jobs += direct(data, e, e.count, vtypes)
+
+    tell("scheduling", 0.8)
+    timed, failed = schedule(data, jobs, fleet, intake, vtypes)
+    # a trip that could not run as drafted: try its orders one by one on coaches of their own
+    retry: list[Allocated] = []
+    first_reason: dict[int, str] = {}
+    for job, reason in failed:
+        for loads in job.board.values():
+            for o, n in loads:
+                first_reason.setdefault(o, reason)
+                retry += direct(data, _as_eligible(job, o, n, data), n, vtypes)
+    timed2, failed2 = schedule(data, retry, fleet, intake, vtypes)
+    timed += timed2
+    for job, reason in failed2:
+        for loads in job.board.values():
+            for o, n in loads:
+                unassigned.append((o, n, reason))
+    cost = sum(t.cost for t in timed)
+    tell("reporting", 0.95, cost)
+    plan = build_plan(data, timed, fixed, unassigned, seconds=time.monotonic() - started,
+                      time_limit=time_limit, status="feasible" if timed or not eligible else "no trips",
+                      seed=seed)
+    tell("done", 1.0, plan.summary.cost)
+    return plan
+
+
+def _as_eligible(job: Allocated, order: int, n: int, data: ProblemData):
+    from .eligibility import Eligible
+
+    o = data.orders[order]
+    lo = max(o.earliest, job.lo)
+    return Eligible(order, n, job.cohort, lo, max(lo, job.hi))
+
+
+def _take_fixed(data: ProblemData, fixed: Sequence[Trip]) -> tuple[list[int], Fleet, dict[tuple[int, int], int]]:
+    """Book dispatched trips: their coaches' time, their site intake, and their riders."""
+    already = [0] * len(data.orders)
+    fleet = Fleet(data)
+    intake: dict[tuple[int, int], int] = {}
+    order_index = {o.id: o.index for o in data.orders}
+    type_index = {v.id: i for i, v in enumerate(data.vehicles)}
+    site_index = {s: i for i, s in enumerate(data.site_ids)}
+    for trip in fixed:
+        v = type_index.get(trip.vehicle_type)
+        times = [data.minute(t) for s in trip.stops for t in (s.arrive, s.depart) if t is not None]
+        if v is not None and trip.bus < data.vehicles[v].count and times:
+            fleet.block(v, trip.bus, min(times), max(times))
+        for s in trip.stops:
+            for ld in s.board:
+                if ld.order in order_index:
+                    already[order_index[ld.order]] += ld.count
+            if s.kind == "drop" and s.place.id in site_index and s.arrive is not None:
+                key = (site_index[s.place.id], data.minute(s.arrive) // DAY)
+                intake[key] = intake.get(key, 0) + sum(ld.count for ld in s.alight)
+    return already, fleet, intake

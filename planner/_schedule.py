@@ -1,0 +1,336 @@
+"""When each trip runs and on which coach.
+
+Drafted trips (who rides with whom) get their orders, a start time, a coach of their type and a
+timetable that follows the driving rules, the order windows, the sites' receiving hours and
+daily intake, and the coaches' availability. Trips are placed most urgent first; a trip that
+cannot run as drafted falls apart into its orders, each tried on its own coach; what still cannot
+run is unassigned with the reason that stopped it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ._pool import Draft, Key, best_route, crew_needed, trip_cost
+from .driving import DAY, DriveLog, drive
+from .eligibility import Eligible, ProblemData
+
+INF = 10**12
+
+
+@dataclass
+class Stop:
+    kind: str  # depart | pickup | drop | return
+    place: int
+    site: Optional[int]
+    arrive: Optional[int]
+    depart: Optional[int]
+    loads: list[tuple[int, int]] = field(default_factory=list)  # (order index, count)
+    drive: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
+class Timed:
+    vehicle: int
+    bus: int
+    crew: int
+    cohort: int
+    km: float
+    cost: float
+    stops: list[Stop]
+    fixed: bool = False
+
+    @property
+    def start(self) -> int:
+        return self.stops[0].depart  # type: ignore[return-value]
+
+    @property
+    def end(self) -> int:
+        return self.stops[-1].arrive  # type: ignore[return-value]
+
+
+@dataclass
+class Allocated:
+    """A draft with its orders: per pickup place and per site, which order and how many."""
+
+    vehicle: int
+    pickups: tuple[int, ...]
+    sites: tuple[int, ...]
+    cohort: int
+    board: dict[int, list[tuple[int, int]]]  # place → [(order, n)]
+    lo: int
+    hi: int
+
+    @property
+    def riders(self) -> int:
+        return sum(n for loads in self.board.values() for _, n in loads)
+
+
+# ---------------------------------------------------------------- allocation
+
+
+def allocate(data: ProblemData, drafts: list[Draft], eligible: list[Eligible]
+             ) -> tuple[list[Allocated], list[tuple[Eligible, int]]]:
+    """Give each draft's key slots to concrete orders, keeping every trip's boarding window open.
+
+    Returns the allocated trips and the (eligible group, count) chunks that found no compatible
+    slot (they are planned on their own later).
+    """
+    by_key: dict[Key, list[list]] = {}
+    for e in sorted(eligible, key=lambda e: (e.board_until, e.board_from, e.order)):
+        o = data.orders[e.order]
+        by_key.setdefault((o.place, e.cohort, o.site), []).append([e, e.count])
+    windows = [[-INF, INF] for _ in drafts]
+    boards: list[dict[int, list[tuple[int, int]]]] = [dict() for _ in drafts]
+    slots: dict[Key, list[list[int]]] = {}
+    for i, d in enumerate(drafts):
+        for key, n in d.loads:
+            slots.setdefault(key, []).append([i, n])
+    for key, key_slots in slots.items():
+        queue = by_key.get(key, [])
+        for item in queue:
+            e, need = item
+            for slot in key_slots:
+                if need == 0:
+                    break
+                i, room = slot
+                if room == 0:
+                    continue
+                lo, hi = max(windows[i][0], e.board_from), min(windows[i][1], e.board_until)
+                if lo > hi:
+                    continue
+                take = min(room, need)
+                windows[i] = [lo, hi]
+                boards[i].setdefault(key[0], []).append((e.order, take))
+                slot[1] -= take
+                need -= take
+            item[1] = need
+    leftovers: list[tuple[Eligible, int]] = []
+    for queue in by_key.values():
+        for e, need in queue:
+            if need:
+                leftovers.append((e, need))
+    out: list[Allocated] = []
+    for i, d in enumerate(drafts):
+        if not boards[i]:
+            continue
+        pickups = tuple(p for p in d.pickups if p in boards[i])
+        sites = tuple(sorted({data.orders[o].site for loads in boards[i].values() for o, _ in loads}))
+        km, pickups, sites = best_route(data, data.vehicles[d.vehicle].depot, pickups, sites)
+        cohort = d.loads[0][0][1]
+        out.append(Allocated(d.vehicle, pickups, sites, cohort, boards[i], windows[i][0], windows[i][1]))
+    return out, leftovers
+
+
+def direct(data: ProblemData, e: Eligible, n: int, vtypes: list[int]) -> list[Allocated]:
+    """One order's workers on coaches of their own: the cheapest types that hold them."""
+    o = data.orders[e.order]
+    out: list[Allocated] = []
+    while n > 0:
+        fits = [v for v in vtypes if data.vehicles[v].capacity >= n]
+        if fits:
+            v = min(fits, key=lambda v: (trip_cost(data, v, data.km[data.vehicles[v].depot, o.place] * 2, 1), v))
+        else:
+            v = max(vtypes, key=lambda v: (data.vehicles[v].capacity, -v))
+        take = min(n, data.vehicles[v].capacity)
+        out.append(Allocated(v, (o.place,), (o.site,), e.cohort, {o.place: [(e.order, take)]},
+                             e.board_from, e.board_until))
+        n -= take
+    return out
+
+
+# ---------------------------------------------------------------- timing
+
+
+class Fail(Exception):
+    def __init__(self, reason: str, retry_at: Optional[int] = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_at = retry_at
+
+
+def _open_at(data: ProblemData, site: int, t: int, dwell: int) -> int:
+    """The earliest t' ≥ t at which a drop of ``dwell`` minutes fits inside receiving hours."""
+    a, b = data.site_hours[site]
+    if not data.time_rules:
+        return t
+    for _ in range(3):
+        m = t % DAY
+        if a <= m and m + dwell <= b:
+            return t
+        day = t - m
+        t = day + a if m < a else day + DAY + a
+    return t
+
+
+def simulate(data: ProblemData, job: Allocated, start: int, crew: int, intake: dict[tuple[int, int], int]
+             ) -> list[Stop]:
+    """Time one trip leaving its depot at ``start``; raise :class:`Fail` when a rule breaks."""
+    vt = data.vehicles[job.vehicle]
+    rules = data.rules
+    log = DriveLog(crew=crew)
+    stops = [Stop("depart", vt.depot, None, None, start)]
+    t, here = start, vt.depot
+    boarded: dict[int, int] = {}
+    for p in job.pickups:
+        loads = job.board[p]
+        ready = max(data_board_from(data, job, o) for o, _ in loads)
+        arrive, iv = drive(log, t, rules.minutes(data.km[here, p]), rules)
+        arrive = max(arrive, ready - data.boarding)  # hold on the road rather than wait in a closed county
+        depart = arrive + data.boarding
+        if data.risk_at(p, arrive) >= 2 or data.risk_at(p, depart - 1) >= 2 or data.risk_at(p, depart) != job.cohort:
+            raise Fail("region_closed")
+        for o, _ in loads:
+            od = data.orders[o]
+            if depart > od.valid_until:
+                raise Fail("screening_expired")
+            boarded[o] = depart
+        stops.append(Stop("pickup", p, None, arrive, depart, list(loads), iv))
+        t, here = depart, p
+    drops: dict[int, list[tuple[int, int]]] = {}
+    for loads in job.board.values():
+        for o, n in loads:
+            drops.setdefault(data.orders[o].site, []).append((o, n))
+    for s in job.sites:
+        sp = data.site_place[s]
+        arrive, iv = drive(log, t, rules.minutes(data.km[here, sp]), rules)
+        arrive = _open_at(data, s, arrive, data.alighting)
+        depart = arrive + data.alighting
+        n_here = sum(n for _, n in drops[s])
+        cap = data.site_intake[s]
+        if data.time_rules and cap is not None:
+            day = (arrive // DAY)
+            if intake.get((s, day), 0) + n_here > cap:
+                raise Fail("site_intake_full", retry_at=(day + 1) * DAY + data.site_hours[s][0] - (arrive - start))
+        for o, _ in drops[s]:
+            od = data.orders[o]
+            if data.time_rules and arrive > od.arrive_by:
+                raise Fail("deadline_unreachable")
+            if data.time_rules and arrive - boarded[o] > data.max_ride:
+                raise Fail("ride_time_exceeded")
+        stops.append(Stop("drop", sp, s, arrive, depart, list(drops[s]), iv))
+        t, here = depart, sp
+    arrive, iv = drive(log, t, rules.minutes(data.km[here, vt.depot]), rules)
+    stops.append(Stop("return", vt.depot, None, arrive, None, [], iv))
+    if start < vt.available_from or arrive > vt.available_until:
+        raise Fail("no_vehicle")
+    return stops
+
+
+def data_board_from(data: ProblemData, job: Allocated, order: int) -> int:
+    o = data.orders[order]
+    return max(o.earliest, job.lo if job.lo > -INF else o.earliest)
+
+
+# ---------------------------------------------------------------- coaches
+
+
+class Fleet:
+    """Busy intervals of every coach, to place trips without overlap."""
+
+    def __init__(self, data: ProblemData):
+        self.busy: list[list[list[tuple[int, int]]]] = [[[] for _ in range(vt.count)] for vt in data.vehicles]
+
+    def block(self, v: int, b: int, start: int, end: int) -> None:
+        bisect.insort(self.busy[v][b], (start, end))
+
+    def free_bus(self, v: int, start: int, end: int) -> Optional[int]:
+        """A coach of type ``v`` free on [start, end]: the one idle for the shortest time before."""
+        best, best_gap = None, None
+        for b, iv in enumerate(self.busy[v]):
+            i = bisect.bisect_left(iv, (start, -INF))
+            if i < len(iv) and iv[i][0] < end:
+                continue
+            if i > 0 and iv[i - 1][1] > start:
+                continue
+            gap = start - (iv[i - 1][1] if i > 0 else -INF)
+            if best_gap is None or gap < best_gap:
+                best, best_gap = b, gap
+        return best
+
+    def next_free(self, v: int, after: int) -> list[int]:
+        """Times after ``after`` at which some coach of type ``v`` becomes free."""
+        return sorted({iv[-1][1] for iv in self.busy[v] if iv and iv[-1][1] > after}
+                      | {e for ivs in self.busy[v] for _, e in ivs if e > after})
+
+
+def schedule(data: ProblemData, jobs: list[Allocated], fleet: Fleet, intake: dict[tuple[int, int], int],
+             vtypes: list[int]) -> tuple[list[Timed], list[tuple[Allocated, str]]]:
+    """Place jobs most urgent first; return timed trips and the jobs that could not run, with why."""
+    timed: list[Timed] = []
+    failed: list[tuple[Allocated, str]] = []
+    for job in sorted(jobs, key=lambda j: (j.hi, j.lo, -j.riders)):
+        result = place(data, job, fleet, intake, vtypes)
+        if isinstance(result, Timed):
+            timed.append(result)
+        else:
+            failed.append((job, result))
+    return timed, failed
+
+
+def place(data: ProblemData, job: Allocated, fleet: Fleet, intake: dict[tuple[int, int], int],
+          vtypes: list[int]) -> Timed | str:
+    """Find a start and a coach for one job; book them; return the trip or the reason it failed."""
+    riders = job.riders
+    types = [job.vehicle] + sorted((v for v in vtypes if v != job.vehicle and data.vehicles[v].capacity >= riders),
+                                   key=lambda v: (data.vehicles[v].cost_per_km, data.vehicles[v].fixed_cost, v))
+    reason = "no_vehicle"
+    for v in types:
+        if data.vehicles[v].capacity < riders or data.vehicles[v].count == 0:
+            continue
+        vjob = job if v == job.vehicle else Allocated(v, job.pickups, job.sites, job.cohort, job.board, job.lo, job.hi)
+        depot = data.vehicles[v].depot
+        km, pickups, sites = best_route(data, depot, vjob.pickups, vjob.sites)
+        base = crew_needed(data, depot, pickups, sites)
+        for crew in sorted({base, 2}):
+            got = _place_with(data, vjob, v, crew, km, fleet, intake)
+            if isinstance(got, Timed):
+                return got
+            reason = got
+            if got not in ("deadline_unreachable", "ride_time_exceeded"):
+                break
+    return reason
+
+
+def _place_with(data: ProblemData, job: Allocated, v: int, crew: int, km: float, fleet: Fleet,
+                intake: dict[tuple[int, int], int]) -> Timed | str:
+    vt = data.vehicles[v]
+    first = job.pickups[0]
+    ready = max(data_board_from(data, job, o) for o, _ in job.board[first])
+    # aim to reach the first pickup just as its workers are ready
+    probe = DriveLog(crew=crew)
+    lead, _ = drive(probe, ready, data.rules.minutes(data.km[vt.depot, first]), data.rules)
+    start = max(vt.available_from, ready - data.boarding - (lead - ready))
+    reason = "no_vehicle"
+    for _ in range(40):
+        try:
+            stops = simulate(data, job, start, crew, intake)
+        except Fail as f:
+            if f.retry_at is not None and f.retry_at > start:
+                reason = f.reason
+                start = f.retry_at
+                continue
+            return f.reason if reason == "no_vehicle" or f.reason != "deadline_unreachable" else reason
+        end = stops[-1].arrive
+        bus = fleet.free_bus(v, stops[0].depart, end)
+        if bus is None:
+            later = [t for t in fleet.next_free(v, start) if t > start]
+            if not later:
+                return "no_vehicle"
+            start = later[0]
+            reason = "no_vehicle"
+            continue
+        fleet.block(v, bus, stops[0].depart, end)
+        for s in stops:
+            if s.kind == "drop" and s.site is not None and data.site_intake[s.site] is not None:
+                key = (s.site, s.arrive // DAY)  # type: ignore[operator]
+                intake[key] = intake.get(key, 0) + sum(n for _, n in s.loads)
+        real_km = _km(data, stops)
+        return Timed(v, bus, crew, job.cohort, real_km, trip_cost(data, v, real_km, crew), stops)
+    return reason
+
+
+def _km(data: ProblemData, stops: list[Stop]) -> float:
+    return float(sum(data.km[a.place, b.place] for a, b in zip(stops, stops[1:])))

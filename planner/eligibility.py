@@ -1,0 +1,264 @@
+"""Compile a scenario into the optimiser's plain data, and decide who may travel and in which cohort.
+
+Pipeline step 2–4: resolve places, build the road-km matrix, then per order: how many workers are
+eligible, in which cohort (region risk at pickup), within which pickup window (earliest departure,
+screening validity, region closures, the latest pickup that still arrives by the deadline), and
+why the others cannot travel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .contract import SHANGHAI, Order, Scenario
+from .driving import DrivingRules, leg_minutes
+from .errors import InputError, Problem
+from .places import PlaceError, Point, resolve_all
+from .travel import DistanceProvider, GeodesicRoad
+
+RISK = {"low": 0, "medium": 1, "high": 2}
+COHORTS = ("low", "medium")
+FAR = 10**9  # "no limit" in minutes
+
+
+@dataclass(frozen=True)
+class VehicleData:
+    id: str
+    seats: int
+    capacity: int  # seats × occupancy cap, rounded down
+    count: int
+    depot: int  # place index
+    depot_id: str
+    fixed_cost: float
+    cost_per_km: float
+    crew_cost: float
+    available_from: int
+    available_until: int
+
+
+@dataclass(frozen=True)
+class OrderData:
+    index: int
+    id: str
+    agency: str
+    place: int  # origin place index
+    site: int  # site index (into ProblemData.sites)
+    headcount: int
+    cleared: int
+    failed: int
+    earliest: int
+    arrive_by: int
+    valid_until: int
+
+
+@dataclass(frozen=True)
+class Eligible:
+    """Workers of one order that may travel: count, cohort and the window their boarding must fall in."""
+
+    order: int
+    count: int
+    cohort: int  # 0 low, 1 medium
+    board_from: int
+    board_until: int
+
+
+@dataclass(frozen=True)
+class ProblemData:
+    """A scenario compiled to integers and arrays; immutable."""
+
+    name: str
+    t0: datetime  # minute 0, an Asia/Shanghai midnight
+    places: tuple[Point, ...]
+    km: np.ndarray  # (P, P) road km
+    site_ids: tuple[str, ...]
+    site_place: tuple[int, ...]
+    site_hours: tuple[tuple[int, int], ...]  # receiving minutes of day [from, until]
+    site_intake: tuple[Optional[int], ...]
+    depot_ids: tuple[str, ...]
+    depot_place: tuple[int, ...]
+    vehicles: tuple[VehicleData, ...]
+    orders: tuple[OrderData, ...]
+    risk_periods: dict[int, tuple[tuple[int, int, int], ...]]  # place → (from, until, level)
+    rules: DrivingRules
+    max_stops: int
+    max_ride: int
+    boarding: int
+    alighting: int
+    two_driver_km: float
+    min_riders: int
+    time_rules: bool
+
+    def minute(self, when: datetime) -> int:
+        return int((when - self.t0).total_seconds() // 60)
+
+    def when(self, minute: int) -> datetime:
+        return (self.t0 + timedelta(minutes=minute)).astimezone(SHANGHAI)
+
+    def risk_at(self, place: int, t: int) -> int:
+        level = 0
+        for a, b, r in self.risk_periods.get(place, ()):
+            if a <= t < b and r > level:
+                level = r
+        return level
+
+
+def _clock(t) -> int:
+    return t.hour * 60 + t.minute + (1 if t.second else 0)
+
+
+def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] = None) -> ProblemData:
+    """Resolve places and build :class:`ProblemData`; raise :class:`InputError` on unresolved places."""
+    pol = scenario.policy
+    problems: list[Problem] = []
+    locs = ([d.location for d in scenario.depots] + [s.location for s in scenario.sites]
+            + [o.origin for o in scenario.orders])
+    points = resolve_all(locs)
+    wheres = ([(f"depots[{i}] ({d.id})", "location") for i, d in enumerate(scenario.depots)]
+              + [(f"sites[{i}] ({s.id})", "location") for i, s in enumerate(scenario.sites)]
+              + [(f"orders[{i}] ({o.id})", "origin." + ("county" if o.origin.county else
+                                                         "address" if o.origin.address else "lat"))
+                 for i, o in enumerate(scenario.orders)])
+    for p, (where, fld) in zip(points, wheres):
+        if isinstance(p, PlaceError):
+            problems.append(Problem(where, fld, str(p)))
+    if problems:
+        raise InputError(problems)
+
+    # unique places: depots, sites, then origins deduplicated by county code / coordinates
+    places: list[Point] = []
+    index: dict[tuple, int] = {}
+
+    def add(p: Point) -> int:
+        key = ("c", p.county) if p.county else ("x", round(p.lat, 6), round(p.lon, 6))
+        if key not in index:
+            index[key] = len(places)
+            places.append(p)
+        return index[key]
+
+    nd, ns = len(scenario.depots), len(scenario.sites)
+    depot_place = tuple(len(places) + i for i in range(nd))
+    places.extend(points[:nd])  # type: ignore[arg-type]
+    site_place = tuple(len(places) + i for i in range(ns))
+    places.extend(points[nd:nd + ns])  # type: ignore[arg-type]
+    origin_place = [add(p) for p in points[nd + ns:]]  # type: ignore[arg-type]
+
+    provider = distances or GeodesicRoad(pol.road_factor)
+    km = np.asarray(provider.matrix(places, places), dtype=float)
+
+    times = [o.earliest_departure for o in scenario.orders] + [v.available_from for v in scenario.fleet]
+    first = min(times) if times else datetime.now(SHANGHAI)
+    first = first.astimezone(SHANGHAI)
+    t0 = first.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+
+    def m(x: Optional[datetime], default: int = FAR) -> int:
+        return default if x is None else int((x - t0).total_seconds() // 60)
+
+    def m_up(x: datetime) -> int:  # round a deadline down, a start up: never break a rule by rounding
+        s = (x - t0).total_seconds()
+        return int(-(-s // 60))
+
+    depot_of = {d.id: depot_place[i] for i, d in enumerate(scenario.depots)}
+    vehicles = tuple(
+        VehicleData(v.id, v.seats, max(0, int(v.seats * pol.occupancy_cap + 1e-9)), v.count,
+                    depot_of[v.depot], v.depot, v.fixed_cost, v.cost_per_km, v.crew_cost,
+                    m_up(v.available_from), m(v.available_until))
+        for v in scenario.fleet)
+    site_index = {s.id: i for i, s in enumerate(scenario.sites)}
+    orders = tuple(
+        OrderData(i, o.id, o.agency, origin_place[i], site_index[o.site], o.headcount, o.cleared,
+                  o.failed, m_up(o.earliest_departure), m(o.arrive_by), m(o.screening_valid_until))
+        for i, o in enumerate(scenario.orders))
+    county_place = {p.county: i for i, p in enumerate(places) if p.county}
+    risk: dict[int, list[tuple[int, int, int]]] = {}
+    for r in scenario.regions:
+        pl = county_place.get(r.county[:6])
+        if pl is None:
+            continue  # a region without orders changes nothing
+        a = -FAR if r.from_ is None else m(r.from_)
+        b = FAR if r.until is None else m_up(r.until)
+        risk.setdefault(pl, []).append((a, b, RISK[r.risk]))
+    return ProblemData(
+        name=scenario.name, t0=t0, places=tuple(places), km=km,
+        site_ids=tuple(s.id for s in scenario.sites), site_place=site_place,
+        site_hours=tuple((_clock(s.receive_from), _clock(s.receive_until) - (1 if s.receive_until.second else 0))
+                         for s in scenario.sites),
+        site_intake=tuple(s.intake_per_day for s in scenario.sites),
+        depot_ids=tuple(d.id for d in scenario.depots), depot_place=depot_place,
+        vehicles=vehicles, orders=orders,
+        risk_periods={k: tuple(sorted(v)) for k, v in risk.items()},
+        rules=DrivingRules.from_policy(pol), max_stops=pol.max_pickup_stops,
+        max_ride=int(pol.max_ride_hours * 60), boarding=int(-(-pol.boarding_minutes // 1)),
+        alighting=int(-(-pol.alight_minutes // 1)), two_driver_km=pol.two_driver_km,
+        min_riders=pol.min_riders_per_trip, time_rules=pol.time_rules)
+
+
+def eligibility(data: ProblemData, already: Sequence[int] = ()) -> tuple[list[Eligible], list[tuple[int, int, str]]]:
+    """Split every order's workers into eligible groups and unassigned ``(order, count, reason)``.
+
+    ``already[i]`` workers of order i ride fixed (dispatched) trips and are not planned again.
+    """
+    eligible: list[Eligible] = []
+    unassigned: list[tuple[int, int, str]] = []
+    for o in data.orders:
+        done = already[o.index] if already else 0
+        pending = o.headcount - o.cleared - o.failed
+        if o.failed:
+            unassigned.append((o.index, o.failed, "screening_failed"))
+        if pending:
+            unassigned.append((o.index, pending, "screening_pending"))
+        n = o.cleared - done
+        if n <= 0:
+            continue
+        lo = o.earliest
+        hi = o.valid_until
+        if data.time_rules:
+            ride = leg_minutes(data.km[o.place, data.site_place[o.site]], data.rules, crew=2)
+            if ride + data.boarding > data.max_ride:
+                unassigned.append((o.index, n, "ride_time_exceeded"))
+                continue
+            hi = min(hi, o.arrive_by - ride)
+        if o.valid_until < lo:
+            unassigned.append((o.index, n, "screening_expired"))
+            continue
+        if hi < lo:
+            reason = "screening_expired" if o.valid_until < o.arrive_by and o.valid_until == hi else "deadline_unreachable"
+            unassigned.append((o.index, n, reason))
+            continue
+        piece = _first_open_piece(data, o.place, lo, hi)
+        if piece is None:
+            unassigned.append((o.index, n, "region_closed"))
+            continue
+        a, b, level = piece
+        eligible.append(Eligible(o.index, n, level, a, b))
+    return eligible, unassigned
+
+
+def _first_open_piece(data: ProblemData, place: int, lo: int, hi: int) -> Optional[tuple[int, int, int]]:
+    """The first part of [lo, hi] during which the county's risk is constant and not high.
+
+    The part must leave room for the boarding time (pickup stops last ``boarding`` minutes and
+    must not overlap a high-risk period).
+    """
+    periods = data.risk_periods.get(place, ())
+    cuts = sorted({lo, hi} | {x for a, b, _ in periods for x in (a, b) if lo < x < hi})
+    pieces: list[tuple[int, int, int]] = []
+    for a, b in zip(cuts, cuts[1:] + [hi + 1]):
+        if a > hi:
+            break
+        level = data.risk_at(place, a)
+        if pieces and pieces[-1][2] == level and pieces[-1][1] >= a - 1:
+            pieces[-1] = (pieces[-1][0], min(b, hi), level)
+        else:
+            pieces.append((a, min(b, hi), level))
+    for a, b, level in pieces:
+        if level >= 2:
+            continue
+        # boarding starts `boarding` minutes before departure; it must not touch high risk
+        start = a + (data.boarding if data.risk_at(place, a - data.boarding) >= 2 else 0)
+        if start <= b:
+            return start, b, level
+    return None

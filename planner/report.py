@@ -1,0 +1,100 @@
+"""Turn timed trips into a contract-v1 plan: trips, unassigned workers, summary and lower bound."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Iterable, Sequence
+
+from .contract import Load, Place, Plan, SolverInfo, Stop, Summary, Trip, Unassigned
+from .eligibility import ProblemData
+
+
+def lower_bound_km(data: ProblemData, planned: dict[int, int]) -> float:
+    """Each planned worker's cheapest depot → home → site → depot tour over the largest coach.
+
+    Every coach-km carries at most ``capacity_max`` workers, and every worker's coach must cover
+    at least that tour, so no plan for these workers can have fewer coach-km.
+    """
+    usable = [v for v in data.vehicles if v.count > 0 and v.capacity > 0]
+    if not usable or not planned:
+        return 0.0
+    cap = max(v.capacity for v in usable)
+    depots = sorted({v.depot for v in usable})
+    km = data.km
+    total = 0.0
+    for o_idx, n in planned.items():
+        o = data.orders[o_idx]
+        s = data.site_place[o.site]
+        tour = min(km[d, o.place] + km[o.place, s] + km[s, d] for d in depots)
+        total += n * tour
+    return total / cap
+
+
+def _place(data: ProblemData, idx: int, site: int | None = None) -> Place:
+    p = data.places[idx]
+    if site is not None:
+        return Place(id=data.site_ids[site], name=p.name, lat=p.lat, lon=p.lon)
+    if idx in data.depot_place:
+        return Place(id=data.depot_ids[data.depot_place.index(idx)], name=p.name, lat=p.lat, lon=p.lon)
+    if p.county:
+        return Place(county=p.county, name=p.name, lat=p.lat, lon=p.lon)
+    return Place(id=f"{p.lat:.5f},{p.lon:.5f}", name=p.name, lat=p.lat, lon=p.lon)
+
+
+def build_plan(data: ProblemData, timed: Sequence, fixed: Sequence[Trip], unassigned: Iterable[tuple[int, int, str]],
+               *, seconds: float, time_limit: float | None, status: str, seed: int | None) -> Plan:
+    """Assemble the plan; trips are numbered by departure time after the fixed ones."""
+    trips: list[Trip] = list(fixed)
+    used_ids = {t.id for t in fixed}
+    n = 0
+    for t in sorted(timed, key=lambda t: (t.start, t.vehicle, t.bus)):
+        n += 1
+        tid = f"T{n:04d}"
+        while tid in used_ids:
+            n += 1
+            tid = f"T{n:04d}"
+        vt = data.vehicles[t.vehicle]
+        stops = []
+        for s in t.stops:
+            loads = [Load(order=data.orders[o].id, count=c) for o, c in s.loads]
+            stops.append(Stop(
+                kind=s.kind,
+                place=_place(data, s.place, s.site),
+                arrive=None if s.arrive is None else data.when(s.arrive),
+                depart=None if s.depart is None else data.when(s.depart),
+                board=loads if s.kind == "pickup" else [],
+                alight=loads if s.kind == "drop" else [],
+                drive=[(data.when(a), data.when(b)) for a, b in s.drive],
+            ))
+        trips.append(Trip(id=tid, vehicle_type=vt.id, bus=t.bus, depot=vt.depot_id, crew=t.crew,
+                          cohort=("low", "medium")[t.cohort], km=round(t.km, 3), cost=round(t.cost, 2),
+                          stops=stops))
+    # merge unassigned rows of the same order and reason
+    merged: dict[tuple[int, str], int] = defaultdict(int)
+    for o, c, reason in unassigned:
+        if c > 0:
+            merged[(o, reason)] += c
+    unassigned_rows = [Unassigned(order=data.orders[o].id, count=c, reason=r) for (o, r), c in sorted(merged.items())]
+    order_index = {o.id: o.index for o in data.orders}
+    planned: dict[int, int] = defaultdict(int)
+    for trip in trips:
+        for s in trip.stops:
+            for ld in s.board:
+                if ld.order in order_index:
+                    planned[order_index[ld.order]] += ld.count
+    km = sum(t.km for t in trips)
+    cost = sum(t.cost for t in trips)
+    bound = lower_bound_km(data, planned)
+    summary = Summary(
+        workers_requested=sum(o.headcount for o in data.orders),
+        workers_eligible=sum(o.cleared for o in data.orders),
+        workers_planned=sum(planned.values()),
+        trips=len(trips),
+        buses_used=len({(t.vehicle_type, t.bus) for t in trips}),
+        km=round(km, 1), cost=round(cost, 2),
+        lower_bound_km=math.floor(bound * 10) / 10,  # rounded down: a bound stays a bound
+        km_over_bound=round(km / bound, 4) if bound > 0 else None,
+    )
+    return Plan(scenario=data.name, trips=trips, unassigned=unassigned_rows, summary=summary,
+                solver=SolverInfo(seconds=round(seconds, 2), time_limit=time_limit, status=status, seed=seed))
