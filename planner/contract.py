@@ -31,6 +31,7 @@ REASONS = (
     "deadline_unreachable",
     "no_vehicle",
     "site_intake_full",
+    "ride_time_exceeded",
 )
 
 
