@@ -1,7 +1,153 @@
-"""The planner's commands: ``fangang plan`` and ``fangang check`` (work in progress)."""
+"""The planner's commands: ``fangang plan`` and ``fangang check``.
+
+Exit codes: 0 success; 1 the plan breaks a rule (``check``); 2 bad input (the message names the
+item and the field).
+"""
 
 from __future__ import annotations
 
-import typer
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Optional
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="fangang: plan the coaches that bring workers back to the park.")
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .contract import Plan
+from .errors import InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="fangang: plan the coaches that bring workers back to the park.")
+err = Console(stderr=True)
+
+
+def _fail_input(e: InputError) -> None:
+    err.print(f"[bold red]invalid input[/] ({len(e.problems)} problem{'s' if len(e.problems) != 1 else ''}):")
+    for p in e.problems:
+        err.print(f"  {p}", markup=False, highlight=False)
+    raise typer.Exit(code=InputError.exit_code)
+
+
+def _load(path: Path):
+    from .read import load_scenario
+
+    try:
+        return load_scenario(path)
+    except InputError as e:
+        _fail_input(e)
+
+
+def summary_table(plan: Plan) -> Table:
+    """The plan's headline figures as a rich table."""
+    s = plan.summary
+    t = Table(title=f"plan for {plan.scenario}", show_header=False)
+    t.add_column("", style="bold")
+    t.add_column("", justify="right")
+    rows = [
+        ("workers requested", f"{s.workers_requested:,}"),
+        ("workers eligible", f"{s.workers_eligible:,}"),
+        ("workers planned", f"{s.workers_planned:,}"),
+        ("trips", f"{s.trips:,}"),
+        ("coaches used", f"{s.buses_used:,}"),
+        ("coach-km", f"{s.km:,.1f}"),
+        ("cost (yuan)", f"{s.cost:,.2f}"),
+        ("lower bound (km)", f"{s.lower_bound_km:,.1f}"),
+        ("km ÷ bound", f"{s.km / s.lower_bound_km:.3f}" if s.lower_bound_km else "–"),
+        ("solve seconds", f"{plan.solver.seconds:.1f}"),
+    ]
+    reasons = Counter()
+    for u in plan.unassigned:
+        reasons[u.reason] += u.count
+    for reason, n in sorted(reasons.items()):
+        rows.append((f"unassigned: {reason}", f"{n:,}"))
+    for k, v in rows:
+        t.add_row(k, v)
+    return t
+
+
+@app.command()
+def plan(
+    scenario: Path = typer.Argument(..., help="Scenario file: contract-v1 JSON or an .xlsx workbook."),
+    output: Path = typer.Option(..., "-o", "--output", help="Where to write the plan (JSON)."),
+    time_limit: float = typer.Option(30.0, "--time-limit", help="Seconds for the solve."),
+    seed: int = typer.Option(0, "--seed", help="Seed; the same seed gives the same plan."),
+    roads: Optional[str] = typer.Option(None, "--roads",
+                                        help="Road km source: a from,to,km CSV or an OSRM base URL."),
+    check: bool = typer.Option(True, "--check/--no-check", help="Run the independent checker on the plan."),
+) -> None:
+    """Plan the coach runs for SCENARIO and write the plan to -o."""
+    from .optimize import solve
+    from .travel import provider_for
+
+    scen = _load(scenario)
+    out = Console()
+    with Progress(TextColumn("[bold]{task.fields[phase]:<11}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TextColumn("{task.fields[cost]}"), TimeElapsedColumn(), console=out, transient=False) as bar:
+        task = bar.add_task("solve", total=1.0, phase="reading", cost="")
+
+        def progress(p) -> None:
+            bar.update(task, completed=p.fraction, phase=p.phase,
+                       cost="" if p.best_cost is None else f"cost {p.best_cost:,.0f}")
+
+        try:
+            result = solve(scen, time_limit=time_limit, seed=seed, progress=progress,
+                           distances=provider_for(roads, scen.policy.road_factor) if roads else None)
+        except InputError as e:
+            bar.stop()
+            _fail_input(e)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(result.model_dump_json(indent=1, by_alias=True, exclude_none=True), encoding="utf-8")
+    out.print(summary_table(result))
+    out.print(f"plan written to {output}")
+    if check:
+        from .check import check as run_check
+
+        violations = run_check(scen, result)
+        if violations:
+            err.print(f"[bold red]the checker found {len(violations)} violation(s)[/]:")
+            for v in violations[:50]:
+                err.print(f"  {v}", markup=False)
+            raise typer.Exit(code=1)
+        out.print("checker: the plan obeys every rule")
+
+
+@app.command()
+def check(
+    scenario: Path = typer.Argument(..., help="Scenario file (JSON or .xlsx)."),
+    plan_file: Path = typer.Argument(..., metavar="PLAN", help="Plan file (JSON, contract v1)."),
+) -> None:
+    """Check PLAN against SCENARIO with the independent validator; exit 1 on any violation."""
+    from pydantic import ValidationError
+
+    from .check import check as run_check
+
+    scen = _load(scenario)
+    try:
+        plan_obj = Plan.model_validate(json.loads(plan_file.read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError, ValidationError) as e:
+        err.print(f"[bold red]invalid plan file[/] {plan_file}: {e}", markup=True)
+        raise typer.Exit(code=2) from None
+    violations = run_check(scen, plan_obj)
+    out = Console()
+    if not violations:
+        out.print(f"{plan_file}: no violations ({len(plan_obj.trips)} trips)")
+        return
+    t = Table(title=f"{len(violations)} violation(s)")
+    for col in ("rule", "trip", "what"):
+        t.add_column(col)
+    for v in violations:
+        t.add_row(v.rule, v.trip or "", v.message)
+    out.print(t)
+    raise typer.Exit(code=1)
+
+
+def main() -> None:  # pragma: no cover - console entry when the service layer is absent
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
