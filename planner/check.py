@@ -105,6 +105,13 @@ def _fmt(t: Optional[datetime]) -> str:
     return "?" if t is None else t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
+def _span(a: Optional[datetime], b: Optional[datetime]) -> str:
+    """``a``–``b``, leaving out ``b``'s date when it is ``a``'s."""
+    if a is not None and b is not None and a.astimezone(SHANGHAI).date() == b.astimezone(SHANGHAI).date():
+        return f"{_fmt(a)}–{b.astimezone(SHANGHAI):%H:%M}"
+    return f"{_fmt(a)}–{_fmt(b)}"
+
+
 def _minutes(d: timedelta | float) -> str:
     s = d.total_seconds() if isinstance(d, timedelta) else float(d)
     return f"{s / 60:.0f} min"
@@ -376,8 +383,10 @@ class _Checker:
                 if on_board[ld.order] < ld.count:
                     self.add("alight_mismatch", tid, f"{_stop_label(i, s)}: {ld.count} of order "
                              f"{ld.order} alight but only {on_board[ld.order]} are on board")
-                on_board[ld.order] -= ld.count
-                load -= ld.count
+                # only those on board can leave: the rest are reported once, as never boarded
+                gone = min(ld.count, on_board[ld.order])
+                on_board[ld.order] -= gone
+                load -= gone
                 self._drop_rules(trip, i, s, tm, ld.order, ld.count, last_alight)
             if cap is not None and load > cap:
                 self.add("seats", tid, f"{_stop_label(i, s)}: {load} on board, more than "
@@ -583,6 +592,9 @@ class _Checker:
         p, tid = self.p, trip.id
         speed_s = 3600.0 / p.speed_kmh  # seconds per km
         intervals: list[tuple[datetime, datetime]] = []
+        if trip.stops and trip.stops[0].drive:
+            self.add("leg_time", tid, f"{_stop_label(0, trip.stops[0])} lists driving, but no leg "
+                     f"ends at the first stop")
         for i in range(1, len(trip.stops)):
             s = trip.stops[i]
             lo, hi = times[i - 1].depart, times[i].arrive
@@ -602,8 +614,8 @@ class _Checker:
                              f"starts {_fmt(a)}")
                     continue
                 if (lo is not None and a < lo - TOL) or (hi is not None and b > hi + TOL):
-                    self.add("leg_time", tid, f"{label}: driving {_fmt(a)}–{_fmt(b)} is outside the "
-                             f"leg {_fmt(lo)}–{_fmt(hi)} ({legs[i]:.1f} km needs {_minutes(need)})")
+                    self.add("leg_time", tid, f"{label}: driving {_span(a, b)} is outside the "
+                             f"leg {_span(lo, hi)} ({legs[i]:.1f} km needs {_minutes(need)})")
                 if prev_end is not None and a < prev_end - TOL:
                     self.add("leg_time", tid, f"{label}: driving intervals overlap or are out of order "
                              f"at {_fmt(a)}")
@@ -621,7 +633,7 @@ class _Checker:
             for a, b in intervals:
                 inside = _window_overlap_s(a, b, rest)
                 if inside > _TOL_S:
-                    self.add("night_rest", tid, f"drives {_fmt(a)}–{_fmt(b)}, {_minutes(inside)} of it "
+                    self.add("night_rest", tid, f"drives {_span(a, b)}, {_minutes(inside)} of it "
                              f"inside the {rest[0]:%H:%M}–{rest[1]:%H:%M} night rest")
         # stretches: driving joined across pauses shorter than a break
         brk = timedelta(minutes=p.break_minutes) - TOL
@@ -664,7 +676,7 @@ class _Checker:
             night = sum(_window_overlap_s(a, b, p.night) for a, b in stretch)
             if night > p.night_continuous_driving_hours * 3600 + _TOL_S:
                 self.add("night_driving", tid, f"drives {_hours(night)} of night hours "
-                         f"({p.night[0]:%H:%M}–{p.night[1]:%H:%M}) in one stretch {_fmt(a0)}–{_fmt(b1)}, "
+                         f"({p.night[0]:%H:%M}–{p.night[1]:%H:%M}) in one stretch {_span(a0, b1)}, "
                          f"more than {p.night_continuous_driving_hours:g} h")
 
     # ----------------------------------------------------------- plan-wide rules

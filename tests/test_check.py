@@ -410,6 +410,27 @@ def test_pickup_coordinates_must_match_origin():
     assert "wrong_origin" in codes(sc, pl)
 
 
+def test_coordinate_origin():
+    """An origin given as coordinates is picked up there; its risk is the nearest county's (滑县)."""
+    sc, pl = tiny()
+    sc["orders"][0]["origin"] = {"lat": 35.58, "lon": 114.52}
+    place = stop(pl, "pickup")["place"]
+    place.update(lat=35.58, lon=114.52)
+    del place["county"]
+    assert run(sc, pl) == []
+    sc["regions"] = [{"county": "410526", "risk": "medium"}]
+    assert codes(sc, pl) == {"cohort"}
+
+
+def test_address_origin():
+    """An origin given as a Chinese address resolves to its county (滑县) and must match the pickup."""
+    sc, pl = tiny()
+    sc["orders"][0]["origin"] = {"address": "河南省安阳市滑县道口镇"}
+    assert run(sc, pl) == []
+    stop(pl, "pickup")["place"]["county"] = "410621"
+    assert "wrong_origin" in codes(sc, pl)
+
+
 def test_too_many_pickup_stops():
     """Two pickup stops with policy.max_pickup_stops = 1 is caught."""
     sc, pl = two_counties()
@@ -450,7 +471,16 @@ def test_workers_never_alight():
     """Workers who board and do not alight on the same trip are caught."""
     sc, pl = tiny()
     stop(pl, "drop")["alight"][0]["count"] = 30
-    assert "alight_mismatch" in codes(sc, pl)
+    assert codes(sc, pl) == {"alight_mismatch"}
+
+
+def test_alight_before_boarding():
+    """A drop ahead of the pickup: nobody is on board to alight, and the boarders never alight."""
+    sc, pl = tiny()
+    s = pl["trips"][0]["stops"]
+    s[1], s[2] = s[2], s[1]
+    msgs = [v.message for v in run(sc, pl) if v.rule == "alight_mismatch"]
+    assert len(msgs) == 2 and "never alight" in msgs[1]
 
 
 # ------------------------------------------------------------------ workers
