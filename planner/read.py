@@ -24,7 +24,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -405,6 +405,7 @@ class _OrderRow:
     where: str
     data: dict
     ok: bool
+    obj: Optional[Order] = None
 
 
 def _order_rows(rows: list[Row], first_row: int, label: str
@@ -452,8 +453,9 @@ def _order_rows(rows: list[Row], first_row: int, label: str
             _set_path(data, target, _cell(target.rsplit(".", 1)[-1], value))
         where = _where(f"{label} {row_no}", data, "orders")
         found = _cross_problems("orders", data, where)
+        order: Optional[Order] = None
         try:
-            Order.model_validate(data)
+            order = Order.model_validate(data)
         except ValidationError as exc:
             valid = False
             found = _unique([p for p in validation_problems(exc, where)
@@ -462,7 +464,8 @@ def _order_rows(rows: list[Row], first_row: int, label: str
         else:
             valid, found = True, []
         problems.extend((row_no, p) for p in found)
-        out.append(_OrderRow(row_no, where, data, valid and not missing))
+        ok = valid and not missing
+        out.append(_OrderRow(row_no, where, data, ok, order if ok else None))
     return out, problems
 
 
@@ -927,10 +930,7 @@ def _load_workbook(data: bytes, filename: str) -> Scenario:
         problems.add("orders", row_no, p)
     items["orders"] = []
     for r in parsed:
-        item = _Item("orders", r.row, r.where, r.data)
-        if r.ok:
-            item.obj = Order.model_validate(r.data)
-        items["orders"].append(item)
+        items["orders"].append(_Item("orders", r.row, r.where, r.data, r.obj))
 
     policy = _policy_from_sheet(_key_values(tables.get("policy", []), set(Policy.model_fields)))
     rest: dict = {}
