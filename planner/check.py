@@ -754,6 +754,11 @@ class _Checker:
             self.add("summary", None, f"summary cost is {s.cost:g}, its trips add up to {cost:.2f}")
         if s.lower_bound_km < 0:
             self.add("lower_bound", None, f"lower_bound_km {s.lower_bound_km:g} is negative")
+        if s.km_over_bound is not None and s.lower_bound_km > 0:
+            ratio = s.km / s.lower_bound_km
+            if abs(s.km_over_bound - ratio) > 0.005 * ratio + 0.001:
+                self.add("summary", None, f"summary km_over_bound is {s.km_over_bound:g}, but km / "
+                         f"lower_bound_km = {s.km:g} / {s.lower_bound_km:g} = {ratio:.4f}")
         if s.lower_bound_km > km + 0.5:
             self.add("lower_bound", None, f"lower_bound_km {s.lower_bound_km:g} exceeds the plan's "
                      f"{km:.1f} km, so it is not a lower bound")

@@ -694,6 +694,15 @@ def test_summary_recomputed():
     assert len(msgs) == 2
 
 
+def test_km_over_bound():
+    """km_over_bound, when given, is km / lower_bound_km (345.4 / 247.7 = 1.3944)."""
+    sc, pl = tiny()
+    pl["summary"]["km_over_bound"] = 1.3944
+    assert run(sc, pl) == []
+    pl["summary"]["km_over_bound"] = 1.2
+    assert codes(sc, pl) == {"summary"}
+
+
 def test_lower_bound_above_plan():
     """A lower bound above the plan's own km is not a lower bound."""
     sc, pl = tiny()
