@@ -150,6 +150,15 @@ class PoolParams:
     neighbours: int = 8
     cluster_size: int = 36
     seed: int = 0
+    objective: str = "km"  # "km": fewest coach-km, then cost; "cost": cheapest
+
+
+def objective_weight(data: ProblemData, v: int, km: float, crew: int, objective: str) -> int:
+    """The integer weight of one coach on a route: km first (0.1 km steps), cost as tie-break."""
+    cost = trip_cost(data, v, km, crew)
+    if objective == "cost":
+        return int(round(cost * 100))
+    return int(round(km * 10)) * 100_000 + int(round(cost))
 
 
 def pool_remainders(data: ProblemData, left: dict[Key, int], *, time_limit: float, params: PoolParams,
@@ -217,9 +226,8 @@ def _solve_cluster(data: ProblemData, left: dict[Key, int], vtypes: list[int], s
             if rk not in routes:
                 routes[rk] = best_route(data, depot, s, sites)
             km, p, st = routes[rk]
-            cost[(s, v)] = trip_cost(data, v, km, crew_needed(data, depot, p, st))
+            cost[(s, v)] = objective_weight(data, v, km, crew_needed(data, depot, p, st), params.objective)
     model = cp_model.CpModel()
-    scale = 100
     x: dict[tuple[tuple[int, ...], int], cp_model.IntVar] = {}
     y: dict[tuple[tuple[int, ...], Key], cp_model.IntVar] = {}
     load_of_set: dict[tuple[int, ...], int] = {}
@@ -246,7 +254,7 @@ def _solve_cluster(data: ProblemData, left: dict[Key, int], vtypes: list[int], s
             model.Add(sum(x[(s, v)] for v in vtypes) == 0).OnlyEnforceIf(used.Not())
             for p in s:
                 model.Add(sum(y[(s, key)] for key in keys_of[p]) >= 1).OnlyEnforceIf(used)
-    model.Minimize(sum(int(round(cost[k] * scale)) * var for k, var in x.items()))
+    model.Minimize(sum(cost[k] * var for k, var in x.items()))
     # hint: every county alone, in the type that carries it most cheaply
     hint = {k: 0 for k in x}
     for p in places:

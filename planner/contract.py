@@ -300,6 +300,16 @@ class Stop(_Model):
     alight: list[Load] = Field(default_factory=list)
     drive: list[tuple[datetime, datetime]] = Field(default_factory=list)
 
+    @field_validator("arrive", "depart")
+    @classmethod
+    def _tz(cls, v: Optional[datetime]) -> Optional[datetime]:
+        return None if v is None else as_shanghai(v)
+
+    @field_validator("drive")
+    @classmethod
+    def _tz_drive(cls, v: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+        return [(as_shanghai(a), as_shanghai(b)) for a, b in v]
+
 
 class Trip(_Model):
     id: str

@@ -38,11 +38,13 @@ class SolveParams:
 
     ``pooling`` false plans every order on coaches of its own (the naive plan benchmarks compare
     against). ``neighbours`` and ``cluster_size`` shape the candidate trips of set partitioning.
+    ``objective`` is ``"km"`` (fewest coach-km, then lowest cost: the default) or ``"cost"``.
     """
 
     pooling: bool = True
     neighbours: int = 8
     cluster_size: int = 36
+    objective: str = "km"
 
 
 def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
@@ -101,7 +103,7 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
         budget = max(0.5, time_limit * 0.7 - (time.monotonic() - started))
         drafts += pool_remainders(
             data, left, time_limit=budget,
-            params=PoolParams(params.neighbours, params.cluster_size, seed),
+            params=PoolParams(params.neighbours, params.cluster_size, seed, params.objective),
             report=lambda f: tell("pooling", 0.05 + 0.7 * f))
         jobs, leftovers = allocate(data, drafts, eligible)
         for e, n in leftovers:
