@@ -1,0 +1,327 @@
+"""What people take away from a plan: passenger manifests (乘车名单), the bus operators'
+schedule, each agency's boarding list, and the cost / delivered-headcount report.
+
+Tables are built as rows of plain values once, then written as CSV (UTF-8 with BOM, so Excel
+shows the Chinese) or XLSX. Which workers ride which coach: an order's cleared workers, in
+roster order, fill its loads in trip order (earliest boarding first).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import defaultdict
+from datetime import datetime
+from typing import Any, Iterable, Optional, Sequence
+
+from planner.contract import SHANGHAI
+
+from .security import Protector
+
+Row = dict[str, Any]
+
+_KIND = {"depart": "发车 depart", "pickup": "上车 pickup", "drop": "下车 drop", "return": "回场 return"}
+_SCREENING = {"cleared": "已通过", "pending": "待筛查", "failed": "未通过"}
+
+
+def _t(value: Optional[str]) -> str:
+    if not value:
+        return ""
+    return datetime.fromisoformat(value).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def _place(p: dict[str, Any]) -> str:
+    name = p.get("name") or ""
+    code = p.get("county") or p.get("id") or ""
+    return f"{name} ({code})" if name and code and code != name else (name or code)
+
+
+def coach(trip: dict[str, Any]) -> str:
+    return f"{trip['vehicle_type']} #{trip['bus'] + 1}"
+
+
+def _ordered_trips(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    def first_board(t: dict[str, Any]) -> tuple[str, str]:
+        times = [s.get("depart") or s.get("arrive") or "" for s in t["stops"] if s["kind"] == "pickup"]
+        return (min(times) if times else "", t["id"])
+    return sorted(doc.get("trips", []), key=first_board)
+
+
+def assign_workers(doc: dict[str, Any], snapshot: dict[str, Any]) -> dict[tuple[str, int, str], list[dict[str, Any]]]:
+    """(trip id, stop index, order id) → the roster entries boarding there (may be fewer than the count)."""
+    pools = {oid: [w for w in ws if w["screening"] == "cleared"] for oid, ws in snapshot.get("rosters", {}).items()}
+    taken: dict[str, int] = defaultdict(int)
+    out: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+    for trip in _ordered_trips(doc):
+        for i, stop in enumerate(trip["stops"]):
+            for ld in stop.get("board", []):
+                pool = pools.get(ld["order"], [])
+                start = taken[ld["order"]]
+                out[(trip["id"], i, ld["order"])] = pool[start:start + ld["count"]]
+                taken[ld["order"]] += ld["count"]
+    return out
+
+
+def _drop_of(trip: dict[str, Any], order: str) -> dict[str, Any]:
+    for s in trip["stops"]:
+        if s["kind"] == "drop" and any(ld["order"] == order for ld in s.get("alight", [])):
+            return s
+    return {}
+
+
+# ------------------------------------------------------------------ manifests
+
+MANIFEST_COLUMNS = ["车次 trip", "车辆 coach", "司机 crew", "上车点 pickup", "上车时间 boarding", "发车 departs",
+                    "工厂 site", "预计到达 arrives", "订单 order", "中介 agency", "序号 no.", "姓名 name",
+                    "身份证号 ID number", "电话 phone", "户籍地址 hometown", "人数 count"]
+
+
+def manifest_rows(doc: dict[str, Any], snapshot: dict[str, Any], protector: Protector, *,
+                  unmasked: bool, only_orders: Optional[set[str]] = None) -> list[Row]:
+    """One row per worker per coach (乘车名单); orders without a roster get one row with the count.
+
+    ``unmasked`` shows full ID numbers and phones (coordinators); otherwise masked copies.
+    """
+    seats = assign_workers(doc, snapshot)
+    owners = snapshot.get("orders", {})
+    rows: list[Row] = []
+    for trip in _ordered_trips(doc):
+        no = 0
+        for i, stop in enumerate(trip["stops"]):
+            for ld in stop.get("board", []):
+                order = ld["order"]
+                if only_orders is not None and order not in only_orders:
+                    continue
+                drop = _drop_of(trip, order)
+                base = {"车次 trip": trip["id"], "车辆 coach": coach(trip), "司机 crew": trip["crew"],
+                        "上车点 pickup": _place(stop["place"]), "上车时间 boarding": _t(stop.get("arrive")),
+                        "发车 departs": _t(stop.get("depart")),
+                        "工厂 site": _place(drop.get("place", {})) if drop else "",
+                        "预计到达 arrives": _t(drop.get("arrive")) if drop else "",
+                        "订单 order": order, "中介 agency": owners.get(order, {}).get("agency", "")}
+                workers = seats.get((trip["id"], i, order), [])
+                for w in workers:
+                    no += 1
+                    if unmasked:
+                        idn, phone = protector.open(w["id_number"]), protector.open(w["phone"])
+                    else:
+                        idn, phone = w["id_number_masked"], w["phone_masked"]
+                    rows.append({**base, "序号 no.": no, "姓名 name": w["name"], "身份证号 ID number": idn or "",
+                                 "电话 phone": phone or "", "户籍地址 hometown": w.get("hometown") or "",
+                                 "人数 count": 1})
+                rest = ld["count"] - len(workers)
+                if rest > 0:
+                    rows.append({**base, "序号 no.": "", "姓名 name": "（名单未登记 no roster）", "身份证号 ID number": "",
+                                 "电话 phone": "", "户籍地址 hometown": "", "人数 count": rest})
+    return rows
+
+
+# ------------------------------------------------------------------ schedule for bus operators
+
+SCHEDULE_COLUMNS = ["车次 trip", "车辆 coach", "车型 vehicle type", "运营商 operator", "车场 depot", "司机 crew",
+                    "客群 cohort", "已发车 dispatched", "站序 stop", "类型 kind", "地点 place", "到达 arrive",
+                    "出发 depart", "上车 board", "下车 alight", "公里 km", "费用 cost"]
+
+
+def schedule_rows(doc: dict[str, Any], snapshot: dict[str, Any]) -> list[Row]:
+    """One row per stop of every trip, trips by coach and time: what each coach does when."""
+    operators = {v["id"]: v.get("operator", "") for v in snapshot["scenario"].get("fleet", [])}
+
+    def key(t: dict[str, Any]) -> tuple[str, int, str]:
+        return (t["vehicle_type"], t["bus"], t["stops"][0].get("depart") or "")
+    rows = []
+    for trip in sorted(doc.get("trips", []), key=key):
+        for i, s in enumerate(trip["stops"], start=1):
+            rows.append({
+                "车次 trip": trip["id"], "车辆 coach": coach(trip), "车型 vehicle type": trip["vehicle_type"],
+                "运营商 operator": operators.get(trip["vehicle_type"], ""), "车场 depot": trip["depot"],
+                "司机 crew": trip["crew"], "客群 cohort": trip["cohort"],
+                "已发车 dispatched": "是 yes" if trip.get("dispatched") else "",
+                "站序 stop": i, "类型 kind": _KIND.get(s["kind"], s["kind"]), "地点 place": _place(s["place"]),
+                "到达 arrive": _t(s.get("arrive")), "出发 depart": _t(s.get("depart")),
+                "上车 board": sum(ld["count"] for ld in s.get("board", [])) or "",
+                "下车 alight": sum(ld["count"] for ld in s.get("alight", [])) or "",
+                "公里 km": trip["km"] if i == 1 else "", "费用 cost": trip["cost"] if i == 1 else ""})
+    return rows
+
+
+# ------------------------------------------------------------------ boarding lists for agencies
+
+BOARDING_COLUMNS = ["中介 agency", "订单 order", "你的编号 your ref", "上车点 pickup", "上车时间 boarding",
+                    "发车 departs", "车次 trip", "车辆 coach", "工厂 site", "预计到达 arrives", "人数 count",
+                    "姓名 names", "未安排原因 not planned because"]
+
+
+def boarding_rows(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[set[str]] = None) -> list[Row]:
+    """Where and when an agency's workers board (one row per order per coach), and who was not planned."""
+    seats = assign_workers(doc, snapshot)
+    owners = snapshot.get("orders", {})
+    rows: list[Row] = []
+    for trip in _ordered_trips(doc):
+        for i, stop in enumerate(trip["stops"]):
+            for ld in stop.get("board", []):
+                order = ld["order"]
+                if only_orders is not None and order not in only_orders:
+                    continue
+                drop = _drop_of(trip, order)
+                names = "、".join(w["name"] for w in seats.get((trip["id"], i, order), []))
+                rows.append({"中介 agency": owners.get(order, {}).get("agency", ""), "订单 order": order,
+                             "你的编号 your ref": owners.get(order, {}).get("ref") or "",
+                             "上车点 pickup": _place(stop["place"]), "上车时间 boarding": _t(stop.get("arrive")),
+                             "发车 departs": _t(stop.get("depart")), "车次 trip": trip["id"], "车辆 coach": coach(trip),
+                             "工厂 site": _place(drop.get("place", {})) if drop else "",
+                             "预计到达 arrives": _t(drop.get("arrive")) if drop else "",
+                             "人数 count": ld["count"], "姓名 names": names, "未安排原因 not planned because": ""})
+    for u in doc.get("unassigned", []):
+        if only_orders is not None and u["order"] not in only_orders:
+            continue
+        owner = owners.get(u["order"], {})
+        rows.append({c: "" for c in BOARDING_COLUMNS} | {
+            "中介 agency": owner.get("agency", ""), "订单 order": u["order"], "你的编号 your ref": owner.get("ref") or "",
+            "人数 count": u["count"], "未安排原因 not planned because": u["reason"]})
+    rows.sort(key=lambda r: (r["中介 agency"], _num(r["订单 order"])))
+    return rows
+
+
+def _num(text: str) -> tuple[int, str]:
+    return (int(text), "") if text.isdigit() else (0, text)
+
+
+# ------------------------------------------------------------------ report
+
+REPORT_COLUMNS = ["level", "name", "orders", "workers_requested", "workers_cleared", "workers_delivered",
+                  "workers_unassigned", "trips", "km_share", "cost_share", "cost_per_delivered"]
+
+
+def report(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[set[str]] = None) -> dict[str, Any]:
+    """Cost and delivered headcount per agency and per province (of the workers' home county).
+
+    A trip's cost and km are shared among its riders in proportion to their number; subsidies
+    are paid per delivered worker, so ``workers_delivered`` counts workers planned on a trip.
+    """
+    from planner.contract import Location  # noqa: PLC0415
+    from planner.places import province_of, resolve_all  # noqa: PLC0415
+
+    orders = {o["id"]: o for o in snapshot["scenario"]["orders"]
+              if only_orders is None or o["id"] in only_orders}
+    owners = snapshot.get("orders", {})
+    ids = list(orders)
+    points = resolve_all([Location.model_validate(orders[i]["origin"]) for i in ids])
+    province = {}
+    for oid, p in zip(ids, points):
+        county = getattr(p, "county", None)
+        province[oid] = (province_of(county) if county else "") or "未知 unknown"
+
+    def blank() -> dict[str, Any]:
+        return {"orders": 0, "workers_requested": 0, "workers_cleared": 0, "workers_delivered": 0,
+                "workers_unassigned": 0, "trips": set(), "km_share": 0.0, "cost_share": 0.0}
+
+    groups: dict[tuple[str, str], dict[str, Any]] = defaultdict(blank)
+
+    def keys(oid: str) -> list[tuple[str, str]]:
+        return [("agency", owners.get(oid, {}).get("agency", "?")), ("province", province[oid]), ("total", "all")]
+
+    for oid, o in orders.items():
+        for k in keys(oid):
+            g = groups[k]
+            g["orders"] += 1
+            g["workers_requested"] += o["headcount"]
+            g["workers_cleared"] += o["cleared"]
+    for trip in doc.get("trips", []):
+        riders: dict[str, int] = defaultdict(int)
+        for s in trip["stops"]:
+            for ld in s.get("board", []):
+                riders[ld["order"]] += ld["count"]
+        total = sum(riders.values())
+        if not total:
+            continue
+        for oid, n in riders.items():
+            if oid not in orders:
+                continue
+            for k in keys(oid):
+                g = groups[k]
+                g["workers_delivered"] += n
+                g["trips"].add(trip["id"])
+                g["km_share"] += trip["km"] * n / total
+                g["cost_share"] += trip["cost"] * n / total
+    for u in doc.get("unassigned", []):
+        if u["order"] in orders:
+            for k in keys(u["order"]):
+                groups[k]["workers_unassigned"] += u["count"]
+
+    def finish(level: str, name: str, g: dict[str, Any]) -> dict[str, Any]:
+        return {"level": level, "name": name, **{k: v for k, v in g.items() if k != "trips"},
+                "trips": len(g["trips"]), "km_share": round(g["km_share"], 1),
+                "cost_share": round(g["cost_share"], 2),
+                "cost_per_delivered": round(g["cost_share"] / g["workers_delivered"], 2) if g["workers_delivered"] else None}
+
+    out: dict[str, Any] = {"agencies": [], "provinces": [], "total": finish("total", "all", groups[("total", "all")])}
+    for (level, name), g in sorted(groups.items()):
+        if level == "agency":
+            out["agencies"].append(finish(level, name, g))
+        elif level == "province":
+            out["provinces"].append(finish(level, name, g))
+    return out
+
+
+def report_rows(rep: dict[str, Any]) -> list[Row]:
+    return [*rep["agencies"], *rep["provinces"], rep["total"]]
+
+
+# ------------------------------------------------------------------ writers
+
+
+def to_csv(columns: Sequence[str], rows: Iterable[Row]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({c: "" if r.get(c) is None else r.get(c) for c in columns})
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(sheets: Sequence[tuple[str, Sequence[str], Sequence[Row]]]) -> bytes:
+    """A workbook with one sheet per (title, columns, rows); titles are made valid and unique."""
+    from openpyxl import Workbook  # noqa: PLC0415
+    from openpyxl.styles import Font  # noqa: PLC0415
+
+    wb = Workbook(write_only=False)
+    wb.remove(wb.active)
+    used: set[str] = set()
+    for title, columns, rows in sheets:
+        name = re.sub(r"[\[\]:*?/\\]", "_", title)[:31] or "sheet"
+        base, n = name, 2
+        while name.lower() in used:
+            suffix = f"~{n}"
+            name, n = base[:31 - len(suffix)] + suffix, n + 1
+        used.add(name.lower())
+        ws = wb.create_sheet(name)
+        ws.append(list(columns))
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for r in rows:
+            ws.append(["" if r.get(c) is None else r.get(c) for c in columns])
+        for i, c in enumerate(columns, start=1):
+            width = max([len(str(c))] + [len(str(r.get(c) or "")) for r in rows[:200]])
+            ws.column_dimensions[ws.cell(1, i).column_letter].width = min(60, max(8, width + 2))
+        ws.freeze_panes = "A2"
+    if not used:
+        wb.create_sheet("empty")
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def manifest_workbook(rows: list[Row]) -> bytes:
+    """A summary sheet, then one sheet per coach trip (乘车名单)."""
+    by_trip: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        by_trip[r["车次 trip"]].append(r)
+    summary = [{"车次 trip": t, "车辆 coach": rs[0]["车辆 coach"], "司机 crew": rs[0]["司机 crew"],
+                "人数 count": sum(int(r["人数 count"]) for r in rs),
+                "首站上车 first boarding": min(r["上车时间 boarding"] for r in rs)} for t, rs in by_trip.items()]
+    sheets: list[tuple[str, Sequence[str], Sequence[Row]]] = [
+        ("汇总 summary", ["车次 trip", "车辆 coach", "司机 crew", "人数 count", "首站上车 first boarding"], summary)]
+    sheets += [(f"乘车名单 {t}", MANIFEST_COLUMNS, rs) for t, rs in by_trip.items()]
+    return to_xlsx(sheets)

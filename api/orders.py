@@ -1,0 +1,263 @@
+"""Orders and rosters: from request bodies and uploaded tables to rows, and back.
+
+Every submission is checked whole before anything is stored: each order against the
+contract, then all of them against the reference data (known sites, resolvable origins).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Iterable, Optional, Sequence
+
+from pydantic import ValidationError
+
+from planner.contract import Location, Order, as_shanghai
+from planner.errors import Problem
+from planner.read import check_orders, parse_order_rows, read_table, validation_problems
+
+from . import models as m
+from .reference import get_location, set_location
+from .schemas import OrderDetail, OrderIn, OrderOut, WorkerIn, WorkerOut
+from .security import Protector, mask_id_number, mask_phone
+
+#: hidden column added to uploaded rows so valid orders keep their row number
+_ROW_KEY = "_fangang_row"
+_CONTRACT_FIELDS = ("origin", "site", "headcount", "cleared", "failed", "earliest_departure",
+                    "arrive_by", "screening_valid_until")
+
+
+# ------------------------------------------------------------------ rows → API / contract
+
+
+def worker_out(w: m.Worker) -> WorkerOut:
+    return WorkerOut(id=w.id, name=w.name, id_number=w.id_number_masked, phone=w.phone_masked,
+                     hometown=w.hometown, screening=w.screening,  # type: ignore[arg-type]
+                     screening_valid_until=w.screening_valid_until)
+
+
+def order_out(row: m.Order, roster: Optional[int] = None) -> OrderOut:
+    return OrderOut(
+        id=str(row.id), ref=row.ref, agency=row.agency.name, origin=get_location(row), site=row.site,
+        headcount=row.headcount, cleared=row.cleared, failed=row.failed,
+        earliest_departure=row.earliest_departure, arrive_by=row.arrive_by,
+        screening_valid_until=row.screening_valid_until,
+        roster=roster if roster is not None else len(row.workers),
+        created_at=row.created_at, updated_at=row.updated_at)
+
+
+def order_detail(row: m.Order) -> OrderDetail:
+    return OrderDetail(**order_out(row).model_dump(), workers=[worker_out(w) for w in row.workers])
+
+
+def contract_dict(row: m.Order) -> dict[str, Any]:
+    """The order as a contract-v1 order of a scenario: ``id`` is the service's id."""
+    order = Order.model_validate({
+        **row.extra, "id": str(row.id), "agency": row.agency.name, "origin": get_location(row),
+        "site": row.site, "headcount": row.headcount, "cleared": row.cleared, "failed": row.failed,
+        "earliest_departure": row.earliest_departure, "arrive_by": row.arrive_by,
+        "screening_valid_until": row.screening_valid_until})
+    return order.model_dump(mode="json", exclude_none=True)
+
+
+# ------------------------------------------------------------------ rosters
+
+
+def new_worker(w: WorkerIn, protector: Protector) -> m.Worker:
+    return m.Worker(
+        name=w.name, id_number_enc=protector.seal(w.id_number), id_number_masked=mask_id_number(w.id_number),
+        phone_enc=protector.seal(w.phone), phone_masked=mask_phone(w.phone), hometown=w.hometown,
+        screening=w.screening,
+        screening_valid_until=as_shanghai(w.screening_valid_until) if w.screening_valid_until else None)
+
+
+def update_worker(row: m.Worker, changes: dict[str, Any], protector: Protector) -> None:
+    if "name" in changes and changes["name"] is not None:
+        row.name = changes["name"]
+    if "id_number" in changes:
+        row.id_number_enc = protector.seal(changes["id_number"])
+        row.id_number_masked = mask_id_number(changes["id_number"])
+    if "phone" in changes:
+        row.phone_enc = protector.seal(changes["phone"])
+        row.phone_masked = mask_phone(changes["phone"])
+    if "hometown" in changes:
+        row.hometown = changes["hometown"]
+    if "screening" in changes and changes["screening"] is not None:
+        row.screening = changes["screening"]
+    if "screening_valid_until" in changes:
+        v = changes["screening_valid_until"]
+        row.screening_valid_until = as_shanghai(v) if v else None
+
+
+def roster_counts(workers: Sequence[Any]) -> tuple[int, int, int, Optional[datetime]]:
+    """(headcount, cleared, failed, earliest expiry of a cleared worker) of a roster."""
+    cleared = [w for w in workers if w.screening == "cleared"]
+    expiries = [as_shanghai(w.screening_valid_until) for w in cleared if w.screening_valid_until]
+    return (len(workers), len(cleared), sum(1 for w in workers if w.screening == "failed"),
+            min(expiries) if expiries else None)
+
+
+def sync_counts(row: m.Order) -> None:
+    """An order with a roster takes its counts and screening expiry from the roster."""
+    if not row.workers:
+        return
+    row.headcount, row.cleared, row.failed, expiry = roster_counts(row.workers)
+    row.screening_valid_until = expiry
+
+
+# ------------------------------------------------------------------ submissions
+
+
+def prepare(items: Sequence[OrderIn], agency: str, sites: set[str], labels: Optional[Sequence[str]] = None
+            ) -> tuple[list[Order], list[Problem]]:
+    """Validate request orders as contract orders of ``agency``; every problem, with where it is."""
+    labels = list(labels) if labels is not None else [f"orders[{i}]" for i in range(len(items))]
+    orders: list[Order] = []
+    wheres: list[str] = []
+    problems: list[Problem] = []
+    for item, label in zip(items, labels):
+        where = f"{label} ({item.id})" if item.id else label
+        data = item.model_dump(exclude={"workers", "agency", "id"}, exclude_unset=False)
+        data.update(item.model_extra or {})
+        data["id"] = item.id or label
+        data["agency"] = agency
+        if item.workers:
+            head, cleared, failed, expiry = roster_counts(item.workers)
+            for name, given, derived in (("headcount", item.headcount, head), ("cleared", item.cleared, cleared)):
+                if given is not None and given != derived:
+                    problems.append(Problem(where, name, f"{name} ({given}) does not match the roster "
+                                                         f"({derived} {'workers' if name == 'headcount' else 'cleared'})"))
+            data.update(headcount=head, cleared=cleared, failed=failed)
+            if expiry and (data.get("screening_valid_until") is None or expiry < as_shanghai(data["screening_valid_until"])):
+                data["screening_valid_until"] = expiry
+        else:
+            for name in ("headcount", "cleared"):
+                if data.get(name) is None:
+                    problems.append(Problem(where, name, "required field is missing (or give a roster in `workers`)"))
+            if data.get("headcount") is None or data.get("cleared") is None:
+                continue
+        try:
+            order = Order.model_validate(data)
+        except ValidationError as exc:
+            problems.extend(validation_problems(exc, where))
+            continue
+        orders.append(order)
+        wheres.append(where)
+    if orders:
+        problems.extend(check_orders(orders, sites, wheres))
+    return orders, problems
+
+
+def new_order(order: Order, agency: m.Principal, ref: Optional[str],
+              workers: Iterable[WorkerIn], protector: Protector) -> m.Order:
+    extra = {k: v for k, v in (order.model_extra or {}).items() if k != _ROW_KEY}
+    row = m.Order(agency_id=agency.id, agency=agency, ref=ref, site=order.site,
+                  headcount=order.headcount, cleared=order.cleared, failed=order.failed,
+                  earliest_departure=order.earliest_departure, arrive_by=order.arrive_by,
+                  screening_valid_until=order.screening_valid_until,
+                  extra=_jsonable(extra))
+    set_location(row, order.origin)
+    row.workers = [new_worker(w, protector) for w in workers]
+    return row
+
+
+def _jsonable(extra: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in extra.items():
+        out[k] = v.isoformat() if isinstance(v, datetime) else v
+    return out
+
+
+def apply_patch(row: m.Order, changes: dict[str, Any], sites: set[str]) -> list[Problem]:
+    """Apply ``changes`` to ``row`` if the result is a valid order; else return the problems."""
+    where = f"order {row.id}"
+    if row.workers:
+        locked = [k for k in ("headcount", "cleared", "failed", "screening_valid_until") if k in changes]
+        if locked:
+            return [Problem(where, k, "this order has a roster: counts and screening follow the roster; "
+                                      "change the workers instead") for k in locked]
+    current = {
+        "id": str(row.id), "agency": row.agency.name, "origin": get_location(row), "site": row.site,
+        "headcount": row.headcount, "cleared": row.cleared, "failed": row.failed,
+        "earliest_departure": row.earliest_departure, "arrive_by": row.arrive_by,
+        "screening_valid_until": row.screening_valid_until, **row.extra}
+    merged = {**current, **{k: v for k, v in changes.items() if k != "id"}}
+    if merged.get("origin") is None or merged.get("site") is None:
+        return [Problem(where, k, "cannot be removed") for k in ("origin", "site") if merged.get(k) is None]
+    for k in ("headcount", "cleared", "failed", "earliest_departure", "arrive_by"):
+        if merged.get(k) is None:
+            return [Problem(where, k, "cannot be removed")]
+    try:
+        order = Order.model_validate(merged)
+    except ValidationError as exc:
+        return validation_problems(exc, where)
+    if "site" in changes or "origin" in changes:
+        problems = check_orders([order], sites, [where])
+        if problems:
+            return problems
+    if "id" in changes:
+        row.ref = changes["id"]
+    set_location(row, order.origin)
+    row.site, row.headcount, row.cleared, row.failed = order.site, order.headcount, order.cleared, order.failed
+    row.earliest_departure, row.arrive_by = order.earliest_departure, order.arrive_by
+    row.screening_valid_until = order.screening_valid_until
+    return []
+
+
+# ------------------------------------------------------------------ uploads
+
+
+def _header_key(header: object) -> str:
+    return re.sub(r"[\s\-]+", "_", str(header).strip().lower())
+
+
+def _headers_for(field: str) -> set[str]:
+    from planner.read import ORDER_HEADERS  # noqa: PLC0415
+
+    return {_header_key(h) for h in ORDER_HEADERS[field]}
+
+
+def parse_upload(data: bytes, filename: str, agency: str, sites: set[str], max_rows: int
+                 ) -> tuple[list[tuple[Order, Optional[str]]], list[Problem], int]:
+    """Read an uploaded CSV/XLSX of orders for ``agency``.
+
+    Returns the orders with their own reference (the file's id column, if any), every problem
+    found (row, field, why), and the number of data rows. The agency column, if present, is
+    ignored: orders are always the caller's.
+    """
+    rows = read_table(data, filename)
+    if len(rows) > max_rows:
+        return [], [Problem(filename, "file", f"{len(rows)} rows; at most {max_rows} per upload")], len(rows)
+    agency_headers, id_headers = _headers_for("agency"), _headers_for("id")
+    has_id = any(_header_key(h) in id_headers for r in rows for h in r)
+    prepared = []
+    for i, r in enumerate(rows):
+        row_no = i + 2
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in r.values()):
+            prepared.append(r)
+            continue
+        clean = {h: v for h, v in r.items() if _header_key(h) not in agency_headers}
+        clean["agency"] = agency
+        if not has_id:
+            clean["id"] = f"row{row_no}"
+        clean[_ROW_KEY] = row_no
+        prepared.append(clean)
+    dicts, problems = parse_order_rows(prepared, first_row=2)
+    orders: list[tuple[Order, Optional[str]]] = []
+    wheres = []
+    for d in dicts:
+        row_no = int(d.get(_ROW_KEY, 0))
+        order = Order.model_validate(d)
+        orders.append((order, order.id if has_id else None))
+        wheres.append(f"row {row_no}" + (f" ({order.id})" if has_id else ""))
+    if orders:
+        problems += check_orders([o for o, _ in orders], sites, wheres)
+    if not has_id:  # drop the stand-in ids we made: "row 5 (row5)" -> "row 5"
+        problems = [Problem(re.sub(r" \(row\d+\)$", "", p.where), p.field, p.message) for p in problems]
+    problems.sort(key=lambda p: _row_of(p.where))
+    return orders, problems, sum(1 for r in rows if any(v not in (None, "") for v in r.values()))
+
+
+def _row_of(where: str) -> int:
+    mm = re.search(r"\brow (\d+)", where)
+    return int(mm.group(1)) if mm else 0

@@ -1,0 +1,162 @@
+"""Reference data (sites, depots, fleet, regions, policy) between contract models and tables."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any, Optional
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from planner.contract import Depot, Location, Policy, Region, Scenario, Site, VehicleType
+
+from . import models as m
+
+_LOC_FIELDS = ("county", "address", "lat", "lon", "name")
+
+
+def set_location(row: Any, loc: Location) -> None:
+    """Copy a contract location onto a row's location columns."""
+    row.county, row.address, row.lat, row.lon = loc.county, loc.address, loc.lat, loc.lon
+    row.place_name = loc.name
+
+
+def get_location(row: Any) -> Location:
+    data: dict[str, Any] = {}
+    if row.county is not None:
+        data["county"] = row.county
+    elif row.address is not None:
+        data["address"] = row.address
+    else:
+        data["lat"], data["lon"] = row.lat, row.lon
+    if row.place_name:
+        data["name"] = row.place_name
+    return Location.model_validate(data)
+
+
+def _extra(model: Any) -> dict[str, Any]:
+    return dict(model.model_extra or {})
+
+
+def _clock(t: time) -> str:
+    return "24:00" if t == time(23, 59, 59) else t.strftime("%H:%M")
+
+
+# ------------------------------------------------------------------ model → row
+
+
+def site_row(site: Site) -> m.Site:
+    row = m.Site(id=site.id, name=site.name, receive_from=_clock(site.receive_from),
+                 receive_until=_clock(site.receive_until), intake_per_day=site.intake_per_day,
+                 extra=_extra(site))
+    set_location(row, site.location)
+    return row
+
+
+def depot_row(depot: Depot) -> m.Depot:
+    row = m.Depot(id=depot.id, name=depot.name, extra=_extra(depot))
+    set_location(row, depot.location)
+    return row
+
+
+def vehicle_row(vt: VehicleType) -> m.VehicleType:
+    return m.VehicleType(id=vt.id, seats=vt.seats, count=vt.count, depot=vt.depot,
+                         fixed_cost=vt.fixed_cost, cost_per_km=vt.cost_per_km, crew_cost=vt.crew_cost,
+                         available_from=vt.available_from, available_until=vt.available_until,
+                         extra=_extra(vt))
+
+
+def region_row(region: Region) -> m.Region:
+    return m.Region(county=region.county, risk=region.risk, valid_from=region.from_,
+                    valid_until=region.until, extra=_extra(region))
+
+
+# ------------------------------------------------------------------ row → contract dict
+
+
+def site_dict(row: m.Site) -> dict[str, Any]:
+    return Site.model_validate({
+        **row.extra, "id": row.id, "name": row.name, "location": get_location(row),
+        "receive_from": row.receive_from, "receive_until": row.receive_until,
+        "intake_per_day": row.intake_per_day}).model_dump(mode="json", exclude_none=True)
+
+
+def depot_dict(row: m.Depot) -> dict[str, Any]:
+    return Depot.model_validate({**row.extra, "id": row.id, "name": row.name,
+                                 "location": get_location(row)}).model_dump(mode="json", exclude_none=True)
+
+
+def vehicle_dict(row: m.VehicleType) -> dict[str, Any]:
+    return VehicleType.model_validate({
+        **row.extra, "id": row.id, "seats": row.seats, "count": row.count, "depot": row.depot,
+        "fixed_cost": row.fixed_cost, "cost_per_km": row.cost_per_km, "crew_cost": row.crew_cost,
+        "available_from": row.available_from, "available_until": row.available_until,
+    }).model_dump(mode="json")
+
+
+def region_dict(row: m.Region) -> dict[str, Any]:
+    out: dict[str, Any] = {**row.extra, "county": row.county, "risk": row.risk}
+    region = Region.model_validate({**out, "from": row.valid_from, "until": row.valid_until})
+    return region.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def policy_dict(session: Session) -> dict[str, Any]:
+    row = session.get(m.ReferenceSettings, 1)
+    return dict(row.policy) if row else {}
+
+
+def scenario_name(session: Session) -> str:
+    row = session.get(m.ReferenceSettings, 1)
+    return row.name if row else "scenario"
+
+
+def reference_dict(session: Session) -> dict[str, Any]:
+    """The current reference data as a contract-v1 scenario without orders."""
+    return {
+        "name": scenario_name(session),
+        "sites": [site_dict(r) for r in session.scalars(select(m.Site).order_by(m.Site.id))],
+        "depots": [depot_dict(r) for r in session.scalars(select(m.Depot).order_by(m.Depot.id))],
+        "fleet": [vehicle_dict(r) for r in session.scalars(select(m.VehicleType).order_by(m.VehicleType.id))],
+        "regions": [region_dict(r) for r in session.scalars(select(m.Region).order_by(m.Region.county, m.Region.id))],
+        "orders": [],
+        "policy": policy_dict(session),
+    }
+
+
+def site_ids(session: Session) -> set[str]:
+    return set(session.scalars(select(m.Site.id)))
+
+
+# ------------------------------------------------------------------ writes
+
+
+def replace_all(session: Session, scenario: Scenario, policy_raw: Optional[dict[str, Any]] = None) -> None:
+    """Replace every piece of reference data with ``scenario``'s (orders are not touched)."""
+    for table in (m.VehicleType, m.Region, m.Site, m.Depot):
+        session.execute(delete(table))
+    session.add_all([depot_row(d) for d in scenario.depots])
+    session.flush()
+    session.add_all([site_row(s) for s in scenario.sites])
+    session.add_all([vehicle_row(v) for v in scenario.fleet])
+    session.add_all([region_row(r) for r in scenario.regions])
+    set_settings(session, name=scenario.name,
+                 policy=policy_raw if policy_raw is not None else policy_json(scenario.policy))
+
+
+def policy_json(policy: Policy) -> dict[str, Any]:
+    """The policy fields that were set explicitly, as JSON (defaults stay defaults)."""
+    return policy.model_dump(mode="json", exclude_unset=True)
+
+
+def set_settings(session: Session, *, name: Optional[str] = None,
+                 policy: Optional[dict[str, Any]] = None) -> m.ReferenceSettings:
+    row = session.get(m.ReferenceSettings, 1)
+    if row is None:
+        row = m.ReferenceSettings(id=1, name=name or "scenario", policy=policy or {})
+        session.add(row)
+    else:
+        if name is not None:
+            row.name = name
+        if policy is not None:
+            row.policy = policy
+    return row

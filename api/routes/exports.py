@@ -1,0 +1,103 @@
+"""What a done plan gives people: manifests, the operators' schedule, boarding lists, the report.
+
+Coordinators get everything, with full ID numbers and phones in the manifests only. An agency
+gets its own workers only, masked.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
+
+from .. import exports as ex
+from .. import models as m
+from ..deps import Coordinator, CurrentUser, ProtectorDep, SessionDep
+from ..errors import ApiError
+from ..plans import agency_orders, dispatched, plan_document
+from .plans import _ERRORS, done_job
+
+router = APIRouter(prefix="/v1/plans", tags=["plan outputs"])
+
+Fmt = Literal["csv", "xlsx"]
+_TYPES = {"csv": "text/csv; charset=utf-8",
+          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _file(data: bytes, fmt: str, name: str) -> Response:
+    return Response(data, media_type=_TYPES[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _scope(job: m.PlanJob, user: m.Principal, agency: Optional[str]) -> Optional[set[str]]:
+    """The orders the caller may see in outputs (None: all)."""
+    if user.role == "agency":
+        return agency_orders(job.snapshot, user.id)
+    if agency is not None:
+        own = {oid for oid, o in job.snapshot.get("orders", {}).items() if o["agency"] == agency}
+        if not own:
+            raise ApiError(404, f"plan {job.id} has no orders of agency {agency!r}")
+        return own
+    return None
+
+
+def _doc(session: SessionDep, plan_id: int) -> tuple[m.PlanJob, dict[str, Any]]:
+    job = done_job(session, plan_id)
+    return job, plan_document(job, dispatched(session, plan_id))
+
+
+@router.get("/{plan_id}/manifests.{fmt}", responses=_ERRORS,
+            summary="Passenger manifests (乘车名单) per coach: trip, coach, crew, pickup, time, names, IDs, phones")
+def manifests(plan_id: int, fmt: Fmt, session: SessionDep, user: CurrentUser, protector: ProtectorDep,
+              agency: Annotated[Optional[str], Query(description="coordinators: only this agency's workers")] = None
+              ) -> Response:
+    """Coordinators see full ID numbers and phones; agencies get their own workers, masked.
+    XLSX: a summary sheet and one sheet per coach trip. CSV: one row per worker."""
+    job, doc = _doc(session, plan_id)
+    rows = ex.manifest_rows(doc, job.snapshot, protector, unmasked=user.role == "coordinator",
+                            only_orders=_scope(job, user, agency))
+    if fmt == "csv":
+        return _file(ex.to_csv(ex.MANIFEST_COLUMNS, rows), fmt, f"manifests-plan-{plan_id}.csv")
+    return _file(ex.manifest_workbook(rows), fmt, f"manifests-plan-{plan_id}.xlsx")
+
+
+@router.get("/{plan_id}/schedule.{fmt}", responses=_ERRORS,
+            summary="The bus operators' schedule: every stop of every trip, by coach and time (coordinators)")
+def schedule(plan_id: int, fmt: Fmt, session: SessionDep, _: Coordinator,
+             vehicle_type: Optional[str] = None) -> Response:
+    job, doc = _doc(session, plan_id)
+    rows = ex.schedule_rows(doc, job.snapshot)
+    if vehicle_type is not None:
+        rows = [r for r in rows if r["车型 vehicle type"] == vehicle_type]
+    if fmt == "csv":
+        return _file(ex.to_csv(ex.SCHEDULE_COLUMNS, rows), fmt, f"schedule-plan-{plan_id}.csv")
+    return _file(ex.to_xlsx([("调度 schedule", ex.SCHEDULE_COLUMNS, rows)]), fmt, f"schedule-plan-{plan_id}.xlsx")
+
+
+@router.get("/{plan_id}/boarding.{fmt}", responses=_ERRORS,
+            summary="An agency's boarding list: where and when its workers board, and who was not planned")
+def boarding(plan_id: int, fmt: Fmt, session: SessionDep, user: CurrentUser,
+             agency: Annotated[Optional[str], Query(description="coordinators: one agency's list")] = None) -> Response:
+    job, doc = _doc(session, plan_id)
+    rows = ex.boarding_rows(doc, job.snapshot, _scope(job, user, agency))
+    if fmt == "csv":
+        return _file(ex.to_csv(ex.BOARDING_COLUMNS, rows), fmt, f"boarding-plan-{plan_id}.csv")
+    return _file(ex.to_xlsx([("上车安排 boarding", ex.BOARDING_COLUMNS, rows)]), fmt, f"boarding-plan-{plan_id}.xlsx")
+
+
+@router.get("/{plan_id}/report.{fmt}", responses=_ERRORS,
+            summary="Cost and delivered headcount per agency and per province (the subsidy basis)")
+def report(plan_id: int, fmt: Literal["json", "csv", "xlsx"], session: SessionDep, user: CurrentUser,
+           agency: Annotated[Optional[str], Query(description="coordinators: one agency only")] = None) -> Response:
+    """A trip's cost and km are shared among its riders; ``workers_delivered`` are those planned
+    on a trip. Agencies get the figures of their own workers."""
+    job, doc = _doc(session, plan_id)
+    rep = ex.report(doc, job.snapshot, _scope(job, user, agency))
+    if fmt == "json":
+        return JSONResponse({"plan": plan_id, **rep})
+    rows = ex.report_rows(rep)
+    if fmt == "csv":
+        return _file(ex.to_csv(ex.REPORT_COLUMNS, rows), fmt, f"report-plan-{plan_id}.csv")
+    return _file(ex.to_xlsx([("按中介 by agency", ex.REPORT_COLUMNS, rep["agencies"]),
+                             ("按省份 by province", ex.REPORT_COLUMNS, rep["provinces"]),
+                             ("合计 total", ex.REPORT_COLUMNS, [rep["total"]])]), fmt, f"report-plan-{plan_id}.xlsx")

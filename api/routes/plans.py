@@ -1,0 +1,190 @@
+"""Plans as jobs (coordinators start and cancel; everyone reads what they may see).
+
+``POST /v1/plans`` answers 202 at once; the solve runs in a separate process; poll
+``GET /v1/plans/{id}``. Re-planning keeps the dispatched trips of the base plan fixed.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Optional
+
+from fastapi import APIRouter, Body, Query, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from .. import models as m
+from ..deps import Coordinator, CurrentUser, RunnerDep, SessionDep, SettingsDep
+from ..errors import ApiError
+from ..jobs import FINAL
+from ..plans import agency_orders, agency_view, build_snapshot, dispatched, plan_document
+from ..schemas import DispatchOut, ErrorOut, PlanCreated, PlanIn, PlanOut
+
+router = APIRouter(prefix="/v1/plans", tags=["plans"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "no valid API key"},
+    403: {"model": ErrorOut, "description": "not allowed for this role"},
+    404: {"model": ErrorOut, "description": "no such plan"},
+    409: {"model": ErrorOut, "description": "the plan is not in a state that allows this"},
+}
+
+
+def get_job(session: SessionDep, plan_id: int) -> m.PlanJob:
+    job = session.get(m.PlanJob, plan_id)
+    if job is None:
+        raise ApiError(404, f"no plan {plan_id}")
+    return job
+
+
+def done_job(session: SessionDep, plan_id: int) -> m.PlanJob:
+    job = get_job(session, plan_id)
+    if job.status != "done" or job.result is None:
+        why = f": {job.error}" if job.error else ""
+        raise ApiError(409, f"plan {plan_id} is {job.status}{why}; its outputs exist once it is done")
+    return job
+
+
+def plan_out(job: m.PlanJob, user: m.Principal) -> PlanOut:
+    summary = None
+    if job.result is not None and job.status == "done":
+        if user.role == "coordinator":
+            summary = job.result.get("summary")
+        else:
+            summary = agency_view(job.result, job.snapshot, user.id)["summary"]
+    return PlanOut(
+        id=job.id, status=job.status, phase=job.phase, fraction=job.fraction,  # type: ignore[arg-type]
+        best_cost=job.best_cost if user.role == "coordinator" else None, error=job.error,
+        time_limit=job.time_limit, base_plan=job.base_plan_id, fixed_trips=len(job.snapshot.get("fixed", [])),
+        created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at, summary=summary,
+        violations=job.violations if user.role == "coordinator" and job.violations else None)
+
+
+@router.post("", status_code=202, response_model=PlanCreated, responses=_ERRORS,
+             summary="Plan all current orders against the current reference data (a job)")
+def create_plan(session: SessionDep, user: Coordinator, settings: SettingsDep, runner: RunnerDep,
+                body: Optional[PlanIn] = Body(default=None, openapi_examples={
+                    "default": {"value": {"time_limit": 60}},
+                    "replan": {"summary": "re-plan keeping plan 3's dispatched trips", "value": {"time_limit": 30, "base_plan": 3}},
+                    "fresh": {"summary": "ignore dispatched trips", "value": {"keep_dispatched": False}}})) -> Any:
+    """Answers 202 with the plan's id at once; poll ``GET /v1/plans/{id}``. The inputs are
+    frozen into the plan (later changes to orders or reference data do not affect it).
+
+    Re-planning: the dispatched trips of ``base_plan`` (default: the latest done plan) are kept
+    as they are; only the rest is planned again.
+    """
+    body = body or PlanIn()
+    time_limit = body.time_limit or settings.default_time_limit
+    if time_limit > settings.max_time_limit:
+        raise ApiError(422, f"time_limit {time_limit:g} s is over the limit of {settings.max_time_limit:g} s")
+    base: Optional[m.PlanJob] = None
+    if body.base_plan is not None:
+        base = get_job(session, body.base_plan)
+        if base.status != "done":
+            raise ApiError(409, f"base plan {base.id} is {base.status}; only a done plan can be a base")
+    elif body.keep_dispatched:
+        base = session.scalar(select(m.PlanJob).where(m.PlanJob.status == "done").order_by(m.PlanJob.id.desc()).limit(1))
+    snapshot = build_snapshot(session, base)
+    if body.base_plan is None and not snapshot["fixed"]:
+        snapshot["base_plan"] = None
+        base = None
+    job = m.PlanJob(status="queued", created_by=user.id, time_limit=time_limit, seed=body.seed,
+                    base_plan_id=base.id if base is not None else None, snapshot=snapshot, phase="queued",
+                    fraction=0.0)
+    session.add(job)
+    session.commit()
+    runner.wake()
+    return JSONResponse({"id": job.id, "status": job.status}, status_code=202,
+                        headers={"Location": f"/v1/plans/{job.id}"})
+
+
+@router.get("", response_model=list[PlanOut], summary="Plans, newest first")
+def list_plans(session: SessionDep, user: CurrentUser,
+               status: Optional[str] = None,
+               limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[PlanOut]:
+    q = select(m.PlanJob).order_by(m.PlanJob.id.desc()).limit(limit)
+    if status is not None:
+        q = q.where(m.PlanJob.status == status)
+    return [plan_out(j, user) for j in session.scalars(q)]
+
+
+@router.get("/{plan_id}", response_model=PlanOut, responses=_ERRORS, summary="A plan's status and progress")
+def get_plan(plan_id: int, session: SessionDep, user: CurrentUser) -> PlanOut:
+    return plan_out(get_job(session, plan_id), user)
+
+
+@router.delete("/{plan_id}", response_model=PlanOut, responses=_ERRORS, summary="Cancel a queued or running plan")
+def cancel_plan(plan_id: int, session: SessionDep, user: Coordinator, runner: RunnerDep) -> PlanOut:
+    job = get_job(session, plan_id)
+    if job.status in FINAL:
+        raise ApiError(409, f"plan {plan_id} is already {job.status}; there is nothing to cancel")
+    job.cancel_requested = True
+    if job.status == "queued":
+        job.status, job.error = "cancelled", "cancelled on request"
+        job.finished_at = m.utcnow()
+    session.commit()
+    runner.wake()
+    deadline = time.monotonic() + 5.0
+    while job.status not in FINAL and time.monotonic() < deadline:
+        time.sleep(0.1)
+        session.refresh(job)
+        session.commit()
+    return plan_out(job, user)
+
+
+@router.get("/{plan_id}/plan.json", responses=_ERRORS,
+            summary="The plan, contract v1 (checked by the planner's checker); agencies get their own trips only")
+def get_plan_json(plan_id: int, session: SessionDep, user: CurrentUser) -> JSONResponse:
+    job = done_job(session, plan_id)
+    doc = plan_document(job, dispatched(session, plan_id))
+    if user.role == "agency":
+        doc = agency_view(doc, job.snapshot, user.id)
+    return JSONResponse(doc, headers={"Content-Disposition": f'inline; filename="plan-{plan_id}.json"'})
+
+
+@router.get("/{plan_id}/input.json", responses=_ERRORS, summary="The scenario a plan was made from (coordinators)")
+def get_plan_input(plan_id: int, session: SessionDep, _: Coordinator) -> JSONResponse:
+    job = get_job(session, plan_id)
+    return JSONResponse({**job.snapshot["scenario"], "fixed": job.snapshot.get("fixed", [])})
+
+
+@router.get("/{plan_id}/trips", responses=_ERRORS, summary="A plan's trips (agencies: those carrying their workers)")
+def list_trips(plan_id: int, session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
+    job = done_job(session, plan_id)
+    doc = plan_document(job, dispatched(session, plan_id))
+    if user.role == "agency":
+        doc = agency_view(doc, job.snapshot, user.id)
+    return doc["trips"]
+
+
+def _trip(job: m.PlanJob, trip_id: str) -> dict[str, Any]:
+    for t in job.result.get("trips", []) if job.result else []:
+        if t["id"] == trip_id:
+            return t
+    raise ApiError(404, f"plan {job.id} has no trip {trip_id!r}")
+
+
+@router.post("/{plan_id}/trips/{trip_id}/dispatch", response_model=DispatchOut, responses=_ERRORS,
+             summary="Mark a trip dispatched: re-plans keep it as it is")
+def dispatch_trip(plan_id: int, trip_id: str, session: SessionDep, user: Coordinator) -> DispatchOut:
+    job = done_job(session, plan_id)
+    _trip(job, trip_id)
+    row = session.get(m.Dispatch, (plan_id, trip_id))
+    if row is None:
+        row = m.Dispatch(plan_id=plan_id, trip_id=trip_id, dispatched_by=user.id)
+        session.add(row)
+        session.commit()
+    return DispatchOut(plan=plan_id, trip=trip_id, dispatched=True, dispatched_at=row.dispatched_at)
+
+
+@router.delete("/{plan_id}/trips/{trip_id}/dispatch", response_model=DispatchOut, responses=_ERRORS,
+               summary="Undo a dispatch mark")
+def undispatch_trip(plan_id: int, trip_id: str, session: SessionDep, _: Coordinator) -> DispatchOut:
+    job = done_job(session, plan_id)
+    _trip(job, trip_id)
+    row = session.get(m.Dispatch, (plan_id, trip_id))
+    if row is not None:
+        session.delete(row)
+        session.commit()
+    return DispatchOut(plan=plan_id, trip=trip_id, dispatched=False)
+

@@ -1,0 +1,239 @@
+"""Reference data (coordinators): the whole scenario without orders, or one piece at a time."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+from fastapi import APIRouter, Body, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import delete, select
+
+from planner.contract import Depot, Location, Policy, Region, Scenario, Site, VehicleType
+from planner.errors import Problem
+
+from .. import models as m
+from .. import reference as ref
+from ..deps import Coordinator, CurrentUser, SessionDep
+from ..errors import ApiError
+
+router = APIRouter(prefix="/v1/reference", tags=["reference data"])
+
+_SCENARIO_EXAMPLE = {
+    "name": "spring-2027",
+    "sites": [{"id": "F1", "name": "Factory 1", "location": {"lat": 34.53, "lon": 113.84},
+               "receive_from": "07:00", "receive_until": "22:00", "intake_per_day": 300}],
+    "depots": [{"id": "D1", "name": "park coach yard", "location": {"lat": 34.56, "lon": 113.81}}],
+    "fleet": [{"id": "coach53", "seats": 53, "count": 4, "depot": "D1", "fixed_cost": 1000,
+               "cost_per_km": 7, "crew_cost": 600, "available_from": "2027-02-11T00:00:00+08:00",
+               "available_until": "2027-02-21T00:00:00+08:00"}],
+    "regions": [{"county": "511903", "risk": "medium", "from": "2027-02-10T00:00:00+08:00"}],
+    "policy": {"occupancy_cap": 0.5},
+}
+
+
+def _places(entries: list[tuple[str, str, Location]]) -> list[Problem]:
+    """Resolve every place once; a county or address that cannot be found is a problem."""
+    from planner.places import PlaceError, resolve_all  # noqa: PLC0415
+
+    if not entries:
+        return []
+    out = []
+    for (where, field, _), res in zip(entries, resolve_all([loc for _, _, loc in entries])):
+        if isinstance(res, PlaceError):
+            out.append(Problem(where, field, str(res)))
+    return out
+
+
+def _location_problems(sites: list[Site], depots: list[Depot], regions: list[Region]) -> list[Problem]:
+    entries = [(f"sites ({s.id})", "location", s.location) for s in sites]
+    entries += [(f"depots ({d.id})", "location", d.location) for d in depots]
+    entries += [(f"regions ({r.county})", "county", Location(county=r.county)) for r in regions]
+    return _places(entries)
+
+
+@router.get("", summary="The current reference data: a contract-v1 scenario without orders")
+def get_reference(session: SessionDep, _: Coordinator) -> dict[str, Any]:
+    return ref.reference_dict(session)
+
+
+@router.put("", summary="Replace all reference data (sites, depots, fleet, regions, policy)")
+def put_reference(session: SessionDep, _: Coordinator,
+                  scenario: Scenario = Body(openapi_examples={"small": {"value": _SCENARIO_EXAMPLE}})
+                  ) -> dict[str, Any]:
+    """Takes a contract-v1 scenario without orders; orders come from agencies (``/v1/orders``).
+
+    Orders already stored stay; a plan reports orders whose site no longer exists.
+    """
+    if scenario.orders:
+        raise ApiError(422, "reference data carries no orders: agencies submit them to /v1/orders")
+    problems = _location_problems(scenario.sites, scenario.depots, scenario.regions)
+    if problems:
+        raise ApiError(422, f"{len(problems)} place(s) cannot be found; nothing was changed", problems)
+    ref.replace_all(session, scenario, ref.policy_json(scenario.policy))
+    session.commit()
+    return ref.reference_dict(session)
+
+
+# ------------------------------------------------------------------ policy
+
+
+@router.get("/policy", summary="The policy as set (fields not set take their defaults)")
+def get_policy(session: SessionDep, _: Coordinator) -> dict[str, Any]:
+    return {"set": ref.policy_dict(session),
+            "effective": Policy.model_validate(ref.policy_dict(session)).model_dump(mode="json")}
+
+
+@router.put("/policy", summary="Replace the policy")
+def put_policy(session: SessionDep, _: Coordinator,
+               policy: Policy = Body(openapi_examples={"cap": {"value": {"occupancy_cap": 0.5, "max_pickup_stops": 3}}})
+               ) -> dict[str, Any]:
+    ref.set_settings(session, policy=ref.policy_json(policy))
+    session.commit()
+    return get_policy(session, _)
+
+
+# ------------------------------------------------------------------ sites, depots, fleet
+
+
+@router.get("/sites", summary="Sites (factories); agencies may read them to name an order's site")
+def list_sites(session: SessionDep, _: CurrentUser) -> list[dict[str, Any]]:
+    return [ref.site_dict(r) for r in session.scalars(select(m.Site).order_by(m.Site.id))]
+
+
+@router.put("/sites/{site_id}", summary="Create or replace one site")
+def put_site(site_id: str, site: Site, session: SessionDep, _: Coordinator) -> dict[str, Any]:
+    if site.id != site_id:
+        raise ApiError(422, f"the body's id {site.id!r} differs from the path's {site_id!r}")
+    problems = _location_problems([site], [], [])
+    if problems:
+        raise ApiError(422, "the site's place cannot be found", problems)
+    session.merge(ref.site_row(site))
+    session.commit()
+    return ref.site_dict(session.get(m.Site, site_id))  # type: ignore[arg-type]
+
+
+@router.delete("/sites/{site_id}", status_code=204, summary="Remove a site")
+def delete_site(site_id: str, session: SessionDep, _: Coordinator) -> Response:
+    _delete(session, m.Site, site_id, "site")
+    return Response(status_code=204)
+
+
+@router.get("/depots", summary="Depots (coach yards)")
+def list_depots(session: SessionDep, _: Coordinator) -> list[dict[str, Any]]:
+    return [ref.depot_dict(r) for r in session.scalars(select(m.Depot).order_by(m.Depot.id))]
+
+
+@router.put("/depots/{depot_id}", summary="Create or replace one depot")
+def put_depot(depot_id: str, depot: Depot, session: SessionDep, _: Coordinator) -> dict[str, Any]:
+    if depot.id != depot_id:
+        raise ApiError(422, f"the body's id {depot.id!r} differs from the path's {depot_id!r}")
+    problems = _location_problems([], [depot], [])
+    if problems:
+        raise ApiError(422, "the depot's place cannot be found", problems)
+    session.merge(ref.depot_row(depot))
+    session.commit()
+    return ref.depot_dict(session.get(m.Depot, depot_id))  # type: ignore[arg-type]
+
+
+@router.delete("/depots/{depot_id}", status_code=204, summary="Remove a depot no vehicle type uses")
+def delete_depot(depot_id: str, session: SessionDep, _: Coordinator) -> Response:
+    users = list(session.scalars(select(m.VehicleType.id).where(m.VehicleType.depot == depot_id)))
+    if users:
+        raise ApiError(409, f"depot {depot_id!r} is used by vehicle types {', '.join(users)}")
+    _delete(session, m.Depot, depot_id, "depot")
+    return Response(status_code=204)
+
+
+@router.get("/fleet", summary="Vehicle types of the fleet")
+def list_fleet(session: SessionDep, _: Coordinator) -> list[dict[str, Any]]:
+    return [ref.vehicle_dict(r) for r in session.scalars(select(m.VehicleType).order_by(m.VehicleType.id))]
+
+
+@router.put("/fleet/{vehicle_type_id}", summary="Create or replace one vehicle type (e.g. change its count)")
+def put_vehicle_type(vehicle_type_id: str, vehicle_type: VehicleType, session: SessionDep,
+                     _: Coordinator) -> dict[str, Any]:
+    if vehicle_type.id != vehicle_type_id:
+        raise ApiError(422, f"the body's id {vehicle_type.id!r} differs from the path's {vehicle_type_id!r}")
+    if session.get(m.Depot, vehicle_type.depot) is None:
+        raise ApiError(422, f"unknown depot {vehicle_type.depot!r}",
+                       [Problem(f"fleet ({vehicle_type.id})", "depot", f"unknown depot {vehicle_type.depot!r}")])
+    session.merge(ref.vehicle_row(vehicle_type))
+    session.commit()
+    return ref.vehicle_dict(session.get(m.VehicleType, vehicle_type_id))  # type: ignore[arg-type]
+
+
+@router.delete("/fleet/{vehicle_type_id}", status_code=204, summary="Remove a vehicle type")
+def delete_vehicle_type(vehicle_type_id: str, session: SessionDep, _: Coordinator) -> Response:
+    _delete(session, m.VehicleType, vehicle_type_id, "vehicle type")
+    return Response(status_code=204)
+
+
+def _delete(session: SessionDep, table: Any, key: str, what: str) -> None:
+    row = session.get(table, key)
+    if row is None:
+        raise ApiError(404, f"no {what} {key!r}")
+    session.delete(row)
+    session.commit()
+
+
+# ------------------------------------------------------------------ regions (risk levels change often)
+
+
+class RiskPeriod(BaseModel):
+    """A county's risk level from ``from`` (default: always) until ``until`` (default: for ever)."""
+
+    model_config = ConfigDict(populate_by_name=True, json_schema_extra={"examples": [
+        {"risk": "high", "from": "2027-02-10T00:00:00+08:00", "until": "2027-02-14T00:00:00+08:00"}]})
+
+    risk: str = Field(pattern="^(low|medium|high)$")
+    from_: Optional[Any] = Field(default=None, alias="from")
+    until: Optional[Any] = None
+
+
+@router.get("/regions", summary="Risk levels of counties")
+def list_regions(session: SessionDep, _: CurrentUser) -> list[dict[str, Any]]:
+    return [ref.region_dict(r) for r in session.scalars(select(m.Region).order_by(m.Region.county, m.Region.id))]
+
+
+@router.put("/regions", summary="Replace all risk levels")
+def put_regions(regions: list[Region], session: SessionDep, _: Coordinator) -> list[dict[str, Any]]:
+    problems = _location_problems([], [], regions)
+    if problems:
+        raise ApiError(422, "unknown county codes; nothing was changed", problems)
+    session.execute(delete(m.Region))
+    session.add_all([ref.region_row(r) for r in regions])
+    session.commit()
+    return list_regions(session, _)
+
+
+@router.put("/regions/{county}", summary="Set one county's risk level (replaces its periods)")
+def put_county_risk(county: str, session: SessionDep, _: Coordinator,
+                    periods: Union[RiskPeriod, list[RiskPeriod]] = Body(openapi_examples={
+                        "now": {"summary": "high from now on", "value": {"risk": "high"}},
+                        "phased": {"summary": "phased release", "value": [
+                            {"risk": "high", "until": "2027-02-14T00:00:00+08:00"},
+                            {"risk": "medium", "from": "2027-02-14T00:00:00+08:00"}]}})
+                    ) -> list[dict[str, Any]]:
+    items = periods if isinstance(periods, list) else [periods]
+    try:
+        regions = [Region.model_validate({"county": county, "risk": p.risk, "from": p.from_, "until": p.until})
+                   for p in items]
+    except Exception as exc:  # noqa: BLE001  (pydantic's message is the clearest answer)
+        raise ApiError(422, f"invalid risk period: {exc}") from None
+    problems = _location_problems([], [], regions[:1])
+    if problems:
+        raise ApiError(422, f"unknown county {county!r}", problems)
+    session.execute(delete(m.Region).where(m.Region.county == regions[0].county))
+    session.add_all([ref.region_row(r) for r in regions])
+    session.commit()
+    return [ref.region_dict(r) for r in session.scalars(
+        select(m.Region).where(m.Region.county == regions[0].county).order_by(m.Region.id))]
+
+
+@router.delete("/regions/{county}", status_code=204, summary="Forget a county's risk levels (it is low again)")
+def delete_county_risk(county: str, session: SessionDep, _: Coordinator) -> Response:
+    n = session.execute(delete(m.Region).where(m.Region.county == county)).rowcount
+    session.commit()
+    if not n:
+        raise ApiError(404, f"no risk level is set for county {county!r}")
+    return Response(status_code=204)
