@@ -1,0 +1,217 @@
+"""Plan generated parks of several sizes; compare with the naive plan and (optionally) PyVRP.
+
+Run ``python -m benchmarks.park [--sizes small,20k,20k-norules,100k] [--time-limit S] [--seed N]
+[--pyvrp]``. For each size a scenario is generated (:func:`benchmarks.generate.generate`, saved
+under ``benchmarks/out/``) and planned by
+
+- **fangang**: :func:`planner.solve` at the size's time limit;
+- **naive**: :func:`planner.solve` with ``SolveParams(pooling=False)``: every order on coaches of
+  its own;
+- **PyVRP** (``--pyvrp``): :func:`benchmarks._pyvrp.solve_pyvrp`, a relaxed CVRP at the same
+  time limit, measured with fangang's km (see that module for what is relaxed).
+
+Every run happens in a fresh process (multiprocessing ``spawn``) so that its peak memory
+(``ru_maxrss`` of that process, read before the checker runs) is its own. fangang's and the naive
+plans are checked with ``planner.check`` when it is available. Results go to the console, one
+table per size, and to ``benchmarks/out/park.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import time
+import traceback
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+@dataclass(frozen=True)
+class Size:
+    """A benchmark size: the generator's arguments and the default time limit."""
+
+    name: str
+    workers: int
+    counties: int
+    sites: int
+    time_limit: float
+    rules: bool = True
+
+
+SIZES = {
+    "small": Size("small", 2_000, 60, 2, 20.0),
+    "20k": Size("20k", 20_000, 300, 3, 60.0),
+    "20k-norules": Size("20k-norules", 20_000, 300, 3, 60.0, rules=False),
+    "100k": Size("100k", 100_000, 1_500, 10, 240.0),
+}
+PLANNERS = ("fangang", "naive", "pyvrp")
+
+
+def _peak_mb() -> float:
+    """Peak resident memory of this process in MB (Linux reports ru_maxrss in KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _run(path: str, planner: str, time_limit: float, seed: int) -> dict:
+    """One run in a fresh process: load the scenario, plan, measure, check."""
+    from planner.contract import Scenario  # noqa: PLC0415
+
+    with open(path, encoding="utf-8") as fh:
+        scenario = Scenario.model_validate(json.load(fh))
+    if planner == "pyvrp":
+        from benchmarks._pyvrp import solve_pyvrp  # noqa: PLC0415
+
+        started = time.monotonic()
+        r = solve_pyvrp(scenario, time_limit=time_limit, seed=seed)
+        seconds = time.monotonic() - started
+        return {"seconds": seconds, "peak_mb": _peak_mb(), "planned": r.workers_planned, "trips": r.trips,
+                "km": r.km, "cost": r.cost, "bound": r.lower_bound_km, "ratio": r.km_over_bound,
+                "unassigned": dict(r.unassigned), "violations": None, "violation_rules": {},
+                "note": f"{r.clients} clients, up to {r.max_pickup_stops} pickups/trip"
+                        + ("" if r.feasible else ", PyVRP found NO feasible solution")}
+    from planner.optimize import SolveParams, solve  # noqa: PLC0415
+
+    params = SolveParams(pooling=planner != "naive")
+    started = time.monotonic()
+    plan = solve(scenario, time_limit=time_limit, seed=seed, params=params)
+    seconds = time.monotonic() - started
+    peak = _peak_mb()
+    unassigned: Counter = Counter()
+    for u in plan.unassigned:
+        unassigned[u.reason] += u.count
+    violations, rules, note = None, {}, ""
+    try:
+        from planner.check import check  # noqa: PLC0415
+    except ImportError:
+        note = "checker not available"
+    else:
+        try:
+            found = check(scenario, plan)
+            violations = len(found)
+            rules = dict(Counter(v.rule for v in found))
+            if found:
+                note = "; ".join(str(v) for v in found[:3])
+        except Exception as e:  # noqa: BLE001  (report the checker's failure, keep benchmarking)
+            note = f"checker failed: {type(e).__name__}: {e}"
+    s = plan.summary
+    return {"seconds": seconds, "peak_mb": peak, "planned": s.workers_planned, "trips": s.trips,
+            "km": s.km, "cost": s.cost, "bound": s.lower_bound_km, "ratio": s.km_over_bound,
+            "unassigned": dict(unassigned), "violations": violations, "violation_rules": rules,
+            "note": note, "status": plan.solver.status}
+
+
+def run_one(path: Path, planner: str, time_limit: float, seed: int) -> dict:
+    """Run :func:`_run` in a fresh spawned process; an exception comes back as an ``error``."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        fut = pool.submit(_run, str(path), planner, time_limit, seed)
+        try:
+            return fut.result(timeout=time_limit * 4 + 900)
+        except Exception as e:  # noqa: BLE001
+            return {"error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc()}
+
+
+def _fmt_unassigned(u: dict) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in sorted(u.items(), key=lambda kv: -kv[1])) or "—"
+
+
+def _table(size: Size, seed: int, time_limit: float, rows: list[tuple[str, dict]], scenario: dict):
+    from rich.table import Table  # noqa: PLC0415
+
+    from benchmarks._pyvrp import RELAXED  # noqa: PLC0415
+
+    eligible = sum(o["cleared"] for o in scenario["orders"])
+    rules = "all rules" if size.rules else "driving/time rules off, ≤50 pickups"
+    title = (f"{size.name}: {size.workers:,} workers ({eligible:,} cleared), {size.counties:,} counties, "
+             f"{size.sites} sites, seed {seed}, {rules}, time limit {time_limit:g} s")
+    caption = "naive = every order on coaches of its own (SolveParams(pooling=False))."
+    if any(p == "pyvrp" for p, _ in rows):
+        caption += "\n" + RELAXED + "; not a valid plan, a relaxed reference."
+    t = Table(title=title, caption=caption, caption_justify="left")
+    for col in ("plan", "workers", "counties", "sites", "plan s", "peak MB", "planned", "trips", "km",
+                "cost ¥", "lower bound km", "km ÷ bound", "unassigned by reason", "violations"):
+        t.add_column(col, justify="left" if col in ("plan", "unassigned by reason") else "right")
+    for planner, r in rows:
+        if "error" in r:
+            t.add_row(planner, f"{size.workers:,}", f"{size.counties:,}", str(size.sites),
+                      *["—"] * 9, "ERROR: " + r["error"][:80])
+            continue
+        t.add_row(
+            planner, f"{size.workers:,}", f"{size.counties:,}", str(size.sites), f"{r['seconds']:.1f}",
+            f"{r['peak_mb']:,.0f}", f"{r['planned']:,}", f"{r['trips']:,}", f"{r['km']:,.0f}",
+            f"{r['cost']:,.0f}", f"{r['bound']:,.0f}",
+            f"{r['ratio']:.3f}" if r["ratio"] else "—", _fmt_unassigned(r["unassigned"]),
+            "n/a" if r["violations"] is None else str(r["violations"]))
+    return t
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rich.console import Console  # noqa: PLC0415
+
+    from benchmarks.generate import generate  # noqa: PLC0415
+
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.park", description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="small,20k,20k-norules,100k",
+                    help=f"comma-separated, of {', '.join(SIZES)}")
+    ap.add_argument("--time-limit", type=float, help="seconds per plan (default: per size, 20/60/60/240)")
+    ap.add_argument("--seed", type=int, default=1, help="generator and solver seed")
+    ap.add_argument("--pyvrp", action="store_true", help="also solve the relaxed problem with PyVRP")
+    ap.add_argument("--no-naive", action="store_true", help="skip the naive plan")
+    args = ap.parse_args(argv)
+    names = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    unknown = [n for n in names if n not in SIZES]
+    if unknown:
+        ap.error(f"unknown size(s) {', '.join(unknown)}; known: {', '.join(SIZES)}")
+    planners = ["fangang"] + ([] if args.no_naive else ["naive"]) + (["pyvrp"] if args.pyvrp else [])
+
+    console = Console()
+    if console.width < 200:  # wide tables: don't squeeze them into a pipe's 80 columns
+        console = Console(width=200)
+    OUT.mkdir(parents=True, exist_ok=True)
+    records = []
+    for name in names:
+        size = SIZES[name]
+        tl = args.time_limit if args.time_limit is not None else size.time_limit
+        scenario = generate(size.workers, size.counties, size.sites, seed=args.seed, rules=size.rules)
+        path = OUT / f"park-{name}-seed{args.seed}.json"
+        path.write_text(json.dumps(scenario, ensure_ascii=False), encoding="utf-8")
+        rows = []
+        for planner in planners:
+            console.print(f"[dim]{name}: {planner} (time limit {tl:g} s) …[/dim]")
+            r = run_one(path, planner, tl, args.seed)
+            if "error" in r:
+                console.print(f"[red]{name} {planner}: {r['error']}[/red]\n{r.get('trace', '')}")
+            elif r.get("note"):
+                console.print(f"[dim]  {r['note']}[/dim]")
+            rows.append((planner, r))
+            records.append({"size": name, "planner": planner, "workers": size.workers,
+                            "counties": size.counties, "sites": size.sites, "rules": size.rules,
+                            "seed": args.seed, "time_limit": tl, **{k: v for k, v in r.items() if k != "trace"}})
+        console.print(_table(size, args.seed, tl, rows, scenario))
+    fields = ["size", "planner", "workers", "counties", "sites", "rules", "seed", "time_limit", "seconds",
+              "peak_mb", "planned", "trips", "km", "cost", "bound", "ratio", "unassigned", "violations",
+              "violation_rules", "status", "note", "error"]
+    with open(OUT / "park.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        for rec in records:
+            rec = dict(rec)
+            for k in ("unassigned", "violation_rules"):
+                if isinstance(rec.get(k), dict):
+                    rec[k] = ";".join(f"{a}={b}" for a, b in sorted(rec[k].items()))
+            for k in ("seconds", "peak_mb", "km", "cost", "bound", "ratio"):
+                if isinstance(rec.get(k), float):
+                    rec[k] = round(rec[k], 4 if k == "ratio" else 1)
+            w.writerow(rec)
+    console.print(f"[dim]results: {OUT / 'park.csv'}[/dim]")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
