@@ -1,0 +1,95 @@
+"""Architecture rules, checked on the source with ``ast`` (every import, including those inside
+functions): the planner is a library without the web layer or a database, and the checker is
+independent of the optimizer it checks."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PLANNER = Path(__file__).resolve().parents[1] / "planner"
+SOURCES = sorted(PLANNER.rglob("*.py"))
+
+WEB_AND_DB = ("api", "fastapi", "starlette", "sqlalchemy")
+OPTIMIZER = ("planner.optimize", "planner._pool", "planner._schedule", "planner.driving",
+             "planner.travel", "planner.eligibility")
+
+
+def _module_of(path: Path) -> str:
+    rel = path.relative_to(PLANNER.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Absolute names of every module the file at ``path`` imports, anywhere in it."""
+    module = _module_of(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    return imports_in(path.read_text(encoding="utf-8"), package)
+
+
+def imports_in(source: str, package: str) -> set[str]:
+    """Absolute names of every module ``source`` (a module of ``package``) imports.
+
+    ``from . import x`` yields both the package and ``package.x`` (x may be a submodule).
+    """
+    tree = ast.parse(source)
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                prefix = ".".join(base)
+                target = f"{prefix}.{node.module}" if node.module else prefix
+            else:
+                target = node.module or ""
+            out.add(target)
+            out.update(f"{target}.{alias.name}" for alias in node.names)
+    # dynamic imports: importlib.import_module("x") / __import__("x") with a literal name
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+            if name in ("import_module", "__import__"):
+                out.add(node.args[0].value)
+    return out
+
+
+def _hits(mods: set[str], forbidden: tuple[str, ...]) -> set[str]:
+    return {m for m in mods for f in forbidden if m == f or m.startswith(f + ".")}
+
+
+def test_sources_found():
+    """The scan sees the planner package (guards against a vacuous pass)."""
+    names = {p.name for p in SOURCES}
+    assert {"__init__.py", "check.py", "optimize.py", "contract.py"} <= names
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PLANNER.parent)))
+def test_planner_imports_no_web_or_database(path):
+    """planner/ imports nothing from api, fastapi, starlette or sqlalchemy."""
+    assert _hits(imported_modules(path), WEB_AND_DB) == set()
+
+
+def test_checker_is_independent_of_the_optimizer():
+    """check.py imports none of the optimizer's modules (a shared bug could hide itself)."""
+    mods = imported_modules(PLANNER / "check.py")
+    assert _hits(mods, OPTIMIZER) == set()
+    assert "planner.contract" in mods  # the scan resolves relative imports
+
+
+def test_import_scanner_sees_function_level_and_relative_imports():
+    """The scanner itself catches imports hidden in functions, relative and dynamic ones."""
+    src = ("def f():\n    import fastapi\n    from .optimize import solve\n"
+           "    from . import _pool\n    import importlib\n    importlib.import_module('sqlalchemy.orm')\n")
+    mods = imports_in(src, "planner")
+    assert _hits(mods, WEB_AND_DB) == {"fastapi", "sqlalchemy.orm"}
+    assert _hits(mods, OPTIMIZER) >= {"planner.optimize", "planner._pool"}
