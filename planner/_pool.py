@@ -2,10 +2,11 @@
 
 Workers are pooled by *key* = (home place, cohort, site). Whole coach-loads of a county go
 straight to the park (the lower bound's own tour, so they cost nothing above it). What is left,
-each county's remainder, is covered by choosing among candidate trips (a set of ≤ k nearby
-counties of one cohort, a coach type) with OR-Tools CP-SAT: integer coach counts per candidate
-and integer loads per county, so a county's remainder may be split over several trips to fill
-coaches, and a small coach can take a small remainder.
+each county's remainder, is pooled "route first, cluster second": OR-Tools routing lays a giant
+tour through each cohort's counties so that neighbours follow each other, then a dynamic
+programme cuts the tour's worker sequence into trips optimally — at most ``max_pickup_stops``
+counties and one coach-load each, a county's remainder split between two trips where that fills
+coaches, and each trip on the coach size that carries its load best.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from .eligibility import ProblemData
 
@@ -117,208 +117,179 @@ def full_coaches(data: ProblemData, demand: dict[Key, int], big: int) -> tuple[l
     return drafts, {k: n for k, n in left.items() if n}
 
 
-# ---------------------------------------------------------------- clusters
-
-
-def clusters(data: ProblemData, places: Sequence[int], size: int) -> list[list[int]]:
-    """Split places into geographic groups of at most ``size`` by recursive median bisection."""
-    pts = np.array([[data.places[p].lat, data.places[p].lon * math.cos(math.radians(data.places[p].lat))]
-                    for p in places]) if places else np.zeros((0, 2))
-    out: list[list[int]] = []
-
-    def split(idx: np.ndarray) -> None:
-        if len(idx) <= size:
-            out.append([places[i] for i in idx])
-            return
-        sub = pts[idx]
-        axis = int(np.argmax(sub.max(axis=0) - sub.min(axis=0)))
-        order = idx[np.argsort(sub[:, axis], kind="stable")]
-        half = len(order) // 2
-        split(order[:half])
-        split(order[half:])
-
-    if len(places):
-        split(np.arange(len(places)))
-    return out
-
-
-# ---------------------------------------------------------------- set partitioning
+# ---------------------------------------------------------------- giant tour, then split
 
 
 @dataclass(frozen=True)
 class PoolParams:
-    neighbours: int = 8
-    cluster_size: int = 36
     seed: int = 0
     objective: str = "km"  # "km": fewest coach-km, then cost; "cost": cheapest
+    radial: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)  # giant tours tried, best split kept
 
 
-def objective_weight(data: ProblemData, v: int, km: float, crew: int, objective: str) -> int:
-    """The integer weight of one coach on a route: km first (0.1 km steps), cost as tie-break."""
+def objective_weight(data: ProblemData, v: int, km: float, crew: int, objective: str) -> float:
+    """The objective weight of one coach on a route: km first, cost as a tie-break (or cost alone)."""
     cost = trip_cost(data, v, km, crew)
     if objective == "cost":
-        return int(round(cost * 100))
-    return int(round(km * 10)) * 100_000 + int(round(cost))
+        return cost
+    return km + cost * 1e-4
 
 
 def pool_remainders(data: ProblemData, left: dict[Key, int], *, time_limit: float, params: PoolParams,
-                    extra_sets: Sequence[tuple[int, ...]] = (),
                     report: Optional[Callable[[float], None]] = None) -> list[Draft]:
-    """Cover every remaining worker with candidate trips chosen by CP-SAT, cluster by cluster."""
+    """Cover every remaining worker: per cohort, a giant tour through the counties, split into trips."""
     vtypes = [v for v, vt in enumerate(data.vehicles) if vt.capacity >= data.min_riders and vt.count > 0]
     if not left or not vtypes:
         return []
+    cohorts = sorted({k[1] for k in left})
     drafts: list[Draft] = []
-    jobs: list[tuple[int, list[int]]] = []
-    for cohort in sorted({k[1] for k in left}):
-        places = sorted({k[0] for k in left if k[1] == cohort})
-        for group in clusters(data, places, params.cluster_size):
-            jobs.append((cohort, group))
-    total = sum(len(g) for _, g in jobs)
     deadline = time.monotonic() + time_limit
-    done = 0
-    for cohort, group in jobs:
-        remaining = max(0.05, deadline - time.monotonic())
-        share = remaining * len(group) / max(1, total - done)
-        drafts += _solve_cluster(data, {k: n for k, n in left.items() if k[1] == cohort and k[0] in set(group)},
-                                 vtypes, share, params, extra_sets)
-        done += len(group)
+    for i, cohort in enumerate(cohorts):
+        part = {k: n for k, n in left.items() if k[1] == cohort}
+        best: Optional[tuple[float, list[Draft]]] = None
+        hub = data.vehicles[vtypes[0]].depot
+        for j, radial in enumerate(params.radial):
+            seconds = max(0.2, (deadline - time.monotonic()) / ((len(cohorts) - i) * (len(params.radial) - j)))
+            order = giant_tour(data, sorted({k[0] for k in part}), seconds, radial, hub)
+            got = split_tour(data, order, part, vtypes, params.objective)
+            score = sum(objective_weight(data, d.vehicle, d.km, 1, params.objective) for d in got)
+            if best is None or score < best[0]:
+                best = (score, got)
+        drafts += best[1] if best else []
         if report:
-            report(done / total)
+            report((i + 1) / len(cohorts))
     return drafts
 
 
-def _candidates(data: ProblemData, places: list[int], params: PoolParams,
-                extra_sets: Sequence[tuple[int, ...]]) -> list[tuple[int, ...]]:
-    k = data.max_stops
-    sets: set[tuple[int, ...]] = {(p,) for p in places}
-    if k >= 2 and len(places) > 1:
-        sub = data.km[np.ix_(places, places)]
-        m = min(params.neighbours, len(places) - 1)
-        near = np.argsort(sub, axis=1, kind="stable")[:, 1:m + 1]
-        for i, p in enumerate(places):
-            nb = [places[j] for j in near[i]]
-            for size in range(2, min(k, m + 1) + 1):
-                for combo in itertools.combinations(nb, size - 1):
-                    sets.add(tuple(sorted((p,) + combo)))
-    inside = set(places)
-    for s in extra_sets:
-        if len(s) <= k and set(s) <= inside:
-            sets.add(tuple(sorted(s)))
-    return sorted(sets)
+def giant_tour(data: ProblemData, places: list[int], seconds: float, radial: float = 0.0,
+               hub: int = 0) -> list[int]:
+    """An open path through ``places`` that keeps neighbours together (OR-Tools routing).
 
+    Node 0 is a free dummy, so the tour is a Hamiltonian path. Greedy descent stops at a local
+    optimum on its own, so the result does not depend on the machine's speed.
+    """
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-def _solve_cluster(data: ProblemData, left: dict[Key, int], vtypes: list[int], seconds: float,
-                   params: PoolParams, extra_sets: Sequence[tuple[int, ...]]) -> list[Draft]:
-    places = sorted({k[0] for k in left})
-    keys_of: dict[int, list[Key]] = {}
-    for key in sorted(left):
-        keys_of.setdefault(key[0], []).append(key)
-    sets = _candidates(data, places, params, extra_sets)
-    # the cheapest route and cost of each (set, type); types that share a depot share the route
-    routes: dict[tuple[tuple[int, ...], int], tuple[float, tuple, tuple]] = {}
-    cost: dict[tuple[tuple[int, ...], int], float] = {}
-    for s in sets:
-        sites = sorted({key[2] for p in s for key in keys_of[p]})
-        for v in vtypes:
-            depot = data.vehicles[v].depot
-            rk = (s, depot)
-            if rk not in routes:
-                routes[rk] = best_route(data, depot, s, sites)
-            km, p, st = routes[rk]
-            cost[(s, v)] = objective_weight(data, v, km, crew_needed(data, depot, p, st), params.objective)
-    model = cp_model.CpModel()
-    x: dict[tuple[tuple[int, ...], int], cp_model.IntVar] = {}
-    y: dict[tuple[tuple[int, ...], Key], cp_model.IntVar] = {}
-    load_of_set: dict[tuple[int, ...], int] = {}
-    for s in sets:
-        load_of_set[s] = sum(left[key] for p in s for key in keys_of[p])
-        for v in vtypes:
-            cap = data.vehicles[v].capacity
-            ub = min(math.ceil(load_of_set[s] / cap), data.vehicles[v].count * 50)
-            x[(s, v)] = model.NewIntVar(0, ub, "")
-        for p in s:
-            for key in keys_of[p]:
-                y[(s, key)] = model.NewIntVar(0, left[key], "")
-    for key, n in left.items():
-        model.Add(sum(y[(s, key)] for s in sets if key[0] in s) == n)
-    for s in sets:
-        ys = [y[(s, key)] for p in s for key in keys_of[p]]
-        model.Add(sum(ys) <= sum(data.vehicles[v].capacity * x[(s, v)] for v in vtypes))
-        if data.min_riders > 1:
-            model.Add(sum(ys) >= data.min_riders * sum(x[(s, v)] for v in vtypes))
-        if len(s) > 1:
-            # each county of a multi-stop trip must board someone, or the stop is wasted
-            used = model.NewBoolVar("")
-            model.Add(sum(x[(s, v)] for v in vtypes) >= 1).OnlyEnforceIf(used)
-            model.Add(sum(x[(s, v)] for v in vtypes) == 0).OnlyEnforceIf(used.Not())
-            for p in s:
-                model.Add(sum(y[(s, key)] for key in keys_of[p]) >= 1).OnlyEnforceIf(used)
-    model.Minimize(sum(cost[k] * var for k, var in x.items()))
-    # hint: every county alone, in the type that carries it most cheaply
-    hint = {k: 0 for k in x}
-    for p in places:
-        n = sum(left[key] for key in keys_of[p])
-        best_v = min(vtypes, key=lambda v: (cost[((p,), v)] * math.ceil(n / data.vehicles[v].capacity), v))
-        hint[((p,), best_v)] = math.ceil(n / data.vehicles[best_v].capacity)
-    for k, var in x.items():
-        model.AddHint(var, hint[k])
-    for (s, key), var in y.items():
-        model.AddHint(var, left[key] if len(s) == 1 else 0)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.2, seconds)
-    solver.parameters.num_workers = 2
-    solver.parameters.random_seed = params.seed
-    status = solver.Solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return _singles(data, left, vtypes, cost)
-    out: list[Draft] = []
-    for s in sets:
-        counts = {v: solver.Value(x[(s, v)]) for v in vtypes}
-        if not any(counts.values()):
-            continue
-        loads = [(key, solver.Value(y[(s, key)])) for p in s for key in keys_of[p]]
-        loads = [(k, n) for k, n in loads if n > 0]
-        out += _split_loads(data, s, counts, loads, routes, keys_of)
+    n = len(places)
+    if n <= 2:
+        return list(places)
+    mat = np.zeros((n + 1, n + 1), dtype=np.int64)
+    # neighbours on the tour should be near each other *and* about as far from the park: a trip
+    # costs its farthest county's tour, while the bound credits each worker with their own
+    r = data.km[hub, places]
+    arc = data.km[np.ix_(places, places)] + radial * np.abs(r[:, None] - r[None, :])
+    mat[1:, 1:] = np.rint(arc * 10).astype(np.int64)
+    manager = pywrapcp.RoutingIndexManager(n + 1, 1, 0)
+    routing = pywrapcp.RoutingModel(manager)
+    cb = routing.RegisterTransitMatrix(mat.tolist())
+    routing.SetArcCostEvaluatorOfAllVehicles(cb)
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    search.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+    search.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+    search.time_limit.FromMilliseconds(int(max(0.1, seconds) * 1000))
+    sol = routing.SolveWithParameters(search)
+    if sol is None:
+        return list(places)
+    out, idx = [], routing.Start(0)
+    while not routing.IsEnd(idx):
+        node = manager.IndexToNode(idx)
+        if node:
+            out.append(places[node - 1])
+        idx = sol.Value(routing.NextVar(idx))
     return out
 
 
-def _split_loads(data: ProblemData, s: tuple[int, ...], counts: dict[int, int],
-                 loads: list[tuple[Key, int]], routes, keys_of) -> list[Draft]:
-    """Spread a candidate's loads over its coaches (largest first), splitting keys as needed."""
-    coaches = sorted((v for v, c in counts.items() for _ in range(c)),
-                     key=lambda v: -data.vehicles[v].capacity)
-    pending = list(loads)
-    out: list[Draft] = []
-    for v in coaches:
-        room = data.vehicles[v].capacity
-        mine: list[tuple[Key, int]] = []
-        rest: list[tuple[Key, int]] = []
-        for key, n in pending:
-            take = min(room, n)
-            if take:
-                mine.append((key, take))
-                room -= take
-            if n - take:
-                rest.append((key, n - take))
-        pending = rest
-        if not mine:
-            continue
-        pk = sorted({k[0] for k, _ in mine})
-        sites = sorted({k[2] for k, _ in mine})
-        km, p, st = best_route(data, data.vehicles[v].depot, pk, sites)
-        out.append(Draft(v, p, st, tuple(mine), km))
-    return out
+def split_tour(data: ProblemData, order: list[int], left: dict[Key, int], vtypes: list[int],
+               objective: str) -> list[Draft]:
+    """Cut the tour's worker sequence into trips, optimally (dynamic programming).
 
+    Workers line up county by county along the tour. A trip takes a contiguous run of at most
+    the largest capacity, touching at most ``max_stops`` counties, so a county's workers may be
+    split between two trips; each trip takes the coach type that carries its load best.
+    """
+    keys: list[Key] = []
+    for p in order:
+        keys += sorted(k for k in left if k[0] == p)
+    counts = [left[k] for k in keys]
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(int)
+    total = int(starts[-1])
+    qmax = max(data.vehicles[v].capacity for v in vtypes)
+    key_at = np.repeat(np.arange(len(keys)), counts)  # key index of every worker position
+    caps = sorted({data.vehicles[v].capacity for v in vtypes})
+    memo: dict[tuple[int, int], tuple[float, tuple, tuple, float]] = {}
 
-def _singles(data: ProblemData, left: dict[Key, int], vtypes: list[int], cost) -> list[Draft]:
-    """Fallback: each county alone in the largest coach type."""
-    big = max(vtypes, key=lambda v: data.vehicles[v].capacity)
+    def route(ka: int, kb: int) -> tuple[float, tuple, tuple, float]:
+        """Best route for keys ka..kb: (km, pickups, sites, outbound+loaded run km)."""
+        got = memo.get((ka, kb))
+        if got is None:
+            span = keys[ka:kb + 1]
+            pk = sorted({k[0] for k in span})
+            st = sorted({k[2] for k in span})
+            depot = data.vehicles[vtypes[0]].depot
+            km, p, s_ = best_route(data, depot, pk, st)
+            got = memo[(ka, kb)] = (km, p, s_, 0.0)
+        return got
+
+    best_type: dict[tuple[int, int, int], tuple[float, int]] = {}
+
+    def weight(ka: int, kb: int, load: int) -> tuple[float, int]:
+        need = next(c for c in caps if c >= load)
+        got = best_type.get((ka, kb, need))
+        if got is None:
+            km, p, s_, _ = route(ka, kb)
+            depot = data.vehicles[vtypes[0]].depot
+            crew = crew_needed(data, depot, p, s_)
+            got = min((objective_weight(data, v, km, crew, objective), v)
+                      for v in vtypes if data.vehicles[v].capacity >= load)
+            best_type[(ka, kb, need)] = got
+        return got
+
+    inf = math.inf
+    f = [inf] * (total + 1)
+    back = [0] * (total + 1)
+    f[0] = 0.0
+    k_limit = data.max_stops
+    for j in range(1, total + 1):
+        kb = int(key_at[j - 1])
+        places_seen: set[int] = set()
+        best, arg = inf, -1
+        # a trip's start i: only where it matters — the first worker of a key, or j - capacity
+        lo = max(0, j - qmax)
+        cand = {lo}
+        ka = kb
+        while ka >= 0 and starts[ka + 1] > lo:
+            places_seen.add(keys[ka][0])
+            if len(places_seen) > k_limit:
+                break
+            cand.add(max(lo, int(starts[ka])))
+            ka -= 1
+        for i in cand:
+            if f[i] == inf:
+                continue
+            ka_i = int(key_at[i])
+            if len({keys[k][0] for k in range(ka_i, kb + 1)}) > k_limit:
+                continue
+            w, _ = weight(ka_i, kb, j - i)
+            if f[i] + w < best:
+                best, arg = f[i] + w, i
+        f[j], back[j] = best, arg
+    # walk back: trips as position ranges
+    trips: list[tuple[int, int]] = []
+    j = total
+    while j > 0:
+        i = back[j]
+        trips.append((i, j))
+        j = i
     out: list[Draft] = []
-    by_place: dict[int, list[tuple[Key, int]]] = {}
-    for key, n in sorted(left.items()):
-        by_place.setdefault(key[0], []).append((key, n))
-    for p, loads in by_place.items():
-        out += _split_loads(data, (p,), {big: math.ceil(sum(n for _, n in loads) / data.vehicles[big].capacity)},
-                            loads, {}, {})
+    for i, j in reversed(trips):
+        ka, kb = int(key_at[i]), int(key_at[j - 1])
+        loads = []
+        for k in range(ka, kb + 1):
+            n = min(j, starts[k + 1]) - max(i, starts[k])
+            if n > 0:
+                loads.append((keys[k], int(n)))
+        _, v = weight(ka, kb, j - i)
+        km, p, s_ = best_route(data, data.vehicles[v].depot, sorted({k[0] for k, _ in loads}),
+                               sorted({k[2] for k, _ in loads}))
+        out.append(Draft(v, p, s_, tuple(loads), km))
     return out

@@ -1,8 +1,8 @@
 """Plan a scenario: the one entry point, :func:`solve`.
 
 The pipeline: compile the scenario (places, road km, integer times) → eligibility and cohorts →
-full coaches straight from each county → remainders pooled by set partitioning over candidate
-trips (OR-Tools CP-SAT) → orders allocated to trips → trips timed under the driving rules and
+full coaches straight from each county → remainders pooled along a giant tour (OR-Tools
+routing) cut optimally into trips → orders allocated to trips → trips timed under the driving rules and
 placed on coaches → whatever could not run is retried on its own coach, then unassigned with the
 reason that stopped it → the contract-v1 plan with its lower bound.
 """
@@ -37,13 +37,11 @@ class SolveParams:
     """Tuning knobs of :func:`solve`.
 
     ``pooling`` false plans every order on coaches of its own (the naive plan benchmarks compare
-    against). ``neighbours`` and ``cluster_size`` shape the candidate trips of set partitioning.
+    against).
     ``objective`` is ``"km"`` (fewest coach-km, then lowest cost: the default) or ``"cost"``.
     """
 
     pooling: bool = True
-    neighbours: int = 8
-    cluster_size: int = 36
     objective: str = "km"
 
 
@@ -103,7 +101,7 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
         budget = max(0.5, time_limit * 0.7 - (time.monotonic() - started))
         drafts += pool_remainders(
             data, left, time_limit=budget,
-            params=PoolParams(params.neighbours, params.cluster_size, seed, params.objective),
+            params=PoolParams(seed=seed, objective=params.objective),
             report=lambda f: tell("pooling", 0.05 + 0.7 * f))
         jobs, leftovers = allocate(data, drafts, eligible)
         for e, n in leftovers:
