@@ -205,8 +205,8 @@ def test_min_riders_respected_when_splitting_a_county(tiny):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "min_riders_per_trip ignored when it cannot be met: an order of 5 alone with min 10 "
-    "(CP-SAT infeasible -> _singles fallback) still gets a 5-rider trip instead of being unassigned"))
+    "min_riders_per_trip ignored when it cannot be met: an order of 5 workers alone with min 10 "
+    "still gets a 5-rider trip (checker: min_riders) instead of being left unassigned"))
 def test_min_riders_unreachable_leaves_workers_unassigned(tiny):
     """5 workers alone, min 10 riders a trip: no trip runs, all 5 are unassigned."""
     sc = tiny.scenario([tiny.order("O1", tiny.HUAXIAN, 5)], policy={"min_riders_per_trip": 10})
