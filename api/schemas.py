@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_serializer, field_validator
 
-from planner.contract import Location
+from planner.contract import SHANGHAI, Location
+
+#: times in answers are shown in Asia/Shanghai, as the contract writes them
+LocalTime = Annotated[datetime, PlainSerializer(lambda v: v.astimezone(SHANGHAI).isoformat(), return_type=str)]
 
 Screening = Literal["cleared", "pending", "failed"]
 PlanStatus = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -114,7 +117,7 @@ class WorkerOut(BaseModel):
     phone: Optional[str] = Field(default=None, description="masked, e.g. 138****5678")
     hometown: Optional[str] = None
     screening: Screening
-    screening_valid_until: Optional[datetime] = None
+    screening_valid_until: Optional[LocalTime] = None
 
 
 class OrderIn(BaseModel):
@@ -190,12 +193,16 @@ class OrderOut(BaseModel):
     headcount: int
     cleared: int
     failed: int
-    earliest_departure: datetime
-    arrive_by: datetime
-    screening_valid_until: Optional[datetime] = None
+    earliest_departure: LocalTime
+    arrive_by: LocalTime
+    screening_valid_until: Optional[LocalTime] = None
     roster: int = Field(description="how many workers the roster lists (0: no roster)")
-    created_at: datetime
-    updated_at: datetime
+    created_at: LocalTime
+    updated_at: LocalTime
+
+    @field_serializer("origin")
+    def _origin(self, v: Location) -> dict[str, Any]:
+        return v.model_dump(exclude_none=True)
 
 
 class OrderDetail(OrderOut):
@@ -239,9 +246,9 @@ class PlanOut(BaseModel):
     time_limit: float
     base_plan: Optional[int] = None
     fixed_trips: int = 0
-    created_at: datetime
-    started_at: Optional[datetime] = None
-    finished_at: Optional[datetime] = None
+    created_at: LocalTime
+    started_at: Optional[LocalTime] = None
+    finished_at: Optional[LocalTime] = None
     summary: Optional[dict[str, Any]] = None
     violations: Optional[list[dict[str, Any]]] = None
 
@@ -250,4 +257,4 @@ class DispatchOut(BaseModel):
     plan: int
     trip: str
     dispatched: bool
-    dispatched_at: Optional[datetime] = None
+    dispatched_at: Optional[LocalTime] = None
