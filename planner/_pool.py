@@ -22,6 +22,7 @@ import numpy as np
 from .eligibility import ProblemData
 
 Key = tuple[int, int, int]  # (place, cohort, site index)
+SKIP = 1e12  # the DP's price of leaving one worker out
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,12 @@ def best_route(data: ProblemData, depot: int, pickups: Sequence[int], sites: Seq
     return best
 
 
+def site_room(data: ProblemData, site: int) -> int:
+    """The most workers one coach may bring to ``site`` (its daily intake, when set)."""
+    cap = data.site_intake[site]
+    return cap if (cap is not None and data.time_rules) else 10**9
+
+
 def crew_needed(data: ProblemData, depot: int, pickups: Sequence[int], sites: Sequence[int]) -> int:
     """2 when the outbound run (depot → last pickup) or the loaded run (first pickup → last drop)
     exceeds the two-driver distance."""
@@ -88,7 +95,16 @@ def full_coaches(data: ProblemData, demand: dict[Key, int], big: int) -> tuple[l
     drafts: list[Draft] = []
     left = dict(demand)
     for key in sorted(demand):
-        n = left[key] // cap
+        site_cap = min(cap, site_room(data, key[2]))
+        n = left[key] // site_cap
+        # never leave a remainder too small to ride on its own
+        if n and 0 < left[key] - n * site_cap < data.min_riders:
+            n -= 1
+        if n and site_cap < cap:
+            km, p, s = best_route(data, depot, [key[0]], [key[2]])
+            drafts += [Draft(big, p, s, ((key, site_cap),), km)] * n
+            left[key] -= n * site_cap
+            continue
         if n:
             km, p, s = best_route(data, depot, [key[0]], [key[2]])
             drafts += [Draft(big, p, s, ((key, cap),), km)] * n
@@ -98,8 +114,10 @@ def full_coaches(data: ProblemData, demand: dict[Key, int], big: int) -> tuple[l
         if n:
             by_county.setdefault((key[0], key[1]), []).append(key)
     for (place, cohort), keys in sorted(by_county.items()):
+        if any(site_room(data, k[2]) < cap for k in keys):
+            continue  # intake-limited sites are pooled by the split, which respects intake
         total = sum(left[k] for k in keys)
-        while total >= cap:
+        while total >= cap and total - cap not in range(1, data.min_riders):
             # fill one coach with the largest leftovers first (fewest drop sites)
             keys.sort(key=lambda k: -left[k])
             room, loads = cap, []
@@ -263,24 +281,39 @@ def split_tour(data: ProblemData, order: list[int], left: dict[Key, int], vtypes
                 break
             cand.add(max(lo, int(starts[ka])))
             ka -= 1
-        for i in cand:
-            if f[i] == inf:
+        if data.min_riders > 1:  # a cut inside a county may be needed to keep every trip full enough
+            cand.update(range(lo, max(lo, j - data.min_riders) + 1))
+        for i in sorted(cand):
+            if f[i] == inf or j - i < data.min_riders:
                 continue
             ka_i = int(key_at[i])
             if len({keys[k][0] for k in range(ka_i, kb + 1)}) > k_limit:
                 continue
+            if j - i > min(site_room(data, keys[k][2]) for k in range(ka_i, kb + 1)):
+                continue
             w, _ = weight(ka_i, kb, j - i)
             if f[i] + w < best:
                 best, arg = f[i] + w, i
+        # leaving a worker out is allowed but costs more than any trip (min riders unreachable)
+        if f[j - 1] + SKIP < best:
+            best, arg = f[j - 1] + SKIP, -(j - 1) - 1
         f[j], back[j] = best, arg
     # walk back: trips as position ranges
     trips: list[tuple[int, int]] = []
+    skipped: dict[Key, int] = {}
     j = total
     while j > 0:
         i = back[j]
+        if i < 0:
+            k = keys[int(key_at[j - 1])]
+            skipped[k] = skipped.get(k, 0) + 1
+            j -= 1
+            continue
         trips.append((i, j))
         j = i
     out: list[Draft] = []
+    for k, n in skipped.items():
+        out.append(Draft(-1, (k[0],), (k[2],), ((k, n),), 0.0))  # vehicle -1: too few riders
     for i, j in reversed(trips):
         ka, kb = int(key_at[i]), int(key_at[j - 1])
         loads = []

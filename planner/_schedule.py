@@ -303,6 +303,22 @@ def _place_with(data: ProblemData, job: Allocated, v: int, crew: int, km: float,
     probe = DriveLog(crew=crew)
     lead, _ = drive(probe, ready, data.rules.minutes(data.km[vt.depot, first]), data.rules)
     start = max(vt.available_from, ready - data.boarding - (lead - ready))
+    # the night rest can stall a coach on its way out: leave earlier until it is there on time
+    need = data.rules.minutes(data.km[vt.depot, first])
+    best_late = None
+    for _ in range(6):
+        arrive, _ = drive(DriveLog(crew=crew), start, need, data.rules)
+        late = arrive + data.boarding - ready
+        if late <= 0:
+            break
+        if best_late is not None and late >= best_late:
+            start -= 180  # a little earlier only ran into the night rest: leave before it
+        else:
+            best_late = late
+            start -= late
+        if start < vt.available_from:
+            start = vt.available_from
+            break
     reason = "no_vehicle"
     for _ in range(40):
         try:

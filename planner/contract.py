@@ -32,6 +32,7 @@ REASONS = (
     "no_vehicle",
     "site_intake_full",
     "ride_time_exceeded",
+    "too_few_riders",
 )
 
 

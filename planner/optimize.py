@@ -103,12 +103,25 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
             data, left, time_limit=budget,
             params=PoolParams(seed=seed, objective=params.objective),
             report=lambda f: tell("pooling", 0.05 + 0.7 * f))
-        jobs, leftovers = allocate(data, drafts, eligible)
+        too_few = [d for d in drafts if d.vehicle < 0]
+        drafts = [d for d in drafts if d.vehicle >= 0]
+        jobs, leftovers = allocate(data, drafts + too_few, eligible)
+        short = {id(j) for j in jobs if j.vehicle < 0}
+        for job in [j for j in jobs if id(j) in short]:
+            for loads in job.board.values():
+                unassigned += [(o, n, "too_few_riders") for o, n in loads]
+        jobs = [j for j in jobs if id(j) not in short]
         for e, n in leftovers:
-            jobs += direct(data, e, n, vtypes)
+            if n < data.min_riders:
+                unassigned.append((e.order, n, "too_few_riders"))
+            else:
+                jobs += direct(data, e, n, vtypes)
     else:
         for e in eligible:
-            jobs += direct(data, e, e.count, vtypes)
+            if e.count < data.min_riders:
+                unassigned.append((e.order, e.count, "too_few_riders"))
+            else:
+                jobs += direct(data, e, e.count, vtypes)
 
     tell("scheduling", 0.8)
     timed, failed = schedule(data, jobs, fleet, intake, vtypes)
@@ -119,7 +132,10 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
         for loads in job.board.values():
             for o, n in loads:
                 first_reason.setdefault(o, reason)
-                retry += direct(data, _as_eligible(job, o, n, data), n, vtypes)
+                if n < data.min_riders:
+                    unassigned.append((o, n, reason))
+                else:
+                    retry += direct(data, _as_eligible(job, o, n, data), n, vtypes)
     timed2, failed2 = schedule(data, retry, fleet, intake, vtypes)
     timed += timed2
     for job, reason in failed2:

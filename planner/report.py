@@ -86,15 +86,16 @@ def build_plan(data: ProblemData, timed: Sequence, fixed: Sequence[Trip], unassi
     km = sum(t.km for t in trips)
     cost = sum(t.cost for t in trips)
     bound = lower_bound_km(data, planned)
+    km_r, bound_r = round(km, 1), math.floor(bound * 10) / 10  # the bound rounds down: it stays a bound
     summary = Summary(
         workers_requested=sum(o.headcount for o in data.orders),
         workers_eligible=sum(o.cleared for o in data.orders),
         workers_planned=sum(planned.values()),
         trips=len(trips),
         buses_used=len({(t.vehicle_type, t.bus) for t in trips}),
-        km=round(km, 1), cost=round(cost, 2),
-        lower_bound_km=math.floor(bound * 10) / 10,  # rounded down: a bound stays a bound
-        km_over_bound=round(km / bound, 4) if bound > 0 else None,
+        km=km_r, cost=round(cost, 2),
+        lower_bound_km=bound_r,
+        km_over_bound=round(km_r / bound_r, 4) if bound_r > 0 else None,
     )
     return Plan(scenario=data.name, trips=trips, unassigned=unassigned_rows, summary=summary,
                 solver=SolverInfo(seconds=round(seconds, 2), time_limit=time_limit, status=status, seed=seed))

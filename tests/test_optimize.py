@@ -69,11 +69,6 @@ def test_night_rest_witness_plan_is_valid(tiny):
     assert check(sc, plan) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "optimizer times the depot departure backwards from the pickup as if the 02:00-05:00 night "
-    "rest did not exist (start 03:14, stuck until 05:00, pickup 07:16-07:46), so an order at 滑县 "
-    "with earliest 06:00 and screening valid until 07:00 is left screening_expired although a "
-    "coach leaving the evening before boards it at 06:00 (see the witness test)"))
 def test_screening_validity_with_night_rest_before_boarding(tiny):
     """Screening valid until 07:00, earliest 06:00 at 滑县: boards 06:00–07:00 (leave the day before)."""
     sc = tiny.scenario([tiny.order("O1", tiny.HUAXIAN, 20, earliest=tiny.at(11, "06:00"),
@@ -193,9 +188,6 @@ def test_min_riders_pools_small_counties(tiny):
     assert [(tiny.riders(t), t.vehicle_type) for t in plan.trips] == [(32, "c53")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "min_riders_per_trip ignored for remainders: 58 workers of one county with min 10 become a "
-    "full 53-seater (full_coaches) plus a 5-rider trip; checker reports min_riders"))
 def test_min_riders_respected_when_splitting_a_county(tiny):
     """58 workers, min 10 riders a trip: no trip carries fewer than 10 (e.g. 48 + 10)."""
     sc = tiny.scenario([tiny.order("O1", tiny.ZHONGMOU, 58)], policy={"min_riders_per_trip": 10})
@@ -204,9 +196,6 @@ def test_min_riders_respected_when_splitting_a_county(tiny):
     assert all(tiny.riders(t) >= 10 for t in plan.trips)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "min_riders_per_trip ignored when it cannot be met: an order of 5 workers alone with min 10 "
-    "still gets a 5-rider trip (checker: min_riders) instead of being left unassigned"))
 def test_min_riders_unreachable_leaves_workers_unassigned(tiny):
     """5 workers alone, min 10 riders a trip: no trip runs, all 5 are unassigned."""
     sc = tiny.scenario([tiny.order("O1", tiny.HUAXIAN, 5)], policy={"min_riders_per_trip": 10})
@@ -331,9 +320,6 @@ def test_arrival_deadline_met(tiny):
     assert all(s.arrive <= tiny.dt(11, "12:00") for t in plan.trips for s in tiny.drops(t))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "same night-rest timing bug: 滑县 earliest 06:00, arrive_by 09:30 (board 06:00, arrive ~08:17 "
-    "is valid, see the witness test) is left deadline_unreachable"))
 def test_deadline_reachable_only_by_leaving_the_evening_before(tiny):
     """滑县 earliest 06:00, arrive_by 09:30: planned (the coach waits at 滑县 overnight)."""
     sc = tiny.scenario([tiny.order("O1", tiny.HUAXIAN, 20, earliest=tiny.at(11, "06:00"),
@@ -377,9 +363,6 @@ def test_intake_per_day_short_window_is_site_intake_full(tiny):
     assert tiny.reasons(plan, "O1") == {"site_intake_full": 20}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a coach larger than the site's intake_per_day is never loaded below the intake: 100 workers, "
-    "53-seaters, intake 40/day, 5 days -> all 100 unassigned site_intake_full instead of 40/40/20"))
 def test_intake_smaller_than_a_coach(tiny):
     """Intake 40/day with 53-seaters: coaches run part-full, ≤ 40 a day, all 100 over ≥ 3 days."""
     sc = tiny.scenario([tiny.order("O1", tiny.ZHONGMOU, 100, arrive_by=tiny.at(16))],
@@ -482,10 +465,6 @@ def test_fixed_trip_takes_its_coach_time(tiny):
         assert t.stops[-1].arrive <= pinned.stops[0].depart or t.stops[0].depart >= pinned.stops[-1].arrive
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "summary.km_over_bound is computed from the unrounded km and bound (53.363 / 10.07 = 5.30) "
-    "while the plan reports km 53.4 and lower_bound_km floored to 10.0 (53.4 / 10.0 = 5.34); "
-    "the checker rejects the 0.75 % mismatch for 10 workers of 新郑"))
 def test_summary_ratio_consistent_with_reported_figures(tiny):
     """km_over_bound equals the reported km / lower_bound_km, even for a tiny bound."""
     sc = tiny.scenario([tiny.order("O1", tiny.XINZHENG, 10)])
