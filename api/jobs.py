@@ -23,7 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -59,8 +59,10 @@ class Runner:
     """Runs queued plans, at most ``workers`` at a time, each in a spawned process."""
 
     def __init__(self, sessions: sessionmaker[Session], *, workers: int = 1,
-                 heartbeat_seconds: float = 2.0, stale_seconds: float = 20.0, poll_seconds: float = 0.2):
+                 heartbeat_seconds: float = 2.0, stale_seconds: float = 20.0, poll_seconds: float = 0.2,
+                 target: Callable[..., None] = _solve.run):
         self.sessions = sessions
+        self.target = target
         self.workers = workers
         self.heartbeat_seconds = heartbeat_seconds
         self.stale_seconds = stale_seconds
@@ -186,7 +188,7 @@ class Runner:
             assert job is not None
             snapshot, time_limit, seed = job.snapshot, job.time_limit, job.seed
         q = self._ctx.Queue()
-        process = self._ctx.Process(target=_solve.run, args=(snapshot, time_limit, seed, q),
+        process = self._ctx.Process(target=self.target, args=(snapshot, time_limit, seed, q),
                                     name=f"fangang-plan-{plan_id}", daemon=True)
         try:
             process.start()

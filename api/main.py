@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Optional
+from typing import AsyncIterator, Callable, Optional
 
 from fastapi import FastAPI
 
@@ -31,8 +31,12 @@ Times are ISO 8601; without an offset they are read as Asia/Shanghai.
 log = logging.getLogger("fangang.api")
 
 
-def create_app(settings: Optional[Settings] = None) -> FastAPI:
-    """The service; the database schema is upgraded and the plan runner started when it starts."""
+def create_app(settings: Optional[Settings] = None, *, solver: Optional[Callable[..., None]] = None) -> FastAPI:
+    """The service; the database schema is upgraded and the plan runner started when it starts.
+
+    ``solver`` replaces the solver process's entry point (:func:`api._solve.run`); it must be
+    importable by name in a fresh process (tests use a deliberately slow one).
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -44,7 +48,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         app.state.sessions = session_factory(engine)
         app.state.protector = Protector(settings.protection_key())
         runner = Runner(app.state.sessions, workers=settings.workers,
-                        heartbeat_seconds=settings.heartbeat_seconds, stale_seconds=settings.job_stale_seconds)
+                        heartbeat_seconds=settings.heartbeat_seconds, stale_seconds=settings.job_stale_seconds,
+                        **({"target": solver} if solver is not None else {}))
         app.state.runner = runner
         if settings.run_jobs:
             runner.start()

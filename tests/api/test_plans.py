@@ -1,0 +1,170 @@
+"""Plan jobs: 202 + polling, the checker, cancel, restarts, dispatch and re-planning."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from planner.check import check
+from planner.contract import Plan, Scenario
+
+from . import factories as f
+from . import slow_solver
+from .conftest import add_principal, wait_for
+
+
+def _submit(client, headers, orders):
+    r = client.post("/v1/orders", json=orders, headers=headers)
+    assert r.status_code == 201, r.text
+    return [o["id"] for o in r.json()["orders"]]
+
+
+def test_plan_job_end_to_end(client, coordinator, agency_a, agency_b, with_reference):
+    """A plan runs as a job (202, queued/running, done) and its plan.json passes the planner's checker."""
+    _submit(client, agency_a, [f.order(), f.order(id="O2", origin={"county": "410581"}, headcount=20, cleared=20)])
+    _submit(client, agency_b, [f.order(id="B1", origin={"county": "411525"}, headcount=30, cleared=25, failed=5,
+                                       arrive_by="2027-02-13T00:00:00+08:00")])
+    r = client.post("/v1/plans", json={"time_limit": 2}, headers=coordinator)
+    assert r.status_code == 202, r.text
+    plan_id = r.json()["id"]
+    assert r.json()["status"] in ("queued", "running") and r.headers["Location"] == f"/v1/plans/{plan_id}"
+    body = wait_for(client, plan_id, coordinator)
+    assert body["status"] == "done", body
+    assert body["summary"]["workers_requested"] == 90 and body["phase"] == "done" and body["best_cost"] > 0
+    doc = client.get(f"/v1/plans/{plan_id}/plan.json", headers=coordinator).json()
+    scenario = Scenario.model_validate(client.get(f"/v1/plans/{plan_id}/input.json", headers=coordinator).json())
+    plan = Plan.model_validate(doc)
+    assert check(scenario, plan) == []
+    assert plan.summary.workers_planned == 38 + 20 + 25
+    assert {u.reason for u in plan.unassigned} == {"screening_pending", "screening_failed"}
+
+
+def test_plan_snapshot_is_frozen(client, coordinator, agency_a, with_reference):
+    """A plan keeps the inputs it used: orders changed after it was started do not change it."""
+    (oid,) = _submit(client, agency_a, [f.order()])
+    plan_id = client.post("/v1/plans", json={"time_limit": 1}, headers=coordinator).json()["id"]
+    client.patch(f"/v1/orders/{oid}", json={"headcount": 50, "cleared": 50}, headers=agency_a)
+    wait_for(client, plan_id, coordinator)
+    snapshot = client.get(f"/v1/plans/{plan_id}/input.json", headers=coordinator).json()
+    assert snapshot["orders"][0]["headcount"] == 40
+    assert client.get(f"/v1/plans/{plan_id}/plan.json", headers=coordinator).json()["summary"]["workers_requested"] == 40
+
+
+def test_agency_sees_only_its_own_trips(client, coordinator, agency_a, agency_b, with_reference):
+    """An agency's view of a plan holds only trips with its workers and only its own loads."""
+    (a1,) = _submit(client, agency_a, [f.order(headcount=20, cleared=20)])
+    (b1,) = _submit(client, agency_b, [f.order(id="B1", headcount=20, cleared=20)])  # same county: may share a coach
+    (b2,) = _submit(client, agency_b, [f.order(id="B2", origin={"county": "411381"}, headcount=45, cleared=45)])
+    plan_id = client.post("/v1/plans", json={"time_limit": 2}, headers=coordinator).json()["id"]
+    assert wait_for(client, plan_id, coordinator)["status"] == "done"
+    full = client.get(f"/v1/plans/{plan_id}/plan.json", headers=coordinator).json()
+    mine = client.get(f"/v1/plans/{plan_id}/plan.json", headers=agency_a).json()
+    loads = {ld["order"] for t in mine["trips"] for s in t["stops"] for ld in s["board"] + s["alight"]}
+    assert loads == {a1}
+    assert len(mine["trips"]) < len(full["trips"])
+    assert client.get(f"/v1/plans/{plan_id}", headers=agency_a).json()["summary"]["workers_requested"] == 20
+    assert client.get(f"/v1/plans/{plan_id}/trips", headers=agency_a).json() == mine["trips"]
+
+
+def test_plan_with_no_reference_data_is_refused(client, coordinator):
+    """Planning without a fleet answers 409 with a clear message, and starts no job."""
+    r = client.post("/v1/plans", json={}, headers=coordinator)
+    assert r.status_code == 409 and "fleet" in r.json()["detail"]
+    assert client.get("/v1/plans", headers=coordinator).json() == []
+
+
+def test_plan_bad_inputs(client, coordinator, agency_a, with_reference):
+    """A time limit out of range, an unknown base plan, or an agency starting a plan are refused."""
+    assert client.post("/v1/plans", json={"time_limit": -1}, headers=coordinator).status_code == 422
+    assert client.post("/v1/plans", json={"time_limit": 10**6}, headers=coordinator).status_code == 422
+    assert client.post("/v1/plans", json={"base_plan": 42}, headers=coordinator).status_code == 404
+    assert client.post("/v1/plans", json={}, headers=agency_a).status_code == 403
+    assert client.get("/v1/plans/42", headers=coordinator).status_code == 404
+    assert client.get("/v1/plans/42/plan.json", headers=coordinator).status_code == 404
+
+
+@pytest.fixture
+def slow_client(settings):
+    """A service whose solver waits out its time limit first, so plans are seen running."""
+    with TestClient(create_app(settings, solver=slow_solver.run)) as c:
+        yield c
+
+
+def test_cancel_running_and_queued_plans(slow_client):
+    """DELETE cancels a running plan (its process is ended) and a queued one; a cancelled plan has no outputs."""
+    client = slow_client
+    coordinator = add_principal(client, "coordinator", "park")
+    agency_a = add_principal(client, "agency", "a")
+    client.put("/v1/reference", json=f.reference(), headers=coordinator)
+    _submit(client, agency_a, [f.order()])
+    first = client.post("/v1/plans", json={"time_limit": 60}, headers=coordinator).json()["id"]
+    second = client.post("/v1/plans", json={"time_limit": 60}, headers=coordinator).json()["id"]
+    body = wait_for(client, first, coordinator, ("running",))
+    while body["phase"] != "waiting":
+        body = client.get(f"/v1/plans/{first}", headers=coordinator).json()
+    started = time.monotonic()
+    r = client.delete(f"/v1/plans/{first}", headers=coordinator)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert time.monotonic() - started < 10
+    r = client.delete(f"/v1/plans/{second}", headers=coordinator)
+    assert r.json()["status"] == "cancelled"
+    assert client.get(f"/v1/plans/{first}/plan.json", headers=coordinator).status_code == 409
+    assert client.delete(f"/v1/plans/{first}", headers=coordinator).status_code == 409
+    assert client.app.state.runner.running() == []
+
+
+def test_runner_restarted_mid_job(make_settings):
+    """A plan cut off by a restart is marked failed (never left running); queued plans run after the restart."""
+    settings = make_settings(job_stale_seconds=1.0)
+    with TestClient(create_app(settings, solver=slow_solver.run)) as c1:
+        coord = add_principal(c1, "coordinator", "park")
+        agency = add_principal(c1, "agency", "a")
+        c1.put("/v1/reference", json=f.reference(), headers=coord)
+        c1.post("/v1/orders", json=[f.order()], headers=agency)
+        cut = c1.post("/v1/plans", json={"time_limit": 60}, headers=coord).json()["id"]
+        waiting = c1.post("/v1/plans", json={"time_limit": 1}, headers=coord).json()["id"]
+        wait_for(c1, cut, coord, ("running",))
+        # the service dies: its runner stops without a word to the database, its solver is killed
+        runner = c1.app.state.runner
+        runner._stop.set()
+        runner._wake.set()
+        runner._thread.join(5)
+        for run in runner._running.values():
+            run.process.kill()
+        runner._running.clear()
+    time.sleep(1.2)  # the dead runner's heartbeat goes stale
+    with TestClient(create_app(settings)) as c2:
+        body = c2.get(f"/v1/plans/{cut}", headers=coord).json()
+        assert body["status"] == "failed" and "restart" in body["error"]
+        assert wait_for(c2, waiting, coord)["status"] == "done"
+
+
+def test_replan_keeps_dispatched_trips(client, coordinator, agency_a, with_reference):
+    """Re-planning keeps dispatched trips exactly as they were and plans only the rest (late headcounts)."""
+    ids = _submit(client, agency_a, [f.order(headcount=53, cleared=53),
+                                     f.order(id="O2", origin={"county": "410581"}, headcount=30, cleared=30)])
+    first = client.post("/v1/plans", json={"time_limit": 2}, headers=coordinator).json()["id"]
+    assert wait_for(client, first, coordinator)["status"] == "done"
+    trips = client.get(f"/v1/plans/{first}/trips", headers=coordinator).json()
+    kept = next(t for t in trips if any(ld["order"] == ids[0] for s in t["stops"] for ld in s["board"]))
+    r = client.post(f"/v1/plans/{first}/trips/{kept['id']}/dispatch", headers=coordinator)
+    assert r.status_code == 200 and r.json()["dispatched"] is True
+    assert client.post(f"/v1/plans/{first}/trips/nope/dispatch", headers=coordinator).status_code == 404
+    assert client.post(f"/v1/plans/{first}/trips/{kept['id']}/dispatch", headers=agency_a).status_code == 403
+    # late headcount: more workers for the second county, and a new county
+    client.patch(f"/v1/orders/{ids[1]}", json={"headcount": 40, "cleared": 40}, headers=agency_a)
+    _submit(client, agency_a, [f.order(id="O3", origin={"county": "411525"}, headcount=25, cleared=25)])
+    second = client.post("/v1/plans", json={"time_limit": 2}, headers=coordinator).json()["id"]
+    body = wait_for(client, second, coordinator)
+    assert body["status"] == "done", body
+    assert body["base_plan"] == first and body["fixed_trips"] == 1
+    doc = client.get(f"/v1/plans/{second}/plan.json", headers=coordinator).json()
+    same = [t for t in doc["trips"] if t["id"] == kept["id"]]
+    assert len(same) == 1 and same[0]["dispatched"] is True
+    assert same[0]["stops"] == kept["stops"] and same[0]["bus"] == kept["bus"]
+    assert doc["summary"]["workers_planned"] == 53 + 40 + 25
+    scenario = Scenario.model_validate(client.get(f"/v1/plans/{second}/input.json", headers=coordinator).json())
+    assert check(scenario, Plan.model_validate(doc)) == []
