@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from typing import Any, Optional
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from planner.contract import Depot, Location, Policy, Region, Scenario, Site, VehicleType
+from planner.contract import SHANGHAI, Depot, Location, Policy, Region, Scenario, Site, VehicleType
 
 from . import models as m
 
@@ -74,11 +74,17 @@ def region_row(region: Region) -> m.Region:
 # ------------------------------------------------------------------ row → contract dict
 
 
+def _local(t: Optional[datetime]) -> Optional[datetime]:
+    return t.astimezone(SHANGHAI) if t is not None else None
+
+
 def site_dict(row: m.Site) -> dict[str, Any]:
-    return Site.model_validate({
+    out = Site.model_validate({
         **row.extra, "id": row.id, "name": row.name, "location": get_location(row),
         "receive_from": row.receive_from, "receive_until": row.receive_until,
         "intake_per_day": row.intake_per_day}).model_dump(mode="json", exclude_none=True)
+    out["receive_from"], out["receive_until"] = row.receive_from, row.receive_until  # as written: "07:00"
+    return out
 
 
 def depot_dict(row: m.Depot) -> dict[str, Any]:
@@ -90,13 +96,13 @@ def vehicle_dict(row: m.VehicleType) -> dict[str, Any]:
     return VehicleType.model_validate({
         **row.extra, "id": row.id, "seats": row.seats, "count": row.count, "depot": row.depot,
         "fixed_cost": row.fixed_cost, "cost_per_km": row.cost_per_km, "crew_cost": row.crew_cost,
-        "available_from": row.available_from, "available_until": row.available_until,
+        "available_from": _local(row.available_from), "available_until": _local(row.available_until),
     }).model_dump(mode="json")
 
 
 def region_dict(row: m.Region) -> dict[str, Any]:
     out: dict[str, Any] = {**row.extra, "county": row.county, "risk": row.risk}
-    region = Region.model_validate({**out, "from": row.valid_from, "until": row.valid_until})
+    region = Region.model_validate({**out, "from": _local(row.valid_from), "until": _local(row.valid_until)})
     return region.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
