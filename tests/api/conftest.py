@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from typing import Any, Callable, Iterator
 from urllib.parse import quote
@@ -14,10 +13,9 @@ from fastapi.testclient import TestClient
 
 from api.config import Settings
 from api.main import create_app
-from api.models import Principal
-from api.security import hash_api_key, new_api_key
 
-from . import factories
+import api_factories as factories
+from api_helpers import add_principal
 
 PG_ENV = "FANGANG_TEST_POSTGRES_URL"
 
@@ -75,14 +73,6 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield c
 
 
-def add_principal(client: TestClient, role: str, name: str) -> dict[str, str]:
-    """Create a key holder straight in the database; returns the request headers for it."""
-    key = new_api_key()
-    with client.app.state.sessions.begin() as s:  # type: ignore[attr-defined]
-        s.add(Principal(name=name, role=role, key_hash=hash_api_key(key), key_prefix=key[:10]))
-    return {"Authorization": f"Bearer {key}"}
-
-
 @pytest.fixture
 def coordinator(client: TestClient) -> dict[str, str]:
     return add_principal(client, "coordinator", "park")
@@ -103,16 +93,3 @@ def with_reference(client: TestClient, coordinator: dict[str, str]) -> dict[str,
     r = client.put("/v1/reference", json=factories.reference(), headers=coordinator)
     assert r.status_code == 200, r.text
     return r.json()
-
-
-def wait_for(client: TestClient, plan_id: int, headers: dict[str, str], statuses: tuple[str, ...] = (
-        "done", "failed", "cancelled"), timeout: float = 60.0) -> dict[str, Any]:
-    """Poll a plan until its status is one of ``statuses``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        body = client.get(f"/v1/plans/{plan_id}", headers=headers).json()
-        if body["status"] in statuses:
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"plan {plan_id} still {body['status']} after {timeout} s: {body}")
-        time.sleep(0.1)

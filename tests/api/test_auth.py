@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from api.cli import app as cli_app
 
-from . import factories as f
+import api_factories as f
 
 #: (method, path, who may: "agency", "coordinator" or both)
 MATRIX = [

@@ -8,8 +8,8 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from . import factories as f
-from .conftest import wait_for
+import api_factories as f
+from api_helpers import wait_for
 
 
 @pytest.fixture

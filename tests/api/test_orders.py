@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import factories as f
+import api_factories as f
 
 
 def test_create_orders_json_uses_callers_agency(client, agency_a, with_reference):

@@ -11,9 +11,9 @@ from api.main import create_app
 from planner.check import check
 from planner.contract import Plan, Scenario
 
-from . import factories as f
-from . import slow_solver
-from .conftest import add_principal, wait_for
+import api_factories as f
+import api_slow_solver as slow_solver
+from api_helpers import add_principal, wait_for
 
 
 def _submit(client, headers, orders):

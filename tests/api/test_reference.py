@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import factories as f
+import api_factories as f
 
 
 def test_put_and_get_reference(client, coordinator):

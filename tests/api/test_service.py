@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 
-from . import factories as f
+import api_factories as f
+from api_helpers import add_principal
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -35,8 +36,6 @@ def test_errors_are_json(client, agency_a):
 def test_request_size_limit(make_settings):
     """A body over the size limit is refused with 413 before it is read, as JSON."""
     with TestClient(create_app(make_settings(max_request_bytes=2000))) as client:
-        from .conftest import add_principal
-
         agency = add_principal(client, "agency", "a")
         data = f.csv_bytes(f.CHINESE_HEADERS, f.order_rows(100))
         r = client.post("/v1/orders/upload", files={"file": ("o.csv", data)}, headers=agency)
@@ -52,8 +51,6 @@ def test_request_size_limit(make_settings):
 def test_order_count_limit(make_settings):
     """More orders in one request than allowed is refused with 413."""
     with TestClient(create_app(make_settings(max_orders_per_request=3))) as client:
-        from .conftest import add_principal
-
         agency = add_principal(client, "agency", "a")
         r = client.post("/v1/orders", json=[f.order(id=str(i)) for i in range(4)], headers=agency)
         assert r.status_code == 413
