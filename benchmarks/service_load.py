@@ -166,9 +166,12 @@ def main(argv: list[str] | None = None) -> int:
                     health.append(time.perf_counter() - t)
                 time.sleep(0.05)
             plan = http.get(f"/v1/plans/{plan_id}", headers=coord).json()
+            solver = {}
+            if plan["status"] == "done":
+                solver = http.get(f"/v1/plans/{plan_id}/plan.json", headers=coord).json().get("solver", {})
             figures["plan"] = {
                 "status": plan["status"], "error": plan.get("error"),
-                "seconds": round((time.monotonic() - started), 1),
+                "seconds": round((time.monotonic() - started), 1), "solver_seconds": solver.get("seconds"),
                 "workers_planned": (plan.get("summary") or {}).get("workers_planned"),
                 "trips": (plan.get("summary") or {}).get("trips"),
                 "health_samples": len(health), "health_p50_ms": round(_pct(health, 50) * 1000, 1),
