@@ -313,8 +313,13 @@ def to_xlsx(sheets: Sequence[tuple[str, Sequence[str], Sequence[Row]]]) -> bytes
     return buf.getvalue()
 
 
+#: above this many trips, the workbook has one manifest sheet instead of one per trip
+MAX_TRIP_SHEETS = 250
+
+
 def manifest_workbook(rows: list[Row]) -> bytes:
-    """A summary sheet, then one sheet per coach trip (乘车名单)."""
+    """A summary sheet, then one sheet per coach trip (乘车名单); one sheet for all when there
+    are more than :data:`MAX_TRIP_SHEETS` trips."""
     by_trip: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
         by_trip[r["车次 trip"]].append(r)
@@ -323,5 +328,8 @@ def manifest_workbook(rows: list[Row]) -> bytes:
                 "首站上车 first boarding": min(r["上车时间 boarding"] for r in rs)} for t, rs in by_trip.items()]
     sheets: list[tuple[str, Sequence[str], Sequence[Row]]] = [
         ("汇总 summary", ["车次 trip", "车辆 coach", "司机 crew", "人数 count", "首站上车 first boarding"], summary)]
-    sheets += [(f"乘车名单 {t}", MANIFEST_COLUMNS, rs) for t, rs in by_trip.items()]
+    if len(by_trip) > MAX_TRIP_SHEETS:
+        sheets.append(("乘车名单 manifests", MANIFEST_COLUMNS, rows))
+    else:
+        sheets += [(f"乘车名单 {t}", MANIFEST_COLUMNS, rs) for t, rs in by_trip.items()]
     return to_xlsx(sheets)
