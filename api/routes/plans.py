@@ -9,10 +9,12 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Optional
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Header, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+from .. import idempotency as idem
 from .. import models as m
 from ..deps import Coordinator, CurrentUser, RunnerDep, SessionDep, SettingsDep
 from ..errors import ApiError
@@ -63,6 +65,7 @@ def plan_out(job: m.PlanJob, user: m.Principal) -> PlanOut:
 @router.post("", status_code=202, response_model=PlanCreated, responses=_ERRORS,
              summary="Plan all current orders against the current reference data (a job)")
 def create_plan(session: SessionDep, user: Coordinator, settings: SettingsDep, runner: RunnerDep,
+                idempotency_key: Annotated[Optional[str], Header(alias="Idempotency-Key")] = None,
                 body: Optional[PlanIn] = Body(default=None, openapi_examples={
                     "default": {"value": {"time_limit": 60}},
                     "replan": {"summary": "re-plan keeping plan 3's dispatched trips", "value": {"time_limit": 30, "base_plan": 3}},
@@ -74,6 +77,11 @@ def create_plan(session: SessionDep, user: Coordinator, settings: SettingsDep, r
     as they are; only the rest is planned again.
     """
     body = body or PlanIn()
+    key = idem.check_key(idempotency_key)
+    digest = idem.request_hash("plan", body.model_dump_json())
+    replayed = idem.replay(session, user, key, digest)
+    if replayed is not None:
+        return replayed
     time_limit = body.time_limit or settings.default_time_limit
     if time_limit > settings.max_time_limit:
         raise ApiError(422, f"time_limit {time_limit:g} s is over the limit of {settings.max_time_limit:g} s")
@@ -92,10 +100,19 @@ def create_plan(session: SessionDep, user: Coordinator, settings: SettingsDep, r
                     base_plan_id=base.id if base is not None else None, snapshot=snapshot, phase="queued",
                     fraction=0.0)
     session.add(job)
-    session.commit()
+    session.flush()
+    answer = {"id": job.id, "status": job.status}
+    idem.remember(session, user, key, digest, 202, answer)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # the same key won a race
+        again = idem.replay(session, user, key, digest)
+        if again is None:
+            raise
+        return again
     runner.wake()
-    return JSONResponse({"id": job.id, "status": job.status}, status_code=202,
-                        headers={"Location": f"/v1/plans/{job.id}"})
+    return JSONResponse(answer, status_code=202, headers={"Location": f"/v1/plans/{job.id}"})
 
 
 @router.get("", response_model=list[PlanOut], summary="Plans, newest first")

@@ -15,3 +15,19 @@ def run(snapshot: dict[str, Any], time_limit: float, seed: int, queue: Any) -> N
         queue.put(("progress", "waiting", elapsed / time_limit, None))
         time.sleep(0.2)
     _solve.run(snapshot, 1.0, seed, queue)
+
+
+def broken(snapshot: dict[str, Any], time_limit: float, seed: int, queue: Any) -> None:
+    """The real solver, but every trip's km is doubled before the checker sees the plan."""
+    import planner
+
+    real = planner.solve
+
+    def solve(*args: Any, **kwargs: Any) -> Any:
+        plan = real(*args, **kwargs)
+        for trip in plan.trips:
+            trip.km = trip.km * 2
+        return plan
+
+    planner.solve = solve
+    _solve.run(snapshot, time_limit, seed, queue)

@@ -168,3 +168,30 @@ def test_replan_keeps_dispatched_trips(client, coordinator, agency_a, with_refer
     assert doc["summary"]["workers_planned"] == 53 + 40 + 25
     scenario = Scenario.model_validate(client.get(f"/v1/plans/{second}/input.json", headers=coordinator).json())
     assert check(scenario, Plan.model_validate(doc)) == []
+
+
+def test_plan_failing_the_checker_is_not_served(settings):
+    """A plan the checker rejects is marked failed with its violations, and plan.json is refused."""
+    with TestClient(create_app(settings, solver=slow_solver.broken)) as client:
+        coord = add_principal(client, "coordinator", "park")
+        agency = add_principal(client, "agency", "a")
+        client.put("/v1/reference", json=f.reference(), headers=coord)
+        _submit(client, agency, [f.order()])
+        plan_id = client.post("/v1/plans", json={"time_limit": 1}, headers=coord).json()["id"]
+        body = wait_for(client, plan_id, coord)
+        assert body["status"] == "failed" and "checker" in body["error"]
+        assert body["violations"] and body["violations"][0]["rule"]
+        r = client.get(f"/v1/plans/{plan_id}/plan.json", headers=coord)
+        assert r.status_code == 409 and "checker" in r.json()["detail"]
+
+
+def test_idempotent_plan_submission(client, coordinator, agency_a, with_reference):
+    """Retrying POST /v1/plans with the same Idempotency-Key returns the same plan instead of a second one."""
+    _submit(client, agency_a, [f.order()])
+    h = {**coordinator, "Idempotency-Key": "plan-monday"}
+    first = client.post("/v1/plans", json={"time_limit": 1}, headers=h)
+    again = client.post("/v1/plans", json={"time_limit": 1}, headers=h)
+    assert first.status_code == again.status_code == 202
+    assert first.json()["id"] == again.json()["id"]
+    assert len(client.get("/v1/plans", headers=coordinator).json()) == 1
+    wait_for(client, first.json()["id"], coordinator)

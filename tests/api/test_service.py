@@ -95,3 +95,36 @@ def test_planner_does_not_import_the_service():
                 names = [node.module]
             for name in names:
                 assert name.split(".")[0] not in banned, f"{path.relative_to(ROOT)} imports {name}"
+
+
+def test_fangang_serve_starts_and_migrates(database_url, tmp_path):
+    """`fangang serve` upgrades an empty database, answers /health, and stops cleanly on SIGTERM."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, FANGANG_DATABASE_URL=database_url, FANGANG_DATA_DIR=str(tmp_path / "var"))
+    proc = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "serve", "--host", "127.0.0.1",
+                             "--port", str(port), "--log-level", "warning"], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None, "fangang serve exited"
+                assert time.monotonic() < deadline, "fangang serve did not answer in 60 s"
+                time.sleep(0.2)
+        assert r.json()["status"] == "ok"
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/me", timeout=5).status_code == 401  # tables exist
+    finally:
+        proc.terminate()
+        assert proc.wait(30) in (0, -15)  # uvicorn re-raises SIGTERM after a graceful shutdown
