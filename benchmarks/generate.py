@@ -17,8 +17,10 @@ Festival. The generator draws, deterministically for a seed (``numpy.random.defa
 - sites within 15 km of 34.53, 113.84, receiving 07:00–22:00, with an intake per day that binds a
   little; one depot, the park coach yard;
 - risk regions: a few counties ``medium`` since before the window, one or two ``high`` until day 2;
-- a mixed coach fleet (53/45/35/19 seats) with about one seat per 2.5 workers (a coach does 2–3
-  trips in the window).
+- a mixed coach fleet (53/45/35/19 seats) sized by geography: seats = Σ workers × their county's
+  round-trip days / 3 (a round trip: 2 × 1.3 × geodesic km at 75 km/h, two drivers at 16 h a
+  day, plus half a day), about one seat per 1.6–1.9 workers for these parks: a coach does 2–3
+  trips in the window.
 
 ``rules=False`` switches off the rules PyVRP cannot express (driving rules, time rules) and lifts
 the pickup-stop limit to 50: the variant for comparing with a plain CVRP solver.
@@ -77,6 +79,9 @@ SITE_NAMES = ("智能终端一厂", "电子组装二厂", "精密模组厂", "�
 STREETS = ("人民路{n}号", "文化路{n}号", "建设路{n}号", "解放路{n}号", "中山路{n}号", "幸福街{n}号",
            "迎宾大道{n}号", "车站路{n}号")
 
+#: Round-trip days one seat of the fleet provides over the window (fleet sizing).
+SEAT_DAYS_PER_SEAT = 3.0
+
 #: Coach types: seats, share of all seats, fixed cost per trip, cost per km, crew cost.
 COACHES = ((53, 0.55, 1200.0, 7.0, 600.0), (45, 0.25, 1000.0, 6.2, 600.0),
            (35, 0.12, 800.0, 5.0, 550.0), (19, 0.08, 500.0, 3.6, 500.0))
@@ -103,6 +108,11 @@ def _city_names() -> dict[str, str]:
             if row["adcode"].endswith("000000") and code.endswith("00") and not code.endswith("0000"):
                 out[code[:4]] = row["name"]
     return out
+
+
+def _round_trip_days(lat: float, lon: float) -> float:
+    """Rough days a coach needs for a round trip park → county → park (for fleet sizing only)."""
+    return 2 * 1.3 * _geo_km(lat, lon, *PARK) / 75.0 / 16.0 + 0.5
 
 
 def _iso(t: datetime) -> str:
@@ -260,8 +270,9 @@ def generate(workers: int, counties: int, sites: int, *, seed: int, risk: bool =
                 regions.append({"county": code, "risk": "medium", "from": _iso(until),
                                 "until": _iso(until + timedelta(days=2))})
 
-    # ---- fleet: about one seat per 2 workers
-    seats_total = workers / 2.0
+    # ---- fleet: enough seat-days for every worker's round trip, a coach doing 2–3 trips
+    seat_days = sum(int(h) * _round_trip_days(c.lat, c.lon) for c, h in zip(chosen, heads))
+    seats_total = seat_days / SEAT_DAYS_PER_SEAT
     fleet = []
     for seats, share, fixed, per_km, crew in COACHES:
         fleet.append({"id": f"coach{seats}", "seats": seats,

@@ -130,7 +130,9 @@ def _table(size: Size, seed: int, time_limit: float, rows: list[tuple[str, dict]
     rules = "all rules" if size.rules else "driving/time rules off, ≤50 pickups"
     title = (f"{size.name}: {size.workers:,} workers ({eligible:,} cleared), {size.counties:,} counties, "
              f"{size.sites} sites, seed {seed}, {rules}, time limit {time_limit:g} s")
-    caption = "naive = every order on coaches of its own (SolveParams(pooling=False))."
+    caption = ("naive = every order on coaches of its own (SolveParams(pooling=False)). "
+               "lower bound = fangang's bound over each row's planned workers; "
+               "violations = planner.check on the plan.")
     if any(p == "pyvrp" for p, _ in rows):
         caption += "\n" + RELAXED + "; not a valid plan, a relaxed reference."
     t = Table(title=title, caption=caption, caption_justify="left")
