@@ -261,3 +261,64 @@ def parse_upload(data: bytes, filename: str, agency: str, sites: set[str], max_r
 def _row_of(where: str) -> int:
     mm = re.search(r"\brow (\d+)", where)
     return int(mm.group(1)) if mm else 0
+
+
+# ------------------------------------------------------------------ roster uploads
+
+ROSTER_HEADERS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "姓名", "名字"),
+    "id_number": ("id_number", "id", "身份证号", "身份证", "身份证号码", "证件号码"),
+    "phone": ("phone", "mobile", "电话", "手机", "手机号", "联系电话"),
+    "hometown": ("hometown", "address", "户籍地址", "家庭住址", "地址", "籍贯"),
+    "screening": ("screening", "筛查", "筛查结果", "筛查状态"),
+    "screening_valid_until": ("screening_valid_until", "筛查有效期", "筛查有效至"),
+}
+_ROSTER_ALIASES = {_header_key(a): k for k, v in ROSTER_HEADERS.items() for a in v}
+_SCREENING_WORDS = {"cleared": "cleared", "已通过": "cleared", "通过": "cleared", "合格": "cleared", "阴性": "cleared",
+                    "pending": "pending", "待筛查": "pending", "未筛查": "pending", "": "pending",
+                    "failed": "failed", "未通过": "failed", "不合格": "failed"}
+
+
+def parse_roster(data: bytes, filename: str, max_rows: int) -> tuple[list[WorkerIn], list[Problem]]:
+    """Read a roster table (English or Chinese headers: 姓名/身份证号/电话/户籍地址/筛查/筛查有效期)."""
+    from datetime import date  # noqa: PLC0415
+
+    rows = read_table(data, filename)
+    if len(rows) > max_rows:
+        return [], [Problem(filename, "file", f"{len(rows)} rows; at most {max_rows} per upload")]
+    headers = {h: _ROSTER_ALIASES.get(_header_key(h)) for r in rows for h in r}
+    if rows and "name" not in headers.values():
+        return [], [Problem("row 1 (header)", "name", "missing required column; accepted headers: "
+                            + ", ".join(ROSTER_HEADERS["name"]))]
+    workers: list[WorkerIn] = []
+    problems: list[Problem] = []
+    for i, r in enumerate(rows):
+        where = f"row {i + 2}"
+        raw = {headers[h]: v for h, v in r.items() if headers.get(h) and v not in (None, "")}
+        if not raw:
+            continue
+        for k in ("id_number", "phone"):
+            if isinstance(raw.get(k), float) and raw[k].is_integer():
+                raw[k] = str(int(raw[k]))
+            elif k in raw:
+                raw[k] = str(raw[k])
+        word = str(raw.get("screening", "")).strip().lower()
+        if word not in _SCREENING_WORDS:
+            problems.append(Problem(where, "screening", f"unknown screening status {raw['screening']!r} "
+                                                        "(cleared/pending/failed or 已通过/待筛查/未通过)"))
+            continue
+        raw["screening"] = _SCREENING_WORDS[word]
+        v = raw.get("screening_valid_until")
+        if isinstance(v, date) and not isinstance(v, datetime):
+            raw["screening_valid_until"] = datetime(v.year, v.month, v.day)
+        elif isinstance(v, str):
+            raw["screening_valid_until"] = v.strip().replace("/", "-")
+        try:
+            w = WorkerIn.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(validation_problems(exc, where))
+            continue
+        if w.screening_valid_until is not None:
+            w.screening_valid_until = as_shanghai(w.screening_valid_until)
+        workers.append(w)
+    return workers, problems

@@ -204,6 +204,29 @@ def put_workers(order_id: int, workers: list[WorkerIn], session: SessionDep, use
     return svc.order_detail(row)
 
 
+@router.put("/{order_id}/workers/upload", response_model=OrderDetail, responses=_ERRORS,
+            summary="Replace an order's roster from a CSV or XLSX file (姓名/身份证号/电话/户籍地址/筛查/筛查有效期)")
+def upload_workers(order_id: int, session: SessionDep, user: CurrentUser, protector: ProtectorDep,
+                   settings: SettingsDep,
+                   file: Annotated[UploadFile, File(description="CSV (UTF-8 or GBK) or XLSX, header row first")]
+                   ) -> OrderDetail:
+    """Screening is written cleared/pending/failed or 已通过/待筛查/未通过 (empty: pending). All or
+    nothing: any bad row rejects the file with every bad row listed."""
+    row = _visible(session, user, order_id)
+    session.commit()
+    data = file.file.read()
+    filename = file.filename or "roster.csv"
+    try:
+        workers, problems = svc.parse_roster(data, filename, settings.max_orders_per_request)
+    except InputError as exc:
+        raise ApiError(422, f"cannot read {filename}: {exc}", exc.problems) from None
+    if problems:
+        raise ApiError(422, f"{filename}: {len(problems)} problem(s); the roster was not changed", problems)
+    if not workers:
+        raise ApiError(422, f"{filename} lists no workers")
+    return put_workers(order_id, workers, session, user, protector)
+
+
 @router.patch("/{order_id}/workers/{worker_id}", response_model=WorkerOut, responses=_ERRORS,
               summary="Change one worker (e.g. a screening result)")
 def patch_worker(order_id: int, worker_id: int, patch: WorkerPatch, session: SessionDep, user: CurrentUser,

@@ -36,6 +36,7 @@ MATRIX = [
     ("DELETE", "/v1/orders/1", {"agency", "coordinator"}),
     ("GET", "/v1/orders/1/workers", {"agency", "coordinator"}),
     ("PUT", "/v1/orders/1/workers", {"agency", "coordinator"}),
+    ("PUT", "/v1/orders/1/workers/upload", {"agency", "coordinator"}),
     ("PATCH", "/v1/orders/1/workers/1", {"agency", "coordinator"}),
     ("POST", "/v1/orders/1/screening", {"agency", "coordinator"}),
     ("POST", "/v1/plans", {"coordinator"}),

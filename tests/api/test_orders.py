@@ -210,3 +210,25 @@ def test_coordinator_cannot_submit_orders(client, coordinator, with_reference):
     """Orders come from agencies: a coordinator's POST /v1/orders is refused with 403."""
     r = client.post("/v1/orders", json=[f.order()], headers=coordinator)
     assert r.status_code == 403 and "agency" in r.json()["detail"]
+
+
+def test_roster_upload(client, agency_a, with_reference):
+    """A roster uploaded as XLSX with Chinese headers replaces the roster; counts follow; a bad row changes nothing."""
+    oid = client.post("/v1/orders", json=[f.order()], headers=agency_a).json()["orders"][0]["id"]
+    headers = ["姓名", "身份证号", "电话", "户籍地址", "筛查", "筛查有效期"]
+    rows = [["张三", "410526199001011234", "13812345678", "河南省安阳市滑县", "已通过", "2027-02-14 00:00"],
+            ["李四", "41052619920202111X", 13900001111, "", "待筛查", ""],
+            ["王五", "410526199303033333", "13700003333", "", "未通过", ""]]
+    r = client.put(f"/v1/orders/{oid}/workers/upload", files={"file": ("r.xlsx", f.xlsx_bytes(headers, rows))},
+                   headers=agency_a)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["headcount"], body["cleared"], body["failed"]) == (3, 1, 1)
+    assert body["workers"][1]["phone"] == "139****1111"
+    assert body["screening_valid_until"] == "2027-02-14T00:00:00+08:00"
+    bad = rows + [["赵六", "123", "", "", "已通过", ""], ["钱七", "", "", "", "maybe", ""]]
+    r = client.put(f"/v1/orders/{oid}/workers/upload", files={"file": ("r.csv", f.csv_bytes(headers, bad))},
+                   headers=agency_a)
+    assert r.status_code == 422
+    assert [(p["row"], p["field"]) for p in r.json()["problems"]] == [(5, "id_number"), (6, "screening")]
+    assert client.get(f"/v1/orders/{oid}", headers=agency_a).json()["roster"] == 3
