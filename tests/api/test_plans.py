@@ -103,7 +103,10 @@ def test_cancel_running_and_queued_plans(slow_client):
     first = client.post("/v1/plans", json={"time_limit": 60}, headers=coordinator).json()["id"]
     second = client.post("/v1/plans", json={"time_limit": 60}, headers=coordinator).json()["id"]
     body = wait_for(client, first, coordinator, ("running",))
-    while body["phase"] != "waiting":
+    deadline = time.monotonic() + 30
+    while body["phase"] != "waiting":  # progress from the solver process has reached the plan
+        assert body["status"] == "running" and time.monotonic() < deadline, body
+        time.sleep(0.05)
         body = client.get(f"/v1/plans/{first}", headers=coordinator).json()
     started = time.monotonic()
     r = client.delete(f"/v1/plans/{first}", headers=coordinator)
