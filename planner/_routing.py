@@ -122,8 +122,8 @@ class RoutingParams:
     (SISR: remove strings of nearby stops) and recreate (cheapest insertion), each result
     descended to a local optimum and accepted by simulated annealing. Then guided local search
     starts from the best solution known (the first phase's or the caller's initial routes) and
-    polishes it. On Solomon at 10 s the first phase is what brings the gap from about 2 % (guided
-    local search alone) to about 1.2 %.
+    polishes it. On Solomon at 10 s the first phase is what brings the mean gap to the best known
+    distances from about 2 % (guided local search alone) to under 1 %.
 
     Attributes
     ----------
@@ -146,8 +146,8 @@ class RoutingParams:
     first_solution: str = "SAVINGS"
     ils_share: float = 0.8
     gls_lambda: float = 0.3
-    ruin_visits: int = 10
-    ruin_string: int = 10
+    ruin_visits: int = 30
+    ruin_string: int = 20
     heuristic_lns: bool = False
 
     def __post_init__(self) -> None:
@@ -203,7 +203,7 @@ class _Model:
         n, v = problem.num_nodes, problem.num_vehicles
         self.manager = pywrapcp.RoutingIndexManager(n, v, 0)
         self.routing = routing = pywrapcp.RoutingModel(self.manager)
-        # OR-Tools maps node i > 0 to index i - 1 + ... in general; ask once, vectorised use after.
+        # OR-Tools' indices are not node numbers (the depot gets a start and an end per vehicle).
         self.index_of = np.array([-1] + [self.manager.NodeToIndex(i) for i in range(1, n)])
         self.node_of = {int(ix): i for i, ix in enumerate(self.index_of) if i > 0}
 
@@ -273,6 +273,10 @@ class _Model:
                    iterated: bool) -> pywrapcp.DefaultRoutingSearchParameters:
         search = pywrapcp.DefaultRoutingSearchParameters()
         search.first_solution_strategy = _FIRST.Value.Value(params.first_solution)
+        # Savings over every pair of stops is quadratic in time and memory (2.4 GB and 15 s at
+        # 2,000 stops); merging each stop with its nearest ~100 only cuts that to 0.8 GB and 5 s.
+        customers = max(1, self.problem.num_nodes - 1)
+        search.savings_parameters.neighbors_ratio = min(1.0, 100 / customers)
         if not params.heuristic_lns:
             ops = search.local_search_operators
             for name in _HEURISTIC_LNS:
@@ -296,7 +300,7 @@ class _Model:
         return search
 
     def assignment(self, routes: Sequence[Sequence[int]]) -> Optional[pywrapcp.Assignment]:
-        """The routes (one per vehicle, in vehicle order) as an assignment, or None if infeasible."""
+        """The routes (one per vehicle, in vehicle order) as an assignment; None if infeasible."""
         if len(routes) > self.problem.num_vehicles:
             raise ValueError("more routes than vehicles")
         as_indices = [[int(self.index_of[node]) for node in route] for route in routes]
@@ -363,22 +367,26 @@ def solve_routing(problem: RoutingProblem, *, time_limit: float, seed: int = 0,
                   initial_routes: Optional[list[list[int]]] = None,
                   log_search: bool = False,
                   params: RoutingParams = RoutingParams()) -> RoutingResult:
-    """Solve ``problem`` with OR-Tools routing and guided local search.
+    """Solve ``problem`` with OR-Tools routing: iterated, then guided local search.
+
+    See :class:`RoutingParams` for the two phases. The search stays in C++: costs, travel times
+    and demands are registered as matrices and vectors, never as Python callbacks.
 
     Parameters
     ----------
     problem
         The :class:`RoutingProblem`.
     time_limit
-        Seconds for the search, model building excluded.
+        Seconds for the whole call, model building included.
     seed
-        Accepted for symmetry with the planner's other solvers: OR-Tools routing has no random
-        choices, so the trajectory of the search depends only on the inputs. Where it stops
-        depends on the wall clock.
+        Accepted for symmetry with the planner's other solvers. OR-Tools exposes no seed for
+        routing: its random choices (the ruins) come from a fixed internal seed, so the search
+        follows the same trajectory for the same inputs; where it stops depends on the clock.
     initial_routes
         Customer node sequences, one per vehicle in vehicle order (fewer lists than vehicles leave
-        the rest unused). Used as the starting solution if feasible; otherwise ignored and the
-        first-solution heuristic runs.
+        the rest unused). If feasible, they compete with the iterated search's result as the
+        start of guided local search, and are returned unchanged if nothing beats them; if not
+        feasible they are ignored.
     log_search
         Let OR-Tools log its search to stderr.
     params

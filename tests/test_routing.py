@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from planner._routing import RoutingProblem, RoutingResult, solve_routing
+from planner._routing import RoutingParams, RoutingProblem, RoutingResult, solve_routing
 
 LIMIT = 1.0
 C101 = Path("/work/shared/benchmarks/solomon/C101.txt")
@@ -144,6 +144,35 @@ def test_initial_routes_are_used():
     assert served(result) == [1, 2, 3, 4]
     assert result.objective <= 2 * 4 + 2 * 3
     assert result.objective == 2 * 4 + 2 * 2
+
+
+def test_guided_search_alone():
+    """With no iterated phase, guided local search alone still solves to the optimum."""
+    dist = line([0, 1, 2, 3, 4, 5, 6])
+    demand = np.array([0, 3, 3, 3, 3, 3, 3], dtype=np.int64)
+    result = solve_routing(RoutingProblem(dist, demand, (6, 6, 6, 6)), time_limit=0.5,
+                           params=RoutingParams(ils_share=0.0))
+    assert served(result) == [1, 2, 3, 4, 5, 6] and result.objective == 24
+
+
+def test_objective_matches_routes():
+    """The objective reported is the routes' cost: arcs times factor, fixed costs, penalties."""
+    rng = np.random.default_rng(3)
+    xy = rng.integers(0, 100, (12, 2))
+    dist = np.rint(np.hypot(*(xy[:, None] - xy[None, :]).transpose(2, 0, 1))).astype(np.int64)
+    demand = np.r_[0, rng.integers(1, 6, 11)].astype(np.int64)
+    demand[5] = 50  # fits no vehicle: dropped at the penalty
+    problem = RoutingProblem(dist, demand, (10, 15, 20), vehicle_fixed_cost=(30, 40, 50),
+                             vehicle_cost_factor=(2, 3, 4), optional_penalty=10_000)
+    result = solve_routing(problem, time_limit=LIMIT)
+    cost = 0
+    for route, k in zip(result.routes, result.vehicles):
+        path = [0, *route, 0]
+        cost += sum(dist[a, b] for a, b in zip(path, path[1:])) * (2, 3, 4)[k]
+        cost += (30, 40, 50)[k]
+        assert demand[list(route)].sum() <= (10, 15, 20)[k]
+    assert result.dropped == (5,)
+    assert result.objective == cost + 10_000
 
 
 def test_bad_input_rejected():
