@@ -19,6 +19,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from .driving import DriveLog, drive
 from .eligibility import ProblemData
 
 Key = tuple[int, int, int]  # (place, cohort, site index)
@@ -75,6 +76,27 @@ def crew_needed(data: ProblemData, depot: int, pickups: Sequence[int], sites: Se
     seq = list(pickups) + [data.site_place[s] for s in sites]
     loaded = sum(km[a, b] for a, b in zip(seq, seq[1:]))
     return 2 if max(out, loaded) > data.two_driver_km else 1
+
+
+def ride_estimate(data: ProblemData, pickups: Sequence[int], sites: Sequence[int]) -> int:
+    """The longest ride on a route, from the first boarding to the last drop, in minutes, at the
+    best of the boarding hours (every hour; two rested drivers): a pooled trip whose estimate
+    exceeds the ride limit is never drafted; the scheduler looks for the hour and rest that fit."""
+    rules = data.rules
+    seq = list(pickups) + [data.site_place[s] for s in sites]
+    legs = [rules.minutes(data.km[a, b]) for a, b in zip(seq, seq[1:])]
+    dwell = [data.boarding] * (len(pickups) - 1) + [data.alighting] * (len(sites) - 1) + [0]
+    if not rules.enabled:
+        return sum(legs) + sum(dwell)
+    best = None
+    for hour in range(24):
+        log = DriveLog(crew=2)
+        t0 = t = hour * 60
+        for leg, stay in zip(legs, dwell):
+            t, _ = drive(log, t, leg, rules)
+            t += stay
+        best = t - t0 if best is None else min(best, t - t0)
+    return best
 
 
 def trip_cost(data: ProblemData, v: int, km: float, crew: int) -> float:
@@ -234,10 +256,11 @@ def split_tour(data: ProblemData, order: list[int], left: dict[Key, int], vtypes
     qmax = max(data.vehicles[v].capacity for v in vtypes)
     key_at = np.repeat(np.arange(len(keys)), counts)  # key index of every worker position
     caps = sorted({data.vehicles[v].capacity for v in vtypes})
-    memo: dict[tuple[int, int], tuple[float, tuple, tuple, float]] = {}
+    memo: dict[tuple[int, int], tuple[float, tuple, tuple, bool]] = {}
+    ride_limited = data.time_rules
 
     def route(ka: int, kb: int) -> tuple[float, tuple, tuple, float]:
-        """Best route for keys ka..kb: (km, pickups, sites, outbound+loaded run km)."""
+        """Best route for keys ka..kb: (km, pickups, sites, whether its ride time can fit)."""
         got = memo.get((ka, kb))
         if got is None:
             span = keys[ka:kb + 1]
@@ -245,7 +268,8 @@ def split_tour(data: ProblemData, order: list[int], left: dict[Key, int], vtypes
             st = sorted({k[2] for k in span})
             depot = data.vehicles[vtypes[0]].depot
             km, p, s_ = best_route(data, depot, pk, st)
-            got = memo[(ka, kb)] = (km, p, s_, 0.0)
+            ok = len(pk) == 1 or not ride_limited or ride_estimate(data, p, s_) <= data.max_ride
+            got = memo[(ka, kb)] = (km, p, s_, ok)
         return got
 
     best_type: dict[tuple[int, int, int], tuple[float, int]] = {}
@@ -290,6 +314,8 @@ def split_tour(data: ProblemData, order: list[int], left: dict[Key, int], vtypes
             if len({keys[k][0] for k in range(ka_i, kb + 1)}) > k_limit:
                 continue
             if j - i > min(site_room(data, keys[k][2]) for k in range(ka_i, kb + 1)):
+                continue
+            if not route(ka_i, kb)[3]:
                 continue
             w, _ = weight(ka_i, kb, j - i)
             if f[i] + w < best:

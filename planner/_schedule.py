@@ -83,6 +83,7 @@ def allocate(data: ProblemData, drafts: list[Draft], eligible: list[Eligible]
         o = data.orders[e.order]
         by_key.setdefault((o.place, e.cohort, o.site), []).append([e, e.count])
     windows = [[-INF, INF] for _ in drafts]
+    spans = [pickup_span(data, d.pickups) for d in drafts]
     boards: list[dict[int, list[tuple[int, int]]]] = [dict() for _ in drafts]
     slots: dict[Key, list[list[int]]] = {}
     for i, d in enumerate(drafts):
@@ -99,7 +100,7 @@ def allocate(data: ProblemData, drafts: list[Draft], eligible: list[Eligible]
                 if room == 0:
                     continue
                 lo, hi = max(windows[i][0], e.board_from), min(windows[i][1], e.board_until)
-                if lo > hi:
+                if lo + spans[i] > hi:  # the last pickup boards up to a span after the first
                     continue
                 take = min(room, need)
                 windows[i] = [lo, hi]
@@ -122,6 +123,38 @@ def allocate(data: ProblemData, drafts: list[Draft], eligible: list[Eligible]
         cohort = d.loads[0][0][1]
         out.append(Allocated(d.vehicle, pickups, sites, cohort, boards[i], windows[i][0], windows[i][1]))
     return out, leftovers
+
+
+def pickup_span(data: ProblemData, pickups: tuple[int, ...]) -> int:
+    """An estimate of the minutes from the first boarding to the last: the drives between pickups
+    with their breaks and the boarding stops (a night rest in between is left to the scheduler)."""
+    if len(pickups) < 2:
+        return 0
+    rules = data.rules
+    drive_min = sum(rules.minutes(data.km[a, b]) for a, b in zip(pickups, pickups[1:]))
+    span = drive_min + data.boarding * (len(pickups) - 1)
+    if rules.enabled:
+        span += (drive_min // rules.night_continuous + 1) * rules.break_minutes
+    return span
+
+
+def by_pickup(data: ProblemData, job: Allocated, vtypes: list[int]) -> list[Allocated]:
+    """A trip that could not run, as one trip per pickup county (its orders together), each on
+    the cheapest coach that holds it; a county with more workers than a coach falls to
+    :func:`direct` order by order."""
+    out: list[Allocated] = []
+    biggest = max(data.vehicles[v].capacity for v in vtypes)
+    for p in job.pickups:
+        loads = job.board[p]
+        n = sum(c for _, c in loads)
+        sites = tuple(sorted({data.orders[o].site for o, _ in loads}))
+        if n > biggest:
+            return []
+        fits = [v for v in vtypes if data.vehicles[v].capacity >= n]
+        km, pk, st = best_route(data, data.vehicles[fits[0]].depot, (p,), sites)
+        v = min(fits, key=lambda v: (trip_cost(data, v, km, 1), v))
+        out.append(Allocated(v, pk, st, job.cohort, {p: list(loads)}, job.lo, job.hi))
+    return out
 
 
 def direct(data: ProblemData, e: Eligible, n: int, vtypes: list[int]) -> list[Allocated]:
@@ -165,18 +198,21 @@ def _open_at(data: ProblemData, site: int, t: int, dwell: int) -> int:
     return t
 
 
-def simulate(data: ProblemData, job: Allocated, start: int, crew: int, intake: dict[tuple[int, int], int]
-             ) -> list[Stop]:
-    """Time one trip leaving its depot at ``start``; raise :class:`Fail` when a rule breaks."""
+def simulate(data: ProblemData, job: Allocated, start: int, crew: int, intake: dict[tuple[int, int], int],
+             hold: int = 0) -> list[Stop]:
+    """Time one trip leaving its depot at ``start``; raise :class:`Fail` when a rule breaks.
+
+    ``hold`` minutes are added to the first pickup's ready time (boarding later in the day can
+    shorten a long ride that would otherwise run into the night rest)."""
     vt = data.vehicles[job.vehicle]
     rules = data.rules
     log = DriveLog(crew=crew)
     stops = [Stop("depart", vt.depot, None, None, start)]
     t, here = start, vt.depot
     boarded: dict[int, int] = {}
-    for p in job.pickups:
+    for i, p in enumerate(job.pickups):
         loads = job.board[p]
-        ready = max(data_board_from(data, job, o) for o, _ in loads)
+        ready = max(data_board_from(data, job, o) for o, _ in loads) + (hold if i == 0 else 0)
         arrive, iv = drive(log, t, rules.minutes(data.km[here, p]), rules)
         arrive = max(arrive, ready - data.boarding)  # hold on the road rather than wait in a closed county
         depart = arrive + data.boarding
@@ -250,10 +286,26 @@ class Fleet:
                 best, best_gap = b, gap
         return best
 
-    def next_free(self, v: int, after: int) -> list[int]:
-        """Times after ``after`` at which some coach of type ``v`` becomes free."""
-        return sorted({iv[-1][1] for iv in self.busy[v] if iv and iv[-1][1] > after}
-                      | {e for ivs in self.busy[v] for _, e in ivs if e > after})
+    def earliest(self, v: int, start: int, length: int, until: int = INF) -> tuple[Optional[int], Optional[int]]:
+        """The earliest t ≥ ``start`` (and ≤ ``until``) at which some coach of type ``v`` is free
+        for ``length`` minutes, and that coach (of those free then, the one idle the shortest)."""
+        best_t, best_b, best_gap = None, None, None
+        for b, iv in enumerate(self.busy[v]):
+            t, prev_end = start, -INF
+            i = bisect.bisect_left(iv, (start, -INF))
+            if i > 0:
+                prev_end = iv[i - 1][1]
+                t = max(t, prev_end)
+            while i < len(iv) and iv[i][0] < t + length:
+                prev_end = iv[i][1]
+                t = max(t, prev_end)
+                i += 1
+            if t > until:
+                continue
+            gap = t - prev_end
+            if best_t is None or (t, gap) < (best_t, best_gap):
+                best_t, best_b, best_gap = t, b, gap
+        return best_t, best_b
 
 
 def schedule(data: ProblemData, jobs: list[Allocated], fleet: Fleet, intake: dict[tuple[int, int], int],
@@ -291,18 +343,27 @@ def place(data: ProblemData, job: Allocated, fleet: Fleet, intake: dict[tuple[in
             reason = got
             if got not in ("deadline_unreachable", "ride_time_exceeded"):
                 break
+        if reason == "ride_time_exceeded" and data.rules.enabled:
+            # a long ride can fit when it boards at another hour, or after the crew has rested
+            for rest in (0, 600):
+                for hold in range(0 if rest else 60, DAY, 60):
+                    got = _place_with(data, vjob, v, 2, km, fleet, intake, hold=hold, rest=rest)
+                    if isinstance(got, Timed):
+                        return got
+                    if got != "ride_time_exceeded":
+                        break
     return reason
 
 
 def _place_with(data: ProblemData, job: Allocated, v: int, crew: int, km: float, fleet: Fleet,
-                intake: dict[tuple[int, int], int]) -> Timed | str:
+                intake: dict[tuple[int, int], int], hold: int = 0, rest: int = 0) -> Timed | str:
     vt = data.vehicles[v]
     first = job.pickups[0]
-    ready = max(data_board_from(data, job, o) for o, _ in job.board[first])
+    ready = max(data_board_from(data, job, o) for o, _ in job.board[first]) + hold
     # aim to reach the first pickup just as its workers are ready
     probe = DriveLog(crew=crew)
     lead, _ = drive(probe, ready, data.rules.minutes(data.km[vt.depot, first]), data.rules)
-    start = max(vt.available_from, ready - data.boarding - (lead - ready))
+    start = max(vt.available_from, ready - data.boarding - (lead - ready) - rest)
     # the night rest can stall a coach on its way out: leave earlier until it is there on time
     need = data.rules.minutes(data.km[vt.depot, first])
     best_late = None
@@ -320,23 +381,24 @@ def _place_with(data: ProblemData, job: Allocated, v: int, crew: int, km: float,
             start = vt.available_from
             break
     reason = "no_vehicle"
-    for _ in range(40):
+    waited = False  # whether the start was pushed back because every coach was busy
+    for _ in range(60):
         try:
-            stops = simulate(data, job, start, crew, intake)
+            stops = simulate(data, job, start, crew, intake, hold)
         except Fail as f:
             if f.retry_at is not None and f.retry_at > start:
                 reason = f.reason
                 start = f.retry_at
                 continue
+            if waited:
+                return "no_vehicle"
             return f.reason if reason == "no_vehicle" or f.reason != "deadline_unreachable" else reason
         end = stops[-1].arrive
-        bus = fleet.free_bus(v, stops[0].depart, end)
-        if bus is None:
-            later = [t for t in fleet.next_free(v, start) if t > start]
-            if not later:
-                return "no_vehicle"
-            start = later[0]
-            reason = "no_vehicle"
+        t, bus = fleet.earliest(v, stops[0].depart, end - stops[0].depart, until=vt.available_until)
+        if t is None:
+            return "no_vehicle"
+        if t > stops[0].depart:
+            start, waited = t, True
             continue
         fleet.block(v, bus, stops[0].depart, end)
         for s in stops:

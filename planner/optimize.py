@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from ._pool import Key, PoolParams, full_coaches, pool_remainders
-from ._schedule import Allocated, Fleet, allocate, direct, schedule
+from ._schedule import Allocated, Fleet, allocate, by_pickup, direct, schedule
 from .contract import Plan, Scenario, Trip
 from .driving import DAY
 from .eligibility import ProblemData, compile_scenario, eligibility
@@ -125,13 +125,24 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
 
     tell("scheduling", 0.8)
     timed, failed = schedule(data, jobs, fleet, intake, vtypes)
-    # a trip that could not run as drafted: try its orders one by one on coaches of their own
+    # a pooled trip that could not run as drafted: its counties on coaches of their own, then
+    # whatever still fails order by order
+    regroup: list[Allocated] = []
+    still: list[tuple[Allocated, str]] = []
+    for job, reason in failed:
+        parts = by_pickup(data, job, vtypes) if len(job.pickups) > 1 else []
+        if parts:
+            regroup += parts
+        else:
+            still.append((job, reason))
+    if regroup:
+        timed2, failed2 = schedule(data, regroup, fleet, intake, vtypes)
+        timed += timed2
+        failed = still + failed2
     retry: list[Allocated] = []
-    first_reason: dict[int, str] = {}
     for job, reason in failed:
         for loads in job.board.values():
             for o, n in loads:
-                first_reason.setdefault(o, reason)
                 if n < data.min_riders:
                     unassigned.append((o, n, reason))
                 else:
