@@ -382,7 +382,7 @@ def _place_with(data: ProblemData, job: Allocated, v: int, crew: int, km: float,
             break
     reason = "no_vehicle"
     waited = False  # whether the start was pushed back because every coach was busy
-    for _ in range(60):
+    for _ in range(120):
         try:
             stops = simulate(data, job, start, crew, intake, hold)
         except Fail as f:
@@ -391,6 +391,9 @@ def _place_with(data: ProblemData, job: Allocated, v: int, crew: int, km: float,
                 start = f.retry_at
                 continue
             if waited:
+                if f.reason in ("ride_time_exceeded", "region_closed"):
+                    start += 60  # leaving at another hour may fit (the night rest, a closure)
+                    continue
                 return "no_vehicle"
             return f.reason if reason == "no_vehicle" or f.reason != "deadline_unreachable" else reason
         end = stops[-1].arrive
