@@ -2,8 +2,10 @@
 
 Drafted trips (who rides with whom) get their orders, a start time, a coach of their type and a
 timetable that follows the driving rules, the order windows, the sites' receiving hours and
-daily intake, and the coaches' availability. Trips are placed most urgent first; a trip that
-cannot run as drafted falls apart into its orders, each tried on its own coach; what still cannot
+daily intake, and the coaches' availability. Trips are placed most urgent first, each on the coach
+of its type that is free earliest for the whole trip (so coaches run trip after trip through the
+window); a long ride may board at another hour or after a crew rest. A trip that cannot run as
+drafted is re-planned by the caller (county by county, then order by order); what still cannot
 run is unassigned with the reason that stopped it.
 """
 
@@ -271,20 +273,6 @@ class Fleet:
 
     def block(self, v: int, b: int, start: int, end: int) -> None:
         bisect.insort(self.busy[v][b], (start, end))
-
-    def free_bus(self, v: int, start: int, end: int) -> Optional[int]:
-        """A coach of type ``v`` free on [start, end]: the one idle for the shortest time before."""
-        best, best_gap = None, None
-        for b, iv in enumerate(self.busy[v]):
-            i = bisect.bisect_left(iv, (start, -INF))
-            if i < len(iv) and iv[i][0] < end:
-                continue
-            if i > 0 and iv[i - 1][1] > start:
-                continue
-            gap = start - (iv[i - 1][1] if i > 0 else -INF)
-            if best_gap is None or gap < best_gap:
-                best, best_gap = b, gap
-        return best
 
     def earliest(self, v: int, start: int, length: int, until: int = INF) -> tuple[Optional[int], Optional[int]]:
         """The earliest t ≥ ``start`` (and ≤ ``until``) at which some coach of type ``v`` is free

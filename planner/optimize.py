@@ -3,8 +3,9 @@
 The pipeline: compile the scenario (places, road km, integer times) → eligibility and cohorts →
 full coaches straight from each county → remainders pooled along a giant tour (OR-Tools
 routing) cut optimally into trips → orders allocated to trips → trips timed under the driving rules and
-placed on coaches → whatever could not run is retried on its own coach, then unassigned with the
-reason that stopped it → the contract-v1 plan with its lower bound.
+placed on coaches → a pooled trip that could not run is retried county by county, then order by
+order, and what still cannot run is unassigned with the reason that stopped it → the contract-v1
+plan with its lower bound.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
     scenario
         The contract-v1 scenario.
     time_limit
-        Seconds for the whole solve; set partitioning gets most of it.
+        Seconds for the whole solve; the giant tours of the pooling step get most of it.
     seed
         Makes the search deterministic.
     progress
