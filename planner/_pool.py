@@ -78,25 +78,27 @@ def crew_needed(data: ProblemData, depot: int, pickups: Sequence[int], sites: Se
     return 2 if max(out, loaded) > data.two_driver_km else 1
 
 
-def ride_estimate(data: ProblemData, pickups: Sequence[int], sites: Sequence[int]) -> int:
-    """The longest ride on a route, from the first boarding to the last drop, in minutes, at the
-    best of the boarding hours (every hour; two rested drivers): a pooled trip whose estimate
-    exceeds the ride limit is never drafted; the scheduler looks for the hour and rest that fit."""
+def ride_fits(data: ProblemData, pickups: Sequence[int], sites: Sequence[int]) -> bool:
+    """Whether the ride from the first boarding to the last drop fits the ride limit when the
+    trip boards at some hour of the day (two rested drivers, the driving rules): a pooled trip
+    that fits at no hour is never drafted; the scheduler looks for the hour and rest that fit."""
     rules = data.rules
     seq = list(pickups) + [data.site_place[s] for s in sites]
     legs = [rules.minutes(data.km[a, b]) for a, b in zip(seq, seq[1:])]
     dwell = [data.boarding] * (len(pickups) - 1) + [data.alighting] * (len(sites) - 1) + [0]
+    if sum(legs) + sum(dwell) > data.max_ride:
+        return False  # even without breaks or rests
     if not rules.enabled:
-        return sum(legs) + sum(dwell)
-    best = None
+        return True
     for hour in range(24):
         log = DriveLog(crew=2)
-        t0 = t = hour * 60
+        t = hour * 60
         for leg, stay in zip(legs, dwell):
             t, _ = drive(log, t, leg, rules)
             t += stay
-        best = t - t0 if best is None else min(best, t - t0)
-    return best
+        if t - hour * 60 <= data.max_ride:
+            return True
+    return False
 
 
 def trip_cost(data: ProblemData, v: int, km: float, crew: int) -> float:
@@ -259,7 +261,7 @@ def split_tour(data: ProblemData, order: list[int], left: dict[Key, int], vtypes
     memo: dict[tuple[int, int], tuple[float, tuple, tuple, bool]] = {}
     ride_limited = data.time_rules
 
-    def route(ka: int, kb: int) -> tuple[float, tuple, tuple, float]:
+    def route(ka: int, kb: int) -> tuple[float, tuple, tuple, bool]:
         """Best route for keys ka..kb: (km, pickups, sites, whether its ride time can fit)."""
         got = memo.get((ka, kb))
         if got is None:
@@ -268,7 +270,7 @@ def split_tour(data: ProblemData, order: list[int], left: dict[Key, int], vtypes
             st = sorted({k[2] for k in span})
             depot = data.vehicles[vtypes[0]].depot
             km, p, s_ = best_route(data, depot, pk, st)
-            ok = len(pk) == 1 or not ride_limited or ride_estimate(data, p, s_) <= data.max_ride
+            ok = len(pk) == 1 or not ride_limited or ride_fits(data, p, s_)
             got = memo[(ka, kb)] = (km, p, s_, ok)
         return got
 
