@@ -177,10 +177,15 @@ def objective_weight(data: ProblemData, v: int, km: float, crew: int, objective:
     return km + cost * 1e-4
 
 
+def pool_types(data: ProblemData) -> list[int]:
+    """The coach types that may carry a pooled trip (enough seats for the fewest riders allowed)."""
+    return [v for v, vt in enumerate(data.vehicles) if vt.capacity >= data.min_riders and vt.count > 0]
+
+
 def pool_remainders(data: ProblemData, left: dict[Key, int], *, time_limit: float, params: PoolParams,
                     report: Optional[Callable[[float], None]] = None) -> list[Draft]:
     """Cover every remaining worker: per cohort, a giant tour through the counties, split into trips."""
-    vtypes = [v for v, vt in enumerate(data.vehicles) if vt.capacity >= data.min_riders and vt.count > 0]
+    vtypes = pool_types(data)
     if not left or not vtypes:
         return []
     cohorts = sorted({k[1] for k in left})

@@ -15,7 +15,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ._pool import Draft, Key, best_route, crew_needed, trip_cost
+from ._pool import Draft, Key, best_route, crew_needed, ride_fits, site_room, trip_cost
 from .driving import DAY, DriveLog, drive
 from .eligibility import Eligible, ProblemData
 
@@ -92,6 +92,9 @@ def allocate(data: ProblemData, drafts: list[Draft], eligible: list[Eligible]
         for key, n in d.loads:
             slots.setdefault(key, []).append([i, n])
     for key, key_slots in slots.items():
+        # trips shared with other counties first: their window is already narrowed by the others,
+        # while a county's own coaches can take whichever of its orders are left
+        key_slots.sort(key=lambda slot: (-len(drafts[slot[0]].pickups), slot[0]))
         queue = by_key.get(key, [])
         for item in queue:
             e, need = item
@@ -157,6 +160,65 @@ def by_pickup(data: ProblemData, job: Allocated, vtypes: list[int]) -> list[Allo
         v = min(fits, key=lambda v: (trip_cost(data, v, km, 1), v))
         out.append(Allocated(v, pk, st, job.cohort, {p: list(loads)}, job.lo, job.hi))
     return out
+
+
+def fit_in(data: ProblemData, jobs: list[Allocated], e: Eligible, n: int, vtypes: list[int]) -> int:
+    """Seat workers that allocation left over on allocated trips of their cohort: free seats (or a
+    larger coach type), a boarding window shared with the trip's riders, at most ``max_stops``
+    pickups, the sites' room and the ride limit; least added km first. Kept only when the added km
+    stay below a coach of their own (or when they are too few to ride alone). Returns how many
+    got a seat; the rest go :func:`direct`."""
+    o = data.orders[e.order]
+    biggest = max(data.vehicles[v].capacity for v in vtypes)
+    trial = list(jobs)
+    added, left = 0.0, n
+    while left > 0:
+        best = None
+        for idx, job in enumerate(trial):
+            if job.cohort != e.cohort or job.vehicle not in vtypes:
+                continue
+            pickups = job.pickups if o.place in job.board else job.pickups + (o.place,)
+            if len(pickups) > data.max_stops:
+                continue
+            sites = tuple(sorted(set(job.sites) | {o.site}))
+            room = min([biggest] + [site_room(data, s) for s in sites]) - job.riders
+            if room <= 0:
+                continue
+            lo, hi = max(job.lo, e.board_from), min(job.hi, e.board_until)
+            depot = data.vehicles[job.vehicle].depot
+            km, pk, st = best_route(data, depot, pickups, sites)
+            if lo + pickup_span(data, pk) > hi:
+                continue
+            if len(pk) > 1 and data.time_rules and not ride_fits(data, pk, st):
+                continue
+            extra = km - best_route(data, depot, job.pickups, job.sites)[0]
+            take = min(left, room)
+            if best is None or (extra / take, idx) < best[:2]:
+                best = (extra / take, idx, take, extra, pk, st, lo, hi)
+        if best is None:
+            break
+        _, idx, take, extra, pk, st, lo, hi = best
+        job = trial[idx]
+        board = {p: list(loads) for p, loads in job.board.items()}
+        board.setdefault(o.place, []).append((e.order, take))
+        riders = job.riders + take
+        v = job.vehicle
+        if data.vehicles[v].capacity < riders:
+            km = best_route(data, data.vehicles[v].depot, pk, st)[0]
+            v = min((v for v in vtypes if data.vehicles[v].capacity >= riders),
+                    key=lambda v: (trip_cost(data, v, km, 1), v))
+        trial[idx] = Allocated(v, pk, st, job.cohort, board, lo, hi)
+        added += extra
+        left -= take
+    if left and left >= data.min_riders:
+        return 0  # they need a coach of their own anyway: keep them together
+    if n >= data.min_riders:
+        own = sum(best_route(data, data.vehicles[j.vehicle].depot, j.pickups, j.sites)[0]
+                  for j in direct(data, e, n, vtypes))
+        if added >= own:
+            return 0
+    jobs[:] = trial
+    return n - left
 
 
 def direct(data: ProblemData, e: Eligible, n: int, vtypes: list[int]) -> list[Allocated]:

@@ -2,7 +2,8 @@
 
 The pipeline: compile the scenario (places, road km, integer times) → eligibility and cohorts →
 full coaches straight from each county → remainders pooled along a giant tour (OR-Tools
-routing) cut optimally into trips → orders allocated to trips → trips timed under the driving rules and
+routing) cut optimally into trips → those trips improved by local search (``_improve``) → orders
+allocated to trips (leftovers seated where they fit) → trips timed under the driving rules and
 placed on coaches → a pooled trip that could not run is retried county by county, then order by
 order, and what still cannot run is unassigned with the reason that stopped it → the contract-v1
 plan with its lower bound.
@@ -15,8 +16,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
-from ._pool import Key, PoolParams, full_coaches, pool_remainders
-from ._schedule import Allocated, Fleet, allocate, by_pickup, direct, schedule
+from ._improve import improve
+from ._pool import Key, PoolParams, full_coaches, pool_remainders, pool_types
+from ._schedule import Allocated, Fleet, allocate, by_pickup, direct, fit_in, schedule
 from .contract import Plan, Scenario, Trip
 from .driving import DAY
 from .eligibility import ProblemData, compile_scenario, eligibility
@@ -100,12 +102,21 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
         big = max(vtypes, key=lambda v: (data.vehicles[v].capacity, -data.vehicles[v].cost_per_km, -v))
         drafts, left = full_coaches(data, dict(demand), big)
         budget = max(0.5, time_limit * 0.7 - (time.monotonic() - started))
-        drafts += pool_remainders(
+        pooled = pool_remainders(
             data, left, time_limit=budget,
             params=PoolParams(seed=seed, objective=params.objective),
-            report=lambda f: tell("pooling", 0.05 + 0.7 * f))
-        too_few = [d for d in drafts if d.vehicle < 0]
-        drafts = [d for d in drafts if d.vehicle >= 0]
+            report=lambda f: tell("pooling", 0.05 + 0.35 * f))
+        too_few = [d for d in pooled if d.vehicle < 0]
+        tell("improving", 0.4)
+        windows: dict[Key, tuple[int, int]] = {}
+        for e in eligible:
+            o = data.orders[e.order]
+            k = (o.place, e.cohort, o.site)
+            lo, hi = windows.get(k, (e.board_from, e.board_until))
+            windows[k] = (min(lo, e.board_from), max(hi, e.board_until))
+        drafts += improve(data, [d for d in pooled if d.vehicle >= 0], pool_types(data), params.objective,
+                          deadline=started + time_limit * 0.9, seed=seed, windows=windows,
+                          report=lambda f: tell("improving", 0.4 + 0.4 * f))
         jobs, leftovers = allocate(data, drafts + too_few, eligible)
         short = {id(j) for j in jobs if j.vehicle < 0}
         for job in [j for j in jobs if id(j) in short]:
@@ -113,6 +124,9 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
                 unassigned += [(o, n, "too_few_riders") for o, n in loads]
         jobs = [j for j in jobs if id(j) not in short]
         for e, n in leftovers:
+            n -= fit_in(data, jobs, e, n, pool_types(data))
+            if not n:
+                continue
             if n < data.min_riders:
                 unassigned.append((e.order, n, "too_few_riders"))
             else:
