@@ -40,6 +40,7 @@ from .eligibility import ProblemData
 
 Loads = dict[Key, int]
 EPS = 1e-6
+MAX_STOPS = 4  # beyond this many pickups per trip, re-cutting pairs (2^stops ways) is too slow: skipped
 NEAR_PLACES = 30  # per county, the nearest counties whose trips are its neighbours
 NEAR_TRIPS = 50  # neighbouring trips tried per trip
 NEAR_TRIPLES = 20  # of which the nearest are tried three at a time
@@ -492,11 +493,12 @@ def improve(data: ProblemData, drafts: list[Draft], vtypes: list[int], objective
             deadline: float, seed: int = 0, report: Optional[Callable[[float], None]] = None,
             windows: Optional[dict[Key, tuple[int, int]]] = None) -> list[Draft]:
     """Local search on pooled drafts (see the module's doc); the riders of every key are kept.
+    Drafts are returned as they are when trips may have more than ``MAX_STOPS`` pickups.
 
     After the first local optimum, kicks (:func:`_ruin`) and descents alternate, keeping the best
     plan, for at most ``KICKS_PER_TRIP`` kicks per trip or until ``deadline``.
     """
-    if not drafts or not vtypes:
+    if not drafts or not vtypes or data.max_stops > MAX_STOPS:
         return drafts
     prices = _Prices(data, vtypes, objective, windows)
     out: list[Draft] = []
