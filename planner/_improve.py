@@ -264,11 +264,7 @@ class _State:
         now = sum(self.cost[i] for i in group)
         pool = _merged(*(self.loads[i] for i in group))
         options = []
-        lone = self.prices.lone
         for cut in _cuts(self.prices, pool, trips, now - EPS):
-            # each trip costs at least its farthest rider's own tour: most cuts stop here
-            if sum(max(lone(k) for k in t) for t in cut) >= now - EPS:
-                continue
             w = 0.0
             for t in cut:
                 w += self.prices.weight(t)[0]
@@ -292,11 +288,12 @@ class _State:
         gain = self.cost[a]
         changed: dict[int, float] = {}
         ok = True
+        near = self.neighbours(a)
         for k, n in sorted(self.loads[a].items(), key=lambda kv: (-kv[1], kv[0])):
             left = n
             while left and ok:
                 best = None
-                for b in self.neighbours(a):
+                for b in near:
                     room = self.prices.qmax - sum(self.loads[b].values())
                     m = min(left, room)
                     if m <= 0:
@@ -433,9 +430,8 @@ def _halves(state: _State, turn: int = 0) -> Optional[tuple[list[int], list[int]
     alive = [i for i, t in enumerate(state.loads) if t]
     if len(alive) < 2 * MIN_HALF:
         return None
-    places = state.prices.data.places
-    xy = np.array([[places[min(k[0] for k in state.loads[i])].lon, places[min(k[0] for k in state.loads[i])].lat]
-                   for i in alive])
+    points = [state.prices.data.places[min(k[0] for k in state.loads[i])] for i in alive]
+    xy = np.array([[p.lon, p.lat] for p in points])
     xy = xy - xy.mean(axis=0)
     axis = np.linalg.svd(xy, full_matrices=False)[2][turn % 2]
     order = [alive[j] for j in np.argsort(xy @ axis, kind="stable")]
