@@ -17,7 +17,7 @@ from planner.errors import Problem
 from planner.read import check_orders, parse_order_rows, read_table, validation_problems
 
 from . import models as m
-from .reference import get_location, set_location
+from .reference import _extra, get_location, set_location
 from .schemas import OrderDetail, OrderIn, OrderOut, WorkerIn, WorkerOut
 from .security import Protector, mask_id_number, mask_phone
 
@@ -150,7 +150,7 @@ def prepare(items: Sequence[OrderIn], agency: str, sites: set[str], labels: Opti
 
 def new_order(order: Order, agency: m.Principal, ref: Optional[str],
               workers: Iterable[WorkerIn], protector: Protector) -> m.Order:
-    extra = {k: v for k, v in (order.model_extra or {}).items() if k != _ROW_KEY}
+    extra = _extra(order)
     row = m.Order(agency_id=agency.id, agency=agency, ref=ref, site=order.site,
                   headcount=order.headcount, cleared=order.cleared, failed=order.failed,
                   earliest_departure=order.earliest_departure, arrive_by=order.arrive_by,
@@ -246,7 +246,7 @@ def parse_upload(data: bytes, filename: str, agency: str, sites: set[str], max_r
     orders: list[tuple[Order, Optional[str]]] = []
     wheres = []
     for d in dicts:
-        row_no = int(d.get(_ROW_KEY, 0))
+        row_no = int(d.pop(_ROW_KEY, 0))
         order = Order.model_validate(d)
         orders.append((order, order.id if has_id else None))
         wheres.append(f"row {row_no}" + (f" ({order.id})" if has_id else ""))

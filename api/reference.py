@@ -34,8 +34,23 @@ def get_location(row: Any) -> Location:
     return Location.model_validate(data)
 
 
+#: contract fields that have columns of their own; the others are kept in the row's ``extra``
+_COLUMNS = {
+    "Site": {"id", "name", "location", "receive_from", "receive_until", "intake_per_day"},
+    "Depot": {"id", "name", "location"},
+    "VehicleType": {"id", "seats", "count", "depot", "fixed_cost", "cost_per_km", "crew_cost",
+                    "available_from", "available_until"},
+    "Region": {"county", "risk", "from_", "until"},
+    "Order": {"id", "agency", "origin", "site", "headcount", "cleared", "failed", "earliest_departure",
+              "arrive_by", "screening_valid_until"},
+}
+
+
 def _extra(model: Any) -> dict[str, Any]:
-    return dict(model.model_extra or {})
+    """The contract fields of ``model`` that no column holds (e.g. a coach type's ``operator``
+    and ``drivers``), as JSON, so that they come back as they were given."""
+    rest = set(type(model).model_fields) - _COLUMNS[type(model).__name__]
+    return model.model_dump(mode="json", include=rest, exclude_none=True, by_alias=True)
 
 
 def _clock(t: time) -> str:

@@ -145,7 +145,7 @@ def _addresses_ok(texts: list[str], codes: list[str]) -> list[bool]:
 
 
 def generate(workers: int, counties: int, sites: int, *, seed: int, risk: bool = True,
-             max_stops: int = 3, rules: bool = True) -> dict:
+             max_stops: int = 3, rules: bool = True, far_km: float = FAR_KM) -> dict:
     """Generate a contract-v1 scenario of a park near Zhengzhou.
 
     Parameters
@@ -165,6 +165,11 @@ def generate(workers: int, counties: int, sites: int, *, seed: int, risk: bool =
     rules
         False switches off the rules a plain CVRP solver cannot express: ``driving_rules`` and
         ``time_rules`` false, ``max_pickup_stops`` 50.
+    far_km
+        Home counties lie at most this far (geodesic km) from the park. The default (1,300 km)
+        keeps every county within a coach's reach; larger values keep the far provinces in
+        (Yunnan, Guangxi, Gansu … up to ~1,900 km): their workers are unassigned
+        (``ride_time_exceeded``) until trains are planned.
 
     Returns
     -------
@@ -179,7 +184,7 @@ def generate(workers: int, counties: int, sites: int, *, seed: int, risk: bool =
 
     # ---- home counties
     table = sorted(all_counties().values(), key=lambda c: c.code)
-    pool = [c for c in table if c.province in PROVINCES and NEAR_KM < _geo_km(c.lat, c.lon, *PARK) <= FAR_KM]
+    pool = [c for c in table if c.province in PROVINCES and NEAR_KM < _geo_km(c.lat, c.lon, *PARK) <= far_km]
     if counties > len(pool):
         raise ValueError(f"at most {len(pool)} labour-exporting counties are available, asked {counties}")
     pw = np.array([PROVINCES[c.province] for c in pool])
@@ -285,6 +290,8 @@ def generate(workers: int, counties: int, sites: int, *, seed: int, risk: bool =
     if not rules:
         policy = {"max_pickup_stops": 50, "driving_rules": False, "time_rules": False}
     name = f"郑州航空港 park, {workers:,} workers, {counties} counties, {sites} sites, seed {seed}"
+    if far_km != FAR_KM:
+        name += f", counties up to {far_km:,.0f} km"
     if not rules:
         name += " (rules off)"
     return {
@@ -306,13 +313,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--max-stops", type=int, default=3)
     ap.add_argument("--no-risk", action="store_true", help="no risk regions")
+    ap.add_argument("--far-km", type=float, default=FAR_KM,
+                    help=f"farthest home county, geodesic km (default {FAR_KM:,.0f}; larger keeps far counties in)")
     ap.add_argument("--no-rules", action="store_true",
                     help="switch off driving and time rules, max 50 pickup stops (CVRP comparison)")
     ap.add_argument("--name", help="scenario name (default: describes the size and seed)")
     ap.add_argument("-o", "--output", help="output file (default: stdout)")
     args = ap.parse_args(argv)
     scenario = generate(args.workers, args.counties, args.sites, seed=args.seed, risk=not args.no_risk,
-                        max_stops=args.max_stops, rules=not args.no_rules)
+                        max_stops=args.max_stops, rules=not args.no_rules, far_km=args.far_km)
     if args.name:
         scenario["name"] = args.name
     text = json.dumps(scenario, ensure_ascii=False, indent=1)

@@ -10,6 +10,7 @@ under ``benchmarks/out/``) and planned by
 - **PyVRP** (``--pyvrp``): :func:`benchmarks._pyvrp.solve_pyvrp`, a relaxed CVRP at the same
   time limit, measured with fangang's km (see that module for what is relaxed).
 
+Plans are saved beside their scenario (``benchmarks/out/plan-<size>-seed<N>-<planner>.json``).
 Every run happens in a fresh process (multiprocessing ``spawn``) so that its peak memory
 (``ru_maxrss`` of that process plus twice that of its largest child, read before the checker
 runs) is its own. fangang's and the naive
@@ -44,6 +45,7 @@ class Size:
     sites: int
     time_limit: float
     rules: bool = True
+    far_km: float = 1300.0  # farthest home county (geodesic km from the park)
 
 
 SIZES = {
@@ -51,6 +53,9 @@ SIZES = {
     "20k": Size("20k", 20_000, 300, 3, 60.0),
     "20k-norules": Size("20k-norules", 20_000, 300, 3, 60.0, rules=False),
     "100k": Size("100k", 100_000, 1_500, 10, 240.0),
+    # far counties kept in (Yunnan, Guangxi, Gansu …): beyond a coach's reach until trains exist
+    "20k-far": Size("20k-far", 20_000, 300, 3, 60.0, far_km=3000.0),
+    "100k-far": Size("100k-far", 100_000, 1_500, 10, 240.0, far_km=3000.0),
 }
 PLANNERS = ("fangang", "naive", "pyvrp")
 
@@ -88,6 +93,8 @@ def _run(path: str, planner: str, time_limit: float, seed: int) -> dict:
     plan = solve(scenario, time_limit=time_limit, seed=seed, params=params)
     seconds = time.monotonic() - started
     peak = _peak_mb()
+    Path(path).with_name(Path(path).stem.replace("park-", "plan-") + f"-{planner}.json").write_text(
+        plan.model_dump_json(by_alias=True, exclude_none=True), encoding="utf-8")
     unassigned: Counter = Counter()
     for u in plan.unassigned:
         unassigned[u.reason] += u.count
@@ -133,6 +140,8 @@ def _table(size: Size, seed: int, time_limit: float, rows: list[tuple[str, dict]
 
     eligible = sum(o["cleared"] for o in scenario["orders"])
     rules = "all rules" if size.rules else "driving/time rules off, ≤50 pickups"
+    if size.far_km > 1300:
+        rules += f", counties up to {size.far_km:,.0f} km"
     title = (f"{size.name}: {size.workers:,} workers ({eligible:,} cleared), {size.counties:,} counties, "
              f"{size.sites} sites, seed {seed}, {rules}, time limit {time_limit:g} s")
     caption = ("naive = every order on coaches of its own (SolveParams(pooling=False)). "
@@ -185,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         size = SIZES[name]
         tl = args.time_limit if args.time_limit is not None else size.time_limit
-        scenario = generate(size.workers, size.counties, size.sites, seed=args.seed, rules=size.rules)
+        scenario = generate(size.workers, size.counties, size.sites, seed=args.seed, rules=size.rules,
+                            far_km=size.far_km)
         path = OUT / f"park-{name}-seed{args.seed}.json"
         path.write_text(json.dumps(scenario, ensure_ascii=False), encoding="utf-8")
         rows = []

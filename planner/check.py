@@ -22,6 +22,8 @@ Rule codes (``Violation.rule``), grouped as in RULES.md:
   ``ride_time``
 - driving: ``leg_time``, ``night_rest``, ``continuous_driving``, ``night_driving``,
   ``daily_driving``
+- crews across trips: ``turnaround``, ``drivers``, ``driver_overlap`` (and ``daily_driving``,
+  ``continuous_driving``, ``night_driving`` for a driver across trips); ``before_now``
 - summary: ``summary``, ``lower_bound``
 """
 
@@ -52,7 +54,7 @@ from .contract import (
     as_shanghai,
 )
 
-__all__ = ["Violation", "check", "RULE_CODES"]
+__all__ = ["Violation", "check", "RULE_CODES", "RoadsError"]
 
 #: Every rule code :func:`check` may report.
 RULE_CODES = (
@@ -64,6 +66,7 @@ RULE_CODES = (
     "crew", "km", "cost",
     "earliest_departure", "late_arrival", "receiving_hours", "site_intake", "ride_time",
     "leg_time", "night_rest", "continuous_driving", "night_driving", "daily_driving",
+    "turnaround", "drivers", "driver_overlap", "before_now",
     "summary", "lower_bound",
 )
 
@@ -184,26 +187,6 @@ def _stop_label(i: int, s: Stop) -> str:
     return f"stop {i} ({s.kind} {_place_label(s.place)})"
 
 
-@lru_cache(maxsize=1)
-def _county_table() -> tuple[list[str], list[float], list[float]]:
-    table = places.counties()
-    codes = list(table)
-    return codes, [table[c].lat for c in codes], [table[c].lon for c in codes]
-
-
-def _nearest_county(lat: float, lon: float) -> Optional[str]:
-    """The county whose seat is nearest to a coordinate origin (for its risk level)."""
-    import numpy as np  # noqa: PLC0415  (only coordinate origins need it)
-
-    codes, lats, lons = _county_table()
-    if not codes:
-        return None
-    la, lo = np.radians(np.array(lats)), np.radians(np.array(lons))
-    x = (lo - math.radians(lon)) * np.cos((la + math.radians(lat)) / 2)
-    y = la - math.radians(lat)
-    return codes[int(np.argmin(x * x + y * y))]
-
-
 # ------------------------------------------------------------------ the checker
 
 
@@ -216,7 +199,7 @@ class _Times:
 
 
 class _Checker:
-    def __init__(self, scenario: Scenario, plan: Plan):
+    def __init__(self, scenario: Scenario, plan: Plan, roads: "_Roads"):
         self.sc = scenario
         self.plan = plan
         self.p: Policy = scenario.policy
@@ -234,6 +217,9 @@ class _Checker:
         self.intake: dict[tuple[str, date], int] = defaultdict(int)
         self.intake_trips: dict[tuple[str, date], list[str]] = defaultdict(list)
         self.coach_use: dict[tuple[str, int], list[tuple[datetime, datetime, str]]] = defaultdict(list)
+        self.trip_driving: dict[str, list[tuple[datetime, datetime]]] = {}
+        self.boardings: dict[str, list[tuple[datetime, int, str]]] = defaultdict(list)
+        self.roads = roads
 
     def add(self, rule: str, trip: Optional[str], message: str) -> None:
         self.out.append(Violation(rule, trip, message))
@@ -252,20 +238,14 @@ class _Checker:
                         used.append(ld.order)
         locs: list[Location] = [self.orders[o].origin for o in used]
         locs += [s.location for s in self.sc.sites] + [d.location for d in self.sc.depots]
-        pts = places.resolve_all(locs) if locs else []
+        pts = places.resolve_all(locs, self.p.county_snap_km) if locs else []
         n = len(used)
         self.origin_pt = dict(zip(used, pts[:n]))
         self.site_pt = dict(zip([s.id for s in self.sc.sites], pts[n:n + len(self.sc.sites)]))
         self.depot_pt = dict(zip([d.id for d in self.sc.depots], pts[n + len(self.sc.sites):]))
-        # the home county (risk, cohort) of each boarded order; coordinates map to the nearest seat
-        self.origin_county: dict[str, Optional[str]] = {}
-        for o, pt in self.origin_pt.items():
-            if isinstance(pt, places.PlaceError):
-                self.origin_county[o] = None
-            elif pt.county is not None:
-                self.origin_county[o] = pt.county
-            else:
-                self.origin_county[o] = _nearest_county(pt.lat, pt.lon) if self.sc.regions else None
+        # the home county (risk, cohort) of each boarded order; coordinates lie in a county too
+        self.origin_county: dict[str, Optional[str]] = {
+            o: None if isinstance(pt, places.PlaceError) else pt.county for o, pt in self.origin_pt.items()}
 
     def _far(self, place: Place, pt: places.Point) -> float:
         return _geo_km(place.lat, place.lon, pt.lat, pt.lon)
@@ -290,7 +270,10 @@ class _Checker:
             return
         if pt is None:
             return
-        if pt.county is not None and (s.place.county or "")[:6] != pt.county:
+        if pt.kind == "coords" and s.place.county is not None and s.place.county[:6] != pt.county:
+            self.add("wrong_origin", trip.id, f"{_stop_label(i, s)}: says county {s.place.county!r}, but the "
+                     f"coordinates of order {order} lie in county {pt.county}")
+        if pt.kind != "coords" and (s.place.county or "")[:6] != pt.county:
             self.add("wrong_origin", trip.id, f"{_stop_label(i, s)}: county {s.place.county!r} is not "
                      f"the origin county {pt.county} of order {order}")
         elif self._far(s.place, pt) > PLACE_TOL_KM:
@@ -488,7 +471,8 @@ class _Checker:
                          f"high risk {when}")
             else:
                 cohorts[risk].append(o.id)
-            if o.screening_valid_until is not None and dep > o.screening_valid_until + TOL:
+            self.boardings[o.id].append((dep, ld.count, tid))
+            if not o.screening_batches and o.screening_valid_until is not None and dep > o.screening_valid_until + TOL:
                 self.add("screening_expired", tid, f"{label}: order {o.id} boards at {_fmt(dep)}, after "
                          f"its screening expires {_fmt(o.screening_valid_until)}")
             if self.p.time_rules and dep < o.earliest_departure - TOL:
@@ -524,18 +508,14 @@ class _Checker:
 
     def _distances(self, trip: Trip) -> list[float]:
         """Road km of each leg (index i: the leg ending at stop i; index 0 is 0)."""
-        f = self.p.road_factor
-        out = [0.0]
-        for a, b in zip(trip.stops, trip.stops[1:]):
-            out.append(_geo_km(a.place.lat, a.place.lon, b.place.lat, b.place.lon) * f)
-        return out
+        return [0.0] + [self.roads.km(a.place, b.place) for a, b in zip(trip.stops, trip.stops[1:])]
 
     def _crew_km_cost(self, trip: Trip, vt: Optional[VehicleType], legs: list[float]) -> None:
         tid, p = trip.id, self.p
         km = sum(legs)
         if abs(trip.km - km) > 0.005 * km + 0.5:
             self.add("km", tid, f"km {trip.km:g} but its legs add up to {km:.1f} km "
-                     f"(geodesic × road factor {p.road_factor:g})")
+                     f"({self.roads.describe(p.road_factor)})")
         kinds = [s.kind for s in trip.stops]
         picks = [i for i, k in enumerate(kinds) if k == "pickup"]
         drops = [i for i, k in enumerate(kinds) if k == "drop"]
@@ -625,6 +605,7 @@ class _Checker:
             if s.drive and total < need - TOL:
                 self.add("leg_time", tid, f"{label}: {_minutes(total)} of driving for {legs[i]:.1f} km, "
                          f"which needs {_minutes(need)} at {p.speed_kmh:g} km/h")
+        self.trip_driving[tid] = _union(intervals)
         if not p.driving_rules or not intervals:
             return
         intervals = _union(intervals)
@@ -687,10 +668,15 @@ class _Checker:
             uses.sort()
             last_end: Optional[datetime] = None
             last_id = ""
+            turnaround = timedelta(minutes=self.p.turnaround_minutes)
             for start, end, tid in uses:
                 if last_end is not None and start < last_end - TOL:
                     self.add("coach_overlap", tid, f"coach {vt} #{bus} leaves {_fmt(start)} while still "
                              f"on trip {last_id} until {_fmt(last_end)}")
+                elif last_end is not None and start - last_end < turnaround - TOL:
+                    self.add("turnaround", tid, f"coach {vt} #{bus} leaves {_fmt(start)}, "
+                             f"{_minutes(start - last_end)} after trip {last_id} returned ({_fmt(last_end)}); "
+                             f"a coach needs {self.p.turnaround_minutes:g} min at its depot between trips")
                 if last_end is None or end > last_end:
                     last_end, last_id = end, tid
 
@@ -763,6 +749,132 @@ class _Checker:
             self.add("lower_bound", None, f"lower_bound_km {s.lower_bound_km:g} exceeds the plan's "
                      f"{km:.1f} km, so it is not a lower bound")
 
+    # ----------------------------------------------------------- crews across trips
+
+    def _drivers_of(self, trip: Trip) -> list[str]:
+        """Who drives ``trip``: its named drivers, or its coach's own crew (the same people on all
+        the coach's trips: ``<type>#<bus>/1`` … ``/crew``)."""
+        if trip.drivers:
+            return list(trip.drivers)
+        return [f"{trip.vehicle_type}#{trip.bus}/{k}" for k in range(1, trip.crew + 1)]
+
+    def check_crews(self) -> None:
+        """Named drivers come from the trip's pools, one per seat of the crew, never on two trips
+        at once; every driver's limits hold across all the trips they drive. Drivers share the
+        wheel: each of a trip's ``crew`` drivers is charged 1/crew of its driving."""
+        p = self.p
+        spans = {tid: (a, b) for uses in self.coach_use.values() for a, b, tid in uses}
+        work: dict[str, list[tuple[datetime, datetime, float, str]]] = defaultdict(list)
+        busy: dict[str, list[tuple[datetime, datetime, str]]] = defaultdict(list)
+        own: set[str] = set()
+        for trip in self.plan.trips:
+            if trip.drivers is not None:
+                if len(trip.drivers) != trip.crew:
+                    self.add("drivers", trip.id, f"names {len(trip.drivers)} driver(s) for a crew of {trip.crew}")
+                if len(set(trip.drivers)) != len(trip.drivers):
+                    self.add("drivers", trip.id, f"names a driver twice: {', '.join(trip.drivers)}")
+                if trip.vehicle_type in self.fleet:
+                    pool = set(self.sc.driver_pool(trip.vehicle_type))
+                    strangers = [d for d in trip.drivers if d not in pool]
+                    if strangers:
+                        self.add("drivers", trip.id, f"driver(s) {', '.join(strangers)} are not in the pool of "
+                                 f"{trip.vehicle_type} or its depot ({', '.join(sorted(pool)) or 'no pool'})")
+            drivers = self._drivers_of(trip)
+            if not trip.drivers:
+                own.update(drivers)
+            share = 1.0 / max(1, len(drivers))
+            for d in drivers:
+                if trip.id in spans:
+                    busy[d].append((*spans[trip.id], trip.id))
+                for a, b in self.trip_driving.get(trip.id, []):
+                    work[d].append((a, b, share, trip.id))
+        twice: set[str] = set()  # drivers on two trips at once: reported once, not counted twice
+        for d, uses in busy.items():
+            uses.sort()
+            for (a0, b0, t0), (a1, b1, t1) in zip(uses, uses[1:]):
+                if a1 < b0 - TOL and t0 != t1:
+                    twice.add(d)
+                    if d not in own:  # a coach's own crew: its overlaps are the coach's (coach_overlap)
+                        self.add("driver_overlap", t1, f"driver {d} is on trip {t0} until {_fmt(b0)}, "
+                                 f"and trip {t1} leaves {_fmt(a1)}")
+        if not p.driving_rules:
+            return
+        for d, items in work.items():
+            if d not in twice and len({t for *_, t in items}) > 1:
+                self._driver_day(d, sorted(items))
+                self._driver_stretches(d, sorted(items))
+
+    def _driver_day(self, driver: str, items: list[tuple[datetime, datetime, float, str]]) -> None:
+        """In any 24 h, a driver is charged at most the daily limit (windows over 2+ trips)."""
+        import numpy as np  # noqa: PLC0415
+
+        a = np.array([(x[0] - _EPOCH).total_seconds() for x in items])
+        b = np.array([(x[1] - _EPOCH).total_seconds() for x in items])
+        w = np.array([x[2] for x in items])
+        trip_of = np.array([x[3] for x in items])
+        day = 86400.0
+        starts = np.concatenate([a, b - day])
+        over = np.clip(np.minimum(b[None, :], starts[:, None] + day) - np.maximum(a[None, :], starts[:, None]), 0, None)
+        charged = over @ w
+        limit = self.p.max_daily_driving_hours * 3600 + _TOL_S
+        for k in np.argsort(-charged):
+            if charged[k] <= limit:
+                return
+            trips = sorted(set(trip_of[over[k] > 0]))
+            if len(trips) > 1:
+                s0 = _EPOCH + timedelta(seconds=float(starts[k]))
+                self.add("daily_driving", trips[-1], f"driver {driver} drives {_hours(float(charged[k]))} in the "
+                         f"24 h from {_fmt(s0)} over trips {', '.join(trips)} (a crew's drivers sharing the wheel), "
+                         f"more than {self.p.max_daily_driving_hours:g} h")
+                return
+
+    def _driver_stretches(self, driver: str, items: list[tuple[datetime, datetime, float, str]]) -> None:
+        """Continuous driving and its night part, for stretches that run from one trip into the next."""
+        brk = timedelta(minutes=self.p.break_minutes) - TOL
+        group: list[tuple[datetime, datetime, float, str]] = []
+        for item in items + [None]:  # type: ignore[list-item]
+            if group and (item is None or item[0] - group[-1][1] >= brk):
+                if len({g[3] for g in group}) > 1:
+                    before = len(self.out)
+                    self._stretch(group[-1][3], [(g[0], g[1]) for g in group])
+                    for k in range(before, len(self.out)):
+                        v = self.out[k]
+                        self.out[k] = Violation(v.rule, v.trip, f"driver {driver} across trips "
+                                                f"{', '.join(sorted({g[3] for g in group}))}: {v.message}")
+                group = []
+            if item is not None:
+                group.append(item)
+
+    def check_now(self) -> None:
+        """Nothing but dispatched trips leaves before the plan's ``solver.now``."""
+        now = self.plan.solver.now
+        if now is None:
+            return
+        for uses in self.coach_use.values():
+            for start, _, tid in uses:
+                trip = next(t for t in self.plan.trips if t.id == tid)
+                if not trip.dispatched and start < as_shanghai(now) - TOL:
+                    self.add("before_now", tid, f"leaves {_fmt(start)}, before the plan was made ({_fmt(now)}); "
+                             f"only dispatched trips may lie in the past")
+
+    def check_batches(self) -> None:
+        """An order with ``screening_batches``: its boardings can be matched to cleared workers whose
+        screening is still valid when they board (for every time t, no more board at or after t
+        than are valid at t)."""
+        for o in self.sc.orders:
+            if not o.screening_batches or o.id not in self.boardings:
+                continue
+            valid = o.expiries()
+            events = sorted(self.boardings[o.id], key=lambda e: e[0], reverse=True)
+            late = 0
+            for when, n, tid in events:
+                late += n
+                can = sum(k for k, until in valid if until is None or until + TOL >= when)
+                if late > can:
+                    self.add("screening_expired", tid, f"order {o.id}: {late} worker(s) board at or after "
+                             f"{_fmt(when)}, but the screening of only {can} of its cleared workers is valid then")
+                    break
+
     def run(self) -> list[Violation]:
         seen: set[str] = set()
         for t in self.plan.trips:
@@ -771,6 +883,9 @@ class _Checker:
             seen.add(t.id)
             self.check_trip(t)
         self.check_coaches()
+        self.check_crews()
+        self.check_now()
+        self.check_batches()
         self.check_intake()
         self.check_workers()
         self.check_summary()
@@ -789,7 +904,78 @@ def _union(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetim
     return out
 
 
-def check(scenario: Scenario, plan: Plan) -> list[Violation]:
+class RoadsError(ValueError):
+    """The road-distance source named by the plan (or the caller) cannot be read."""
+
+
+class _Roads:
+    """Road km of a leg, read on the checker's own: geodesic × road factor, a ``from,to,km``
+    CSV (keys: a site or depot id, a county code, or ``lat,lon`` with five decimals; a pair
+    given one way counts both ways; pairs missing fall back to geodesic × road factor), or an
+    OSRM server's ``route`` service."""
+
+    def __init__(self, spec: str, factor: float, table: Optional[dict[tuple[str, str], float]] = None):
+        self.spec, self.factor, self.table = spec, factor, table
+        self._osrm: dict[tuple[float, float, float, float], float] = {}
+
+    @classmethod
+    def open(cls, spec: Optional[str], factor: float) -> "_Roads":
+        if not spec or spec == "geodesic":
+            return cls("geodesic", factor)
+        if spec.startswith(("http://", "https://")):
+            return cls(spec.rstrip("/"), factor)
+        import csv  # noqa: PLC0415
+
+        table: dict[tuple[str, str], float] = {}
+        try:
+            with open(spec, encoding="utf-8-sig") as fh:
+                for i, row in enumerate(csv.DictReader(fh), start=2):
+                    try:
+                        table[(row["from"].strip(), row["to"].strip())] = float(row["km"])
+                    except (KeyError, TypeError, ValueError, AttributeError):
+                        raise RoadsError(f"{spec}: row {i}: needs from,to,km") from None
+        except OSError as exc:
+            raise RoadsError(f"cannot read the road-distance file {spec}: {exc.strerror or exc}") from None
+        return cls(spec, factor, table)
+
+    def describe(self, factor: float) -> str:
+        if self.spec == "geodesic":
+            return f"geodesic × road factor {factor:g}"
+        return f"road km from {self.spec}"
+
+    def km(self, a: Place, b: Place) -> float:
+        if self.table is not None:
+            for ka in (a.id, a.county):
+                for kb in (b.id, b.county):
+                    if ka and kb:
+                        v = self.table.get((ka, kb))
+                        if v is None:
+                            v = self.table.get((kb, ka))
+                        if v is not None:
+                            return v
+        elif self.spec != "geodesic":
+            return self._route(a, b)
+        return _geo_km(a.lat, a.lon, b.lat, b.lon) * self.factor
+
+    def _route(self, a: Place, b: Place) -> float:
+        key = (a.lat, a.lon, b.lat, b.lon)
+        if key not in self._osrm:
+            if (a.lat, a.lon) == (b.lat, b.lon):
+                return 0.0
+            import json  # noqa: PLC0415
+            import urllib.request  # noqa: PLC0415
+
+            url = f"{self.spec}/route/v1/driving/{a.lon:.6f},{a.lat:.6f};{b.lon:.6f},{b.lat:.6f}?overview=false"
+            try:
+                with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 (configured URL)
+                    body = json.load(resp)
+                self._osrm[key] = float(body["routes"][0]["distance"]) / 1000.0
+            except (OSError, KeyError, IndexError, ValueError) as exc:
+                raise RoadsError(f"the OSRM server {self.spec} gave no route: {exc}") from None
+        return self._osrm[key]
+
+
+def check(scenario: Scenario, plan: Plan, roads: Optional[str] = None) -> list[Violation]:
     """Check ``plan`` against every rule of docs/RULES.md for ``scenario``.
 
     Parameters
@@ -798,6 +984,15 @@ def check(scenario: Scenario, plan: Plan) -> list[Violation]:
         The planning problem the plan claims to solve.
     plan : Plan
         The plan to check: the optimizer's, or one made by hand.
+    roads : str, optional
+        The road-distance source to measure legs with: ``geodesic`` (× the policy's road
+        factor), a ``from,to,km`` CSV path or an OSRM base URL. Default: the plan's own
+        ``solver.roads`` (geodesic when it names none).
+
+    Raises
+    ------
+    RoadsError
+        When the road-distance source cannot be read.
 
     Returns
     -------
@@ -805,4 +1000,5 @@ def check(scenario: Scenario, plan: Plan) -> list[Violation]:
         Every violation found, trip by trip in plan order, then plan-wide ones (coach overlaps,
         site intake, worker accounting, summary). Empty when the plan obeys every rule.
     """
-    return _Checker(scenario, plan).run()
+    spec = roads if roads is not None else plan.solver.roads
+    return _Checker(scenario, plan, _Roads.open(spec, scenario.policy.road_factor)).run()

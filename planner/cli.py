@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
@@ -76,15 +77,28 @@ def plan(
     time_limit: float = typer.Option(30.0, "--time-limit", help="Seconds for the solve."),
     seed: int = typer.Option(0, "--seed", help="Seed; the same seed gives the same plan."),
     roads: Optional[str] = typer.Option(None, "--roads",
-                                        help="Road km source: a from,to,km CSV or an OSRM base URL."),
+                                        help="Road km source: a from,to,km CSV or an OSRM base URL "
+                                             "(the plan records it; `fangang check` measures with it)."),
+    now: Optional[datetime] = typer.Option(None, "--now", formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S",
+                                                                     "%Y-%m-%dT%H:%M", "%Y-%m-%d"],
+                                           help="Plan nothing to leave before this time (Asia/Shanghai "
+                                                "unless an offset is given); default: no limit."),
     check: bool = typer.Option(True, "--check/--no-check", help="Run the independent checker on the plan."),
+    force: bool = typer.Option(False, "--force",
+                               help="When the checker rejects the plan, still write it, as *.rejected.json."),
 ) -> None:
-    """Plan the coach runs for SCENARIO and write the plan to -o."""
+    """Plan the coach runs for SCENARIO and write the plan to -o (only if the checker accepts it)."""
+    from .contract import as_shanghai
     from .optimize import solve
     from .travel import provider_for
 
     scen = _load(scenario)
     out = Console()
+    try:
+        provider = provider_for(roads, scen.policy.road_factor) if roads else None
+    except (OSError, ValueError) as e:
+        err.print(f"[bold red]invalid road-distance source[/] {roads}: {e}", highlight=False)
+        raise typer.Exit(code=InputError.exit_code) from None
     with Progress(TextColumn("[bold]{task.fields[phase]:<11}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TextColumn("{task.fields[cost]}"), TimeElapsedColumn(), console=out, transient=False) as bar:
         task = bar.add_task("solve", total=1.0, phase="reading", cost="")
@@ -94,15 +108,15 @@ def plan(
                        cost="" if p.best_cost is None else f"cost {p.best_cost:,.0f}")
 
         try:
-            result = solve(scen, time_limit=time_limit, seed=seed, progress=progress,
-                           distances=provider_for(roads, scen.policy.road_factor) if roads else None)
+            result = solve(scen, time_limit=time_limit, seed=seed, progress=progress, distances=provider,
+                           now=as_shanghai(now) if now is not None else None)
         except InputError as e:
             bar.stop()
             _fail_input(e)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(result.model_dump_json(indent=1, by_alias=True, exclude_none=True), encoding="utf-8")
     out.print(summary_table(result))
-    out.print(f"plan written to {output}")
+    for w in result.warnings:
+        err.print(f"[bold yellow]warning[/] ({w.code}): {w.message}", highlight=False)
+    text = result.model_dump_json(indent=1, by_alias=True, exclude_none=True)
     if check:
         from .check import check as run_check
 
@@ -111,18 +125,32 @@ def plan(
             err.print(f"[bold red]the checker found {len(violations)} violation(s)[/]:")
             for v in violations[:50]:
                 err.print(f"  {v}", markup=False)
+            if force:
+                rejected = output.with_name(output.stem + ".rejected.json")
+                rejected.parent.mkdir(parents=True, exist_ok=True)
+                rejected.write_text(text, encoding="utf-8")
+                err.print(f"the rejected plan was written to {rejected} (--force); {output} was not written")
+            else:
+                err.print(f"no plan was written to {output} (use --force to keep a rejected plan)")
             raise typer.Exit(code=1)
         out.print("checker: the plan obeys every rule")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    out.print(f"plan written to {output}")
 
 
 @app.command()
 def check(
     scenario: Path = typer.Argument(..., help="Scenario file (JSON or .xlsx)."),
     plan_file: Path = typer.Argument(..., metavar="PLAN", help="Plan file (JSON, contract v1)."),
+    roads: Optional[str] = typer.Option(None, "--roads",
+                                        help="Measure legs with this road km source (a from,to,km CSV or an "
+                                             "OSRM base URL); default: the one the plan names (solver.roads)."),
 ) -> None:
     """Check PLAN against SCENARIO with the independent validator; exit 1 on any violation."""
     from pydantic import ValidationError
 
+    from .check import RoadsError
     from .check import check as run_check
 
     scen = _load(scenario)
@@ -131,7 +159,11 @@ def check(
     except (OSError, json.JSONDecodeError, ValidationError) as e:
         err.print(f"[bold red]invalid plan file[/] {plan_file}: {e}", markup=True)
         raise typer.Exit(code=2) from None
-    violations = run_check(scen, plan_obj)
+    try:
+        violations = run_check(scen, plan_obj, roads=roads)
+    except RoadsError as e:
+        err.print(f"[bold red]invalid road-distance source[/]: {e}", highlight=False)
+        raise typer.Exit(code=2) from None
     out = Console()
     if not violations:
         out.print(f"{plan_file}: no violations ({len(plan_obj.trips)} trips)")

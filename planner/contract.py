@@ -8,8 +8,9 @@ without an offset is read as Asia/Shanghai.
 
 from __future__ import annotations
 
+import difflib
 from datetime import datetime, time, timedelta, timezone
-from typing import Literal, Optional
+from typing import Any, Literal, Optional, Sequence, get_args
 
 from pydantic import (
     BaseModel,
@@ -33,7 +34,9 @@ REASONS = (
     "site_intake_full",
     "ride_time_exceeded",
     "too_few_riders",
+    "no_driver",
 )
+Reason = str  # one of REASONS
 
 
 def as_shanghai(value: datetime) -> datetime:
@@ -44,7 +47,56 @@ def as_shanghai(value: datetime) -> datetime:
 
 
 class _Model(BaseModel):
+    """Plan-side models: extra fields are kept (a plan may carry more than we write)."""
+
     model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class _Input(BaseModel):
+    """Scenario-side models: every field is known or refused, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _model_of(annotation: Any) -> Optional[type[BaseModel]]:
+    """The pydantic model inside an annotation such as ``Optional[list[Site]]``, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def known_fields(model: type[BaseModel]) -> list[str]:
+    """The names a JSON object of ``model`` may use (aliases where a field has one)."""
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def unknown_field_message(model: Optional[type[BaseModel]], loc: Sequence[Any]) -> str:
+    """Why the field at ``loc`` (relative to ``model``) is refused, with the nearest known name.
+
+    ``model`` is walked along ``loc`` (``("origin", "lng")`` from :class:`Order` ends in
+    :class:`Location`); without a model every input model's names are candidates.
+    """
+    name = str(loc[-1]) if loc else "?"
+    current = model
+    for part in loc[:-1]:
+        if current is None:
+            break
+        if isinstance(part, int):
+            continue
+        field = next((f for n, f in current.model_fields.items() if part in (n, f.alias)), None)
+        current = _model_of(field.annotation) if field is not None else None
+    candidates = known_fields(current) if current is not None else sorted(
+        {n for m in INPUT_MODELS for n in known_fields(m)})
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    if close:
+        return f"unknown field {name!r} (did you mean {close[0]!r}?)"
+    if current is not None:
+        return f"unknown field {name!r} (known fields: {', '.join(candidates)})"
+    return f"unknown field {name!r}"
 
 
 def _clock(value: object) -> time:
@@ -65,7 +117,25 @@ def _clock(value: object) -> time:
     return time(h, m)
 
 
-class Location(_Model):
+def _minutes_between(a: time, b: time) -> int:
+    """Minutes of the daily window from ``a`` to ``b`` (wrapping midnight when ``b`` ≤ ``a``)."""
+    m = (b.hour * 60 + b.minute) - (a.hour * 60 + a.minute)
+    return m if m > 0 else m + 1440
+
+
+def _check_drivers(v: Optional[list[str]]) -> Optional[list[str]]:
+    if v is None:
+        return v
+    clean = [str(d).strip() for d in v]
+    if any(not d for d in clean):
+        raise ValueError("a driver id is empty")
+    dup = sorted({d for d in clean if clean.count(d) > 1})
+    if dup:
+        raise ValueError(f"driver id(s) listed twice: {', '.join(dup)}")
+    return clean
+
+
+class Location(_Input):
     """A place: a 6-digit county code, a Chinese address, or coordinates."""
 
     county: Optional[str] = None
@@ -99,8 +169,10 @@ class Location(_Model):
         return self
 
 
-class Site(_Model):
-    """A factory that receives workers."""
+class Site(_Input):
+    """A factory that receives workers.
+
+    Receiving hours may wrap midnight (``"22:00"``–``"06:00"``: an overnight window)."""
 
     id: str
     name: str = ""
@@ -114,20 +186,35 @@ class Site(_Model):
     def _clock_fields(cls, v: object) -> time:
         return _clock(v)
 
+    @model_validator(mode="after")
+    def _hours(self) -> "Site":
+        if (self.receive_from.hour, self.receive_from.minute) == (self.receive_until.hour, self.receive_until.minute):
+            raise ValueError(f"receive_until equals receive_from ({self.receive_from:%H:%M}): the site would "
+                             f"receive nobody; for all day give '00:00' and '24:00'")
+        return self
 
-class Depot(_Model):
-    """A coach yard; trips start and end at their coach type's depot."""
+
+class Depot(_Input):
+    """A coach yard; trips start and end at their coach type's depot.
+
+    ``drivers`` (optional) is the yard's driver pool, shared by every coach type based here."""
 
     id: str
     name: str = ""
     location: Location
+    drivers: Optional[list[str]] = None
+
+    _drivers = field_validator("drivers")(_check_drivers)
 
 
-class VehicleType(_Model):
-    """A type of coach in the fleet: ``count`` coaches of ``seats`` seats."""
+class VehicleType(_Input):
+    """A type of coach in the fleet: ``count`` coaches of ``seats`` seats.
+
+    ``drivers`` (optional) is a driver pool of this type only (besides its depot's pool);
+    ``operator`` (optional) the bus company that runs these coaches (shown on its schedules)."""
 
     id: str
-    seats: int = Field(gt=0)
+    seats: int = Field(gt=0, le=100)
     count: int = Field(ge=0)
     depot: str
     fixed_cost: float = Field(default=0.0, ge=0)
@@ -135,6 +222,10 @@ class VehicleType(_Model):
     crew_cost: float = Field(default=0.0, ge=0)
     available_from: datetime
     available_until: datetime
+    drivers: Optional[list[str]] = None
+    operator: Optional[str] = None
+
+    _drivers = field_validator("drivers")(_check_drivers)
 
     @field_validator("available_from", "available_until")
     @classmethod
@@ -148,7 +239,7 @@ class VehicleType(_Model):
         return self
 
 
-class Region(_Model):
+class Region(_Input):
     """A county's risk level over a period (``until`` open-ended when absent)."""
 
     county: str
@@ -173,8 +264,25 @@ class Region(_Model):
         return self
 
 
-class Order(_Model):
-    """An HR agency's headcount: workers of one home place bound for one site."""
+class ScreeningBatch(_Input):
+    """Cleared workers of an order whose screening expires at one time (``until``; null: never)."""
+
+    count: int = Field(gt=0)
+    until: Optional[datetime] = None
+
+    @field_validator("until")
+    @classmethod
+    def _tz(cls, v: Optional[datetime]) -> Optional[datetime]:
+        return None if v is None else as_shanghai(v)
+
+
+class Order(_Input):
+    """An HR agency's headcount: workers of one home place bound for one site.
+
+    Besides the contract's fields an order may carry ``failed`` (how many failed screening),
+    ``screening_batches`` (cleared workers by screening expiry, e.g. from a roster: each batch
+    must board before its own ``until``; cleared workers in no batch expire at
+    ``screening_valid_until``) and ``note`` (free text, kept as it is)."""
 
     id: str
     agency: str
@@ -186,6 +294,8 @@ class Order(_Model):
     earliest_departure: datetime
     arrive_by: datetime
     screening_valid_until: Optional[datetime] = None
+    screening_batches: Optional[list[ScreeningBatch]] = None
+    note: Optional[str] = None
 
     @field_validator("id", "agency", "site", mode="before")
     @classmethod
@@ -207,27 +317,48 @@ class Order(_Model):
             raise ValueError("cleared + failed exceeds headcount")
         if self.arrive_by <= self.earliest_departure:
             raise ValueError("arrive_by must be after earliest_departure")
+        if self.screening_batches and sum(b.count for b in self.screening_batches) > self.cleared:
+            raise ValueError(f"screening_batches count {sum(b.count for b in self.screening_batches)} "
+                             f"workers, more than the {self.cleared} cleared")
         return self
 
+    def expiries(self) -> list[tuple[int, Optional[datetime]]]:
+        """The cleared workers as (count, screening expiry or None), latest expiry first."""
+        out: dict[Optional[datetime], int] = {}
+        listed = 0
+        for b in self.screening_batches or ():
+            out[b.until] = out.get(b.until, 0) + b.count
+            listed += b.count
+        if self.cleared > listed:
+            out[self.screening_valid_until] = out.get(self.screening_valid_until, 0) + self.cleared - listed
+        far = datetime.max.replace(tzinfo=SHANGHAI)
+        return sorted(((n, t) for t, n in out.items() if n), key=lambda x: x[1] or far, reverse=True)
 
-class Policy(_Model):
-    """Rules and estimation parameters; every field has a default."""
+
+class Policy(_Input):
+    """Rules and estimation parameters; every field has a default (the law's, where there is one)."""
 
     occupancy_cap: float = Field(default=1.0, gt=0, le=1)
-    max_pickup_stops: int = Field(default=3, ge=1)
-    max_ride_hours: float = Field(default=36.0, gt=0)
-    boarding_minutes: float = Field(default=30.0, ge=0)
-    alight_minutes: float = Field(default=20.0, ge=0)
-    road_factor: float = Field(default=1.3, ge=1)
-    speed_kmh: float = Field(default=75.0, gt=0)
-    max_continuous_driving_hours: float = Field(default=4.0, gt=0)
-    night_continuous_driving_hours: float = Field(default=2.0, gt=0)
+    max_pickup_stops: int = Field(default=3, ge=1, le=50)
+    max_ride_hours: float = Field(default=36.0, gt=0, le=96)
+    boarding_minutes: float = Field(default=30.0, ge=0, le=240)
+    alight_minutes: float = Field(default=20.0, ge=0, le=240)
+    road_factor: float = Field(default=1.3, ge=1, le=3)
+    speed_kmh: float = Field(default=75.0, gt=0, le=120)
+    max_continuous_driving_hours: float = Field(default=4.0, gt=0, le=24)
+    night_continuous_driving_hours: float = Field(default=2.0, gt=0, le=24)
     night: Optional[tuple[time, time]] = (time(22, 0), time(6, 0))
-    break_minutes: float = Field(default=20.0, ge=0)
-    max_daily_driving_hours: float = Field(default=8.0, gt=0)
+    break_minutes: float = Field(default=20.0, ge=0, le=720)
+    max_daily_driving_hours: float = Field(default=8.0, gt=0, le=24)
     night_rest: Optional[tuple[time, time]] = (time(2, 0), time(5, 0))
-    two_driver_km: float = Field(default=400.0, gt=0)
-    min_riders_per_trip: int = Field(default=1, ge=1)
+    two_driver_km: float = Field(default=400.0, gt=0, le=5000)
+    min_riders_per_trip: int = Field(default=1, ge=1, le=100)
+    #: a coach's time at its depot between two trips (cleaning, fuel, the crew's handover)
+    turnaround_minutes: float = Field(default=60.0, ge=0, le=1440)
+    #: coordinates are placed in the county whose seat is nearest, when it is within this distance
+    county_snap_km: float = Field(default=100.0, gt=0, le=500)
+    #: a warning when a depot is farther than this (road km) from every pickup it serves
+    depot_warning_km: float = Field(default=300.0, gt=0, le=5000)
     driving_rules: bool = True
     time_rules: bool = True
 
@@ -240,9 +371,33 @@ class Policy(_Model):
             raise ValueError('expected two clock times, e.g. ["02:00", "05:00"], or null')
         return (_clock(v[0]), _clock(v[1]))
 
+    @field_validator("night", "night_rest")
+    @classmethod
+    def _window_length(cls, v: Optional[tuple[time, time]], info: Any) -> Optional[tuple[time, time]]:
+        if v is None:
+            return v
+        a, b = v
+        if (a.hour, a.minute) == (b.hour, b.minute):
+            raise ValueError(f"from and until are both {a:%H:%M}: an empty window (use null for none)")
+        length = _minutes_between(a, b)
+        if length > 12 * 60:
+            hint = "02:00, 05:00" if info.field_name == "night_rest" else "22:00, 06:00"
+            raise ValueError(f"[{a:%H:%M}, {b:%H:%M}] lasts {length / 60:g} h a day; give it as "
+                             f"[from, until] in clock order, e.g. [{hint}]")
+        return v
 
-class Scenario(_Model):
-    """A planning problem: reference data (sites, depots, fleet, regions, policy) and orders."""
+    @model_validator(mode="after")
+    def _consistent(self) -> "Policy":
+        if self.night_continuous_driving_hours > self.max_continuous_driving_hours:
+            raise ValueError(f"night_continuous_driving_hours ({self.night_continuous_driving_hours:g}) exceeds "
+                             f"max_continuous_driving_hours ({self.max_continuous_driving_hours:g})")
+        return self
+
+
+class Scenario(_Input):
+    """A planning problem: reference data (sites, depots, fleet, regions, policy) and orders.
+
+    ``fixed`` (optional) lists trips already dispatched: a plan keeps them as they are."""
 
     name: str = "scenario"
     sites: list[Site] = Field(default_factory=list)
@@ -251,6 +406,7 @@ class Scenario(_Model):
     regions: list[Region] = Field(default_factory=list)
     orders: list[Order] = Field(default_factory=list)
     policy: Policy = Field(default_factory=Policy)
+    fixed: list["Trip"] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> "Scenario":
@@ -269,7 +425,30 @@ class Scenario(_Model):
         for i, o in enumerate(self.orders):
             if o.site not in sites:
                 raise ValueError(f"orders[{i}] ({o.id}): site: unknown site {o.site!r}")
+        for problem in driver_pool_problems(self.depots, self.fleet):
+            raise ValueError(problem)
         return self
+
+    def driver_pool(self, vehicle_type: str) -> list[str]:
+        """The drivers who may drive coaches of ``vehicle_type``: its own pool, then its depot's."""
+        vt = next(v for v in self.fleet if v.id == vehicle_type)
+        depot = next((d for d in self.depots if d.id == vt.depot), None)
+        return list(vt.drivers or []) + list((depot.drivers if depot else None) or [])
+
+
+def driver_pool_problems(depots: Sequence[Depot], fleet: Sequence[VehicleType]) -> list[str]:
+    """A driver belongs to one pool only (one depot's, or one coach type's)."""
+    owner: dict[str, str] = {}
+    out = []
+    pools = [(f"depots[{i}] ({d.id})", d.drivers) for i, d in enumerate(depots)]
+    pools += [(f"fleet[{i}] ({v.id})", v.drivers) for i, v in enumerate(fleet)]
+    for where, drivers in pools:
+        for d in drivers or ():
+            if d in owner:
+                out.append(f"{where}: drivers: driver {d!r} is already in the pool of {owner[d]}")
+            else:
+                owner[d] = where
+    return out
 
 
 # ---------------------------------------------------------------- the plan
@@ -323,6 +502,9 @@ class Trip(_Model):
     cost: float
     stops: list[Stop]
     dispatched: bool = False
+    #: who drives: ids from the driver pools (``depots[].drivers``, ``fleet[].drivers``); absent, the
+    #: coach's own crew drives, the same drivers on all its trips
+    drivers: Optional[list[str]] = None
 
 
 class Unassigned(_Model):
@@ -348,6 +530,23 @@ class SolverInfo(_Model):
     time_limit: Optional[float] = None
     status: str
     seed: Optional[int] = None
+    #: the road-distance source the plan was made with: ``geodesic`` (× the policy's road factor),
+    #: a ``from,to,km`` CSV path or an OSRM base URL; the checker measures with the same
+    roads: Optional[str] = None
+    #: nothing was planned to leave before this time (dispatched trips excepted)
+    now: Optional[datetime] = None
+
+    @field_validator("now")
+    @classmethod
+    def _tz(cls, v: Optional[datetime]) -> Optional[datetime]:
+        return None if v is None else as_shanghai(v)
+
+
+class PlanWarning(_Model):
+    """Something a coordinator should look at before handing the plan out; not a broken rule."""
+
+    code: str
+    message: str
 
 
 class Plan(_Model):
@@ -358,3 +557,11 @@ class Plan(_Model):
     trips: list[Trip] = Field(default_factory=list)
     unassigned: list[Unassigned] = Field(default_factory=list)
     summary: Summary
+    warnings: list[PlanWarning] = Field(default_factory=list)
+
+
+Scenario.model_rebuild()
+
+#: the scenario-side models: unknown fields in them are refused
+INPUT_MODELS: tuple[type[BaseModel], ...] = (Scenario, Site, Depot, VehicleType, Region, Order, Policy,
+                                             Location, ScreeningBatch)

@@ -3,8 +3,9 @@
 Times are integer minutes since a horizon origin that falls on an Asia/Shanghai midnight, so the
 clock of day is ``t % 1440``. The rules (docs/RULES.md): at most 4 h of continuous driving, of it
 at most 2 h inside night hours (22:00–06:00), then a break of at least 20 min; no driving in the
-night rest (02:00–05:00); at most crew × 8 h of driving in any 24 h. Rest taken at stops counts
-as a break when it is long enough.
+night rest (02:00–05:00); at most 8 h of driving per driver in any 24 h, the crew sharing the
+wheel. Rest taken at stops counts as a break when it is long enough. A crew that stays with its
+coach carries its driving from one trip into the next (:meth:`DriveLog.seeded`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import time
 from typing import Optional
+
+import numpy as np
 
 DAY = 1440
 
@@ -74,36 +77,87 @@ def _next_change(t: int, window: tuple[int, int]) -> int:
 
 @dataclass
 class DriveLog:
-    """The driving done so far on one trip, and the state of the current stretch."""
+    """The driving charged to a coach's crew so far, and the state of the current stretch.
+
+    Each interval ``(start, end, weight)`` charges ``weight`` minutes per minute driven to the
+    driver on duty the most: drivers share the wheel, so a crew of ``c`` charges each driver
+    ``1/c`` of the driving. A trip's log starts empty (a rested crew) or :meth:`seeded` with the
+    driving of the coach's earlier trips when its crew stays with it; every driver may drive
+    at most ``rules.daily`` minutes in any 24 h.
+    """
 
     crew: int = 1
-    intervals: list[tuple[int, int]] = field(default_factory=list)
+    intervals: list[tuple[int, int, float]] = field(default_factory=list)
     stretch: int = 0
     stretch_night: int = 0
     last_end: Optional[int] = None
 
-    def trailing(self, t: int) -> int:
-        """Driving minutes in (t − 24 h, t]."""
+    @classmethod
+    def seeded(cls, crew: int, prior: list[tuple[int, int, float]], rules: "DrivingRules") -> "DriveLog":
+        """A log for a trip whose crew already drove ``prior`` (sorted, all before this trip)."""
+        log = cls(crew=crew, intervals=list(prior))
+        if prior:
+            log.last_end = prior[-1][1]
+            # the stretch still running at the end of the prior driving
+            stretch = night = 0
+            prev_end: Optional[int] = None
+            for a, b, _ in prior:
+                if prev_end is not None and a - prev_end >= rules.break_minutes:
+                    stretch = night = 0
+                stretch += b - a
+                if rules.night:
+                    night += _minutes_inside(a, b, rules.night)
+                prev_end = b
+            log.stretch, log.stretch_night = stretch, night
+        return log
+
+    @property
+    def weight(self) -> float:
+        return 1.0 / max(1, self.crew)
+
+    def trailing(self, t: int) -> float:
+        """Minutes charged to the busiest driver in (t − 24 h, t]."""
         lo = t - DAY
-        total = 0
-        for a, b in reversed(self.intervals):
+        total = 0.0
+        for a, b, w in reversed(self.intervals):
             if b <= lo:
                 break
-            total += min(b, t) - max(a, lo)
+            if a >= t:
+                continue
+            total += w * (min(b, t) - max(a, lo))
         return total
 
-    def _wait_daily(self, t: int, target: int) -> int:
+    def _wait_daily(self, t: int, target: float) -> int:
         """Earliest t' ≥ t (no driving in between) with trailing(t') ≤ target."""
         excess = self.trailing(t) - target
+        if excess <= 1e-9:
+            return t
         lo = t - DAY
-        for a, b in self.intervals:
-            if b <= lo:
+        for a, b, w in self.intervals:
+            if b <= lo or a >= t:
                 continue
             a = max(a, lo)
-            if b - a >= excess:
-                return a + excess + DAY
-            excess -= b - a
-        return t
+            if w * (b - a) >= excess - 1e-9:
+                return max(t, a + int(math.ceil(excess / w - 1e-9)) + DAY)
+            excess -= w * (b - a)
+        return t + DAY
+
+    def add(self, a: int, b: int) -> None:
+        if self.intervals and self.intervals[-1][1] == a and self.intervals[-1][2] == self.weight:
+            self.intervals[-1] = (self.intervals[-1][0], b, self.weight)
+        else:
+            self.intervals.append((a, b, self.weight))
+
+
+def _minutes_inside(a: int, b: int, window: tuple[int, int]) -> int:
+    """Minutes of [a, b) inside a daily clock window."""
+    total, t = 0, a
+    while t < b:
+        nxt = min(b, _next_change(t, window))
+        if _inside(t, window):
+            total += nxt - t
+        t = nxt
+    return total
 
 
 def drive(log: DriveLog, t: int, need: int, rules: DrivingRules) -> tuple[int, list[tuple[int, int]]]:
@@ -114,10 +168,11 @@ def drive(log: DriveLog, t: int, need: int, rules: DrivingRules) -> tuple[int, l
     if need <= 0:
         return t, []
     if not rules.enabled:
-        log.intervals.append((t, t + need))
+        log.add(t, t + need)
         return t + need, [(t, t + need)]
     out: list[tuple[int, int]] = []
-    limit_day = max(1, rules.daily * log.crew)
+    limit_day = float(max(1, rules.daily))
+    crew = max(1, log.crew)
     brk = rules.break_minutes
     while need > 0:
         if rules.night_rest and _inside(t, rules.night_rest):
@@ -133,9 +188,9 @@ def drive(log: DriveLog, t: int, need: int, rules: DrivingRules) -> tuple[int, l
             log.stretch = log.stretch_night = 0
             continue
         used = log.trailing(t)
-        room_daily = limit_day - used
+        room_daily = int(math.floor((limit_day - used) * crew + 1e-9))  # coach minutes still allowed
         if room_daily <= 0:
-            t = log._wait_daily(t, limit_day - min(need, 60, limit_day))
+            t = log._wait_daily(t, limit_day - min(need, 60, rules.daily) / crew)
             continue
         x = min(need, room_cont, room_night, room_daily)
         if rules.night:
@@ -147,10 +202,7 @@ def drive(log: DriveLog, t: int, need: int, rules: DrivingRules) -> tuple[int, l
             out[-1] = (out[-1][0], t + x)
         else:
             out.append((t, t + x))
-        if log.intervals and log.intervals[-1][1] == t:
-            log.intervals[-1] = (log.intervals[-1][0], t + x)
-        else:
-            log.intervals.append((t, t + x))
+        log.add(t, t + x)
         log.stretch += x
         if at_night:
             log.stretch_night += x
@@ -158,6 +210,26 @@ def drive(log: DriveLog, t: int, need: int, rules: DrivingRules) -> tuple[int, l
         t += x
         log.last_end = t
     return t, out
+
+
+def charged_peak(intervals: list[tuple[int, int, float]], around: Optional[tuple[int, int]] = None) -> float:
+    """The most minutes charged to one driver in any 24 h window (of those meeting ``around``).
+
+    The worst window starts at an interval's start or ends at an interval's end.
+    """
+    if not intervals:
+        return 0.0
+    a = np.array([iv[0] for iv in intervals], dtype=float)
+    b = np.array([iv[1] for iv in intervals], dtype=float)
+    w = np.array([iv[2] for iv in intervals], dtype=float)
+    starts = np.concatenate([a, b - DAY])
+    if around is not None:
+        lo, hi = around
+        starts = starts[(starts < hi) & (starts + DAY > lo)]
+        if not len(starts):
+            return 0.0
+    over = np.clip(np.minimum(b[None, :], starts[:, None] + DAY) - np.maximum(a[None, :], starts[:, None]), 0, None)
+    return float((over @ w).max())
 
 
 def leg_minutes(km: float, rules: DrivingRules, crew: int = 2, start: int = 8 * 60) -> int:

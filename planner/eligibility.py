@@ -8,13 +8,14 @@ why the others cannot travel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Optional, Sequence
 
 import numpy as np
 
-from .contract import SHANGHAI, Order, Scenario
+from .contract import SHANGHAI, Order, Scenario, as_shanghai
 from .driving import DrivingRules, leg_minutes
 from .errors import InputError, Problem
 from .places import PlaceError, Point, resolve_all
@@ -42,6 +43,13 @@ class VehicleData:
 
 @dataclass(frozen=True)
 class OrderData:
+    """One part of an order: its cleared workers whose screening expires at ``valid_until``.
+
+    An order is one part unless it lists ``screening_batches``; then each expiry is a part of
+    its own (``part`` 0, 1, …; all share the order's ``id``). Part 0 carries the order's
+    ``headcount``, ``failed`` and ``pending`` workers; every part its own ``cleared`` ones.
+    """
+
     index: int
     id: str
     agency: str
@@ -53,6 +61,8 @@ class OrderData:
     earliest: int
     arrive_by: int
     valid_until: int
+    pending: int = 0
+    part: int = 0
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,10 @@ class ProblemData:
     orders: tuple[OrderData, ...]
     risk_periods: dict[int, tuple[tuple[int, int, int], ...]]  # place → (from, until, level)
     rules: DrivingRules
+    turnaround: int  # minutes a coach stays at its depot between two trips
+    now: int  # nothing leaves before this minute
+    pools: tuple[tuple[str, ...], ...]  # per vehicle type: the drivers who may drive it (empty: its own crew)
+    depot_warning_km: float
     max_stops: int
     max_ride: int
     boarding: int
@@ -110,13 +124,16 @@ def _clock(t) -> int:
     return t.hour * 60 + t.minute + (1 if t.second else 0)
 
 
-def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] = None) -> ProblemData:
-    """Resolve places and build :class:`ProblemData`; raise :class:`InputError` on unresolved places."""
+def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] = None,
+                     now: Optional[datetime] = None) -> ProblemData:
+    """Resolve places and build :class:`ProblemData`; raise :class:`InputError` on unresolved places.
+
+    ``now``: no coach leaves its depot before it (default: no such limit)."""
     pol = scenario.policy
     problems: list[Problem] = []
     locs = ([d.location for d in scenario.depots] + [s.location for s in scenario.sites]
             + [o.origin for o in scenario.orders])
-    points = resolve_all(locs)
+    points = resolve_all(locs, pol.county_snap_km)
     wheres = ([(f"depots[{i}] ({d.id})", "location") for i, d in enumerate(scenario.depots)]
               + [(f"sites[{i}] ({s.id})", "location") for i, s in enumerate(scenario.sites)]
               + [(f"orders[{i}] ({o.id})", "origin." + ("county" if o.origin.county else
@@ -133,7 +150,7 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
     index: dict[tuple, int] = {}
 
     def add(p: Point) -> int:
-        key = ("c", p.county) if p.county else ("x", round(p.lat, 6), round(p.lon, 6))
+        key = p.key  # a county (given as a code or an address), or the coordinates given
         if key not in index:
             index[key] = len(places)
             places.append(p)
@@ -141,9 +158,9 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
 
     nd, ns = len(scenario.depots), len(scenario.sites)
     depot_place = tuple(len(places) + i for i in range(nd))
-    places.extend(points[:nd])  # type: ignore[arg-type]
+    places.extend(replace(p, ref=d.id) for p, d in zip(points[:nd], scenario.depots))  # type: ignore[arg-type]
     site_place = tuple(len(places) + i for i in range(ns))
-    places.extend(points[nd:nd + ns])  # type: ignore[arg-type]
+    places.extend(replace(p, ref=x.id) for p, x in zip(points[nd:nd + ns], scenario.sites))  # type: ignore[arg-type]
     origin_place = [add(p) for p in points[nd + ns:]]  # type: ignore[arg-type]
 
     provider = distances or GeodesicRoad(pol.road_factor)
@@ -162,25 +179,34 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
         return int(-(-s // 60))
 
     depot_of = {d.id: depot_place[i] for i, d in enumerate(scenario.depots)}
+    now_m = -FAR if now is None else m_up(as_shanghai(now))
     vehicles = tuple(
         VehicleData(v.id, v.seats, max(0, int(v.seats * pol.occupancy_cap + 1e-9)), v.count,
                     depot_of[v.depot], v.depot, v.fixed_cost, v.cost_per_km, v.crew_cost,
-                    m_up(v.available_from), m(v.available_until))
+                    max(now_m, m_up(v.available_from)), m(v.available_until))
         for v in scenario.fleet)
     site_index = {s.id: i for i, s in enumerate(scenario.sites)}
-    orders = tuple(
-        OrderData(i, o.id, o.agency, origin_place[i], site_index[o.site], o.headcount, o.cleared,
-                  o.failed, m_up(o.earliest_departure), m(o.arrive_by), m(o.screening_valid_until))
-        for i, o in enumerate(scenario.orders))
-    county_place = {p.county: i for i, p in enumerate(places) if p.county}
+    parts: list[OrderData] = []
+    for i, o in enumerate(scenario.orders):
+        for k, (n, until) in enumerate(o.expiries() or [(0, o.screening_valid_until)]):
+            parts.append(OrderData(
+                len(parts), o.id, o.agency, origin_place[i], site_index[o.site],
+                o.headcount if k == 0 else 0, n, o.failed if k == 0 else 0,
+                m_up(o.earliest_departure), m(o.arrive_by), m(until),
+                pending=(o.headcount - o.cleared - o.failed) if k == 0 else 0, part=k))
+    orders = tuple(parts)
+    # every origin place of a county with risk periods gets them (coordinates too: they lie in a county)
+    places_of: dict[str, list[int]] = {}
+    for pl in sorted(set(origin_place)):
+        if places[pl].county:
+            places_of.setdefault(places[pl].county[:6], []).append(pl)  # type: ignore[index]
     risk: dict[int, list[tuple[int, int, int]]] = {}
     for r in scenario.regions:
-        pl = county_place.get(r.county[:6])
-        if pl is None:
-            continue  # a region without orders changes nothing
         a = -FAR if r.from_ is None else m(r.from_)
         b = FAR if r.until is None else m_up(r.until)
-        risk.setdefault(pl, []).append((a, b, RISK[r.risk]))
+        for pl in places_of.get(r.county[:6], ()):  # a region without orders changes nothing
+            risk.setdefault(pl, []).append((a, b, RISK[r.risk]))
+    pools = tuple(tuple(scenario.driver_pool(v.id)) for v in scenario.fleet)
     return ProblemData(
         name=scenario.name, t0=t0, places=tuple(places), km=km,
         site_ids=tuple(s.id for s in scenario.sites), site_place=site_place,
@@ -190,7 +216,8 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
         depot_ids=tuple(d.id for d in scenario.depots), depot_place=depot_place,
         vehicles=vehicles, orders=orders,
         risk_periods={k: tuple(sorted(v)) for k, v in risk.items()},
-        rules=DrivingRules.from_policy(pol), max_stops=pol.max_pickup_stops,
+        rules=DrivingRules.from_policy(pol), turnaround=int(math.ceil(pol.turnaround_minutes - 1e-9)),
+        now=now_m, pools=pools, depot_warning_km=pol.depot_warning_km, max_stops=pol.max_pickup_stops,
         max_ride=int(pol.max_ride_hours * 60), boarding=int(-(-pol.boarding_minutes // 1)),
         alighting=int(-(-pol.alight_minutes // 1)), two_driver_km=pol.two_driver_km,
         min_riders=pol.min_riders_per_trip, time_rules=pol.time_rules)
@@ -205,15 +232,14 @@ def eligibility(data: ProblemData, already: Sequence[int] = ()) -> tuple[list[El
     unassigned: list[tuple[int, int, str]] = []
     for o in data.orders:
         done = already[o.index] if already else 0
-        pending = o.headcount - o.cleared - o.failed
         if o.failed:
             unassigned.append((o.index, o.failed, "screening_failed"))
-        if pending:
-            unassigned.append((o.index, pending, "screening_pending"))
+        if o.pending:
+            unassigned.append((o.index, o.pending, "screening_pending"))
         n = o.cleared - done
         if n <= 0:
             continue
-        lo = o.earliest
+        lo = max(o.earliest, data.now)
         hi = o.valid_until
         if data.time_rules:
             ride = leg_minutes(data.km[o.place, data.site_place[o.site]], data.rules, crew=2)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Callable, Optional, Sequence
 
 from ._improve import improve
@@ -22,6 +23,7 @@ from ._schedule import Allocated, Fleet, allocate, by_pickup, direct, fit_in, sc
 from .contract import Plan, Scenario, Trip
 from .driving import DAY
 from .eligibility import ProblemData, compile_scenario, eligibility
+from .errors import InputError, Problem
 from .report import build_plan
 from .travel import DistanceProvider
 
@@ -51,7 +53,7 @@ class SolveParams:
 def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
           progress: Optional[Callable[[Progress], None]] = None,
           fixed: Sequence[Trip] = (), params: SolveParams = SolveParams(),
-          distances: Optional[DistanceProvider] = None) -> Plan:
+          distances: Optional[DistanceProvider] = None, now: Optional[datetime] = None) -> Plan:
     """Plan ``scenario`` within about ``time_limit`` seconds.
 
     Parameters
@@ -70,7 +72,11 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
     params
         :class:`SolveParams`.
     distances
-        A road-distance provider (default: geodesic × the policy's road factor).
+        A road-distance provider (default: geodesic × the policy's road factor); the plan names
+        it in ``solver.roads`` so that the checker measures with the same.
+    now
+        Nothing is planned to leave before this time (default: no limit). Dispatched trips
+        (``fixed``, and the scenario's own ``fixed``) stay as they are.
 
     Returns
     -------
@@ -84,7 +90,9 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
             progress(Progress(phase, min(1.0, fraction), cost))
 
     tell("reading", 0.0)
-    data = compile_scenario(scenario, distances)
+    fixed = list(fixed) or list(scenario.fixed)
+    _check_fixed(scenario, fixed)
+    data = compile_scenario(scenario, distances, now=now)
     already, fleet, intake = _take_fixed(data, fixed)
     eligible, unassigned = eligibility(data, already)
     vtypes = [v for v, vt in enumerate(data.vehicles) if vt.count > 0 and vt.capacity > 0]
@@ -172,7 +180,7 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
     tell("reporting", 0.95, cost)
     plan = build_plan(data, timed, fixed, unassigned, seconds=time.monotonic() - started,
                       time_limit=time_limit, status="feasible" if timed or not eligible else "no trips",
-                      seed=seed)
+                      seed=seed, roads=(distances.source if distances is not None else "geodesic"), now=now)
     tell("done", 1.0, plan.summary.cost)
     return plan
 
@@ -185,23 +193,61 @@ def _as_eligible(job: Allocated, order: int, n: int, data: ProblemData):
     return Eligible(order, n, job.cohort, lo, max(lo, job.hi))
 
 
+def _check_fixed(scenario: Scenario, fixed: Sequence[Trip]) -> None:
+    """Dispatched trips must name a coach of the fleet: refuse them clearly otherwise."""
+    types = {v.id: v for v in scenario.fleet}
+    problems = []
+    for i, trip in enumerate(fixed):
+        where = f"fixed[{i}] ({trip.id})"
+        vt = types.get(trip.vehicle_type)
+        if vt is None:
+            problems.append(Problem(where, "vehicle_type", (
+                f"the dispatched trip runs on coach type {trip.vehicle_type!r}, which the fleet no longer "
+                f"has: put the type back (its coach is on the road) or un-dispatch the trip")))
+        elif trip.bus >= vt.count:
+            problems.append(Problem(where, "bus", (
+                f"the dispatched trip runs on coach {trip.bus} of {vt.id}, which now has {vt.count} "
+                f"coach(es): raise its count or un-dispatch the trip")))
+    if problems:
+        raise InputError(problems)
+
+
 def _take_fixed(data: ProblemData, fixed: Sequence[Trip]) -> tuple[list[int], Fleet, dict[tuple[int, int], int]]:
-    """Book dispatched trips: their coaches' time, their site intake, and their riders."""
+    """Book dispatched trips: their coaches' time and their crews' driving, their site intake, and
+    their riders (each load counted against the order's part whose screening it can have used:
+    the one expiring first that was still valid when it boarded)."""
     already = [0] * len(data.orders)
     fleet = Fleet(data)
     intake: dict[tuple[int, int], int] = {}
-    order_index = {o.id: o.index for o in data.orders}
+    parts: dict[str, list[int]] = defaultdict(list)
+    for o in data.orders:
+        parts[o.id].append(o.index)
+    for ps in parts.values():
+        ps.sort(key=lambda i: (data.orders[i].valid_until, i))
     type_index = {v.id: i for i, v in enumerate(data.vehicles)}
     site_index = {s: i for i, s in enumerate(data.site_ids)}
-    for trip in fixed:
+    for trip in sorted(fixed, key=lambda t: min((s.depart or s.arrive) for s in t.stops if (s.depart or s.arrive))):
         v = type_index.get(trip.vehicle_type)
         times = [data.minute(t) for s in trip.stops for t in (s.arrive, s.depart) if t is not None]
         if v is not None and trip.bus < data.vehicles[v].count and times:
-            fleet.block(v, trip.bus, min(times), max(times))
+            w = 1.0 / max(1, trip.crew)
+            driving = sorted((data.minute(a), data.minute(b), w) for s in trip.stops for a, b in s.drive)
+            pool = set(data.pools[v])
+            drivers = [d for d in (trip.drivers or []) if d in pool]
+            fleet.block(v, trip.bus, min(times), max(times), driving, drivers)
         for s in trip.stops:
+            when = data.minute(s.depart) if s.depart is not None else 0
             for ld in s.board:
-                if ld.order in order_index:
-                    already[order_index[ld.order]] += ld.count
+                n = ld.count
+                ps = parts.get(ld.order, [])
+                for i in ps:
+                    if n and data.orders[i].valid_until >= when:
+                        k = min(n, data.orders[i].cleared - already[i])
+                        if k > 0:
+                            already[i] += k
+                            n -= k
+                if n and ps:
+                    already[ps[-1]] += n  # more than were cleared: counted, and the checker says so
             if s.kind == "drop" and s.place.id in site_index and s.arrive is not None:
                 key = (site_index[s.place.id], data.minute(s.arrive) // DAY)
                 intake[key] = intake.get(key, 0) + sum(ld.count for ld in s.alight)

@@ -17,6 +17,7 @@ This module imports neither the web layer nor a database.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import re
@@ -36,8 +37,12 @@ from .contract import (
     Region,
     Scenario,
     Site,
+    Trip,
     VehicleType,
     as_shanghai,
+    driver_pool_problems,
+    known_fields,
+    unknown_field_message,
 )
 from .errors import InputError, Problem
 
@@ -49,6 +54,8 @@ __all__ = [
 ]
 
 Row = dict[str, object]
+#: columns the service adds to uploaded rows for its own bookkeeping (never order fields)
+INTERNAL_PREFIX = "_fangang"
 
 #: sheets a workbook must have, and those it may have
 REQUIRED_SHEETS = ("sites", "depots", "fleet", "orders")
@@ -60,6 +67,8 @@ _SECTION_RANK = {s: i for i, s in enumerate(
 _MODELS: dict[str, type[BaseModel]] = {
     "sites": Site, "depots": Depot, "fleet": VehicleType, "regions": Region, "orders": Order,
 }
+#: top-level scenario keys besides the sections and the policy
+_TOP_LEVEL = ("name", "fixed")
 
 # ------------------------------------------------------------------ order table headers
 
@@ -82,6 +91,7 @@ ORDER_HEADERS: dict[str, tuple[str, ...]] = {
     "arrive_by": ("arrive_by", "最晚到达", "最晚到达时间", "到达截止"),
     "site": ("site", "工厂", "厂区", "目的地"),
     "screening_valid_until": ("screening_valid_until", "筛查有效期", "筛查有效至"),
+    "note": ("note", "notes", "remark", "remarks", "备注", "说明"),
 }
 _REQUIRED_ORDER_COLUMNS = ("id", "agency", "site", "headcount", "cleared",
                            "earliest_departure", "arrive_by")
@@ -189,7 +199,8 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def validation_problems(exc: ValidationError, where: str, prefix: str = "") -> list[Problem]:
+def validation_problems(exc: ValidationError, where: str, prefix: str = "",
+                        model: Optional[type[BaseModel]] = None) -> list[Problem]:
     """Turn a pydantic :class:`ValidationError` into one :class:`Problem` per error.
 
     Parameters
@@ -200,6 +211,9 @@ def validation_problems(exc: ValidationError, where: str, prefix: str = "") -> l
         Where the item is, e.g. ``"orders[3] (O00004)"``.
     prefix : str, optional
         Prepended to every field path (e.g. ``"policy."``).
+    model : pydantic model class, optional
+        The model validated; an unknown field is then answered with the nearest known name of
+        the right (sub-)model (``ocupancy_cap`` → did you mean ``occupancy_cap``?).
 
     Returns
     -------
@@ -223,6 +237,8 @@ def validation_problems(exc: ValidationError, where: str, prefix: str = "") -> l
                 loc = loc + (m.group(0),)
         if kind == "missing":
             msg = "required field is missing"
+        elif kind == "extra_forbidden":
+            msg = unknown_field_message(model, loc)
         elif kind != "value_error" and "input" in err:
             value = err["input"]
             if isinstance(value, (str, int, float, bool, date, time)) or value is None:
@@ -290,7 +306,7 @@ def _validate(item: _Item, problems: _Problems) -> None:
     try:
         item.obj = model.model_validate(item.raw)
     except ValidationError as exc:
-        found = _unique(validation_problems(exc, item.where) + found)
+        found = _unique(validation_problems(exc, item.where, model=model) + found)
     else:
         found = []
     problems.extend(item.section, item.row, found)
@@ -418,15 +434,30 @@ def _order_rows(rows: list[Row], first_row: int, label: str
             if h not in headers:
                 headers.append(h)
     mapping: dict[object, str] = {}
+    header_row = first_row - 1
+    header_where = f"{label} {header_row} (header)"
+    unknown: list[str] = []
     for h in headers:
         if h is None or not str(h).strip():
             continue
         key = _header_key(h)
-        mapping[h] = _ORDER_ALIASES.get(key, str(h).strip())
+        if str(h).startswith(INTERNAL_PREFIX):
+            mapping[h] = str(h)  # the service's own bookkeeping column, not validated
+        elif key in _ORDER_ALIASES:
+            mapping[h] = _ORDER_ALIASES[key]
+        else:
+            unknown.append(str(h).strip())
     targets = set(mapping.values())
-    header_row = first_row - 1
-    header_where = f"{label} {header_row} (header)"
     missing: set[str] = set()
+    for h in unknown:
+        spellings = sorted({a for aliases in ORDER_HEADERS.values() for a in aliases})
+        close = difflib.get_close_matches(_header_key(h), spellings, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        problems.append((header_row, Problem(header_where, h, (
+            f"unknown column {h!r}: {hint}an order has only these fields: "
+            + ", ".join(sorted(ORDER_HEADERS)) + " (accepted headers: see the documentation)"))))
+    if unknown:
+        missing.add("__unknown__")  # no row is valid while a column is not understood
     if rows:
         for col in _REQUIRED_ORDER_COLUMNS:
             if col not in targets:
@@ -455,7 +486,7 @@ def _order_rows(rows: list[Row], first_row: int, label: str
         found = _cross_problems("orders", data, where)
         order: Optional[Order] = None
         try:
-            order = Order.model_validate(data)
+            order = Order.model_validate({k: v for k, v in data.items() if not k.startswith(INTERNAL_PREFIX)})
         except ValidationError as exc:
             valid = False
             found = _unique([p for p in validation_problems(exc, where)
@@ -499,7 +530,8 @@ def parse_order_rows(rows: list[Row], *, first_row: int = 2, label: str = "row"
     Headers are matched after stripping white space and ignoring case; accepted spellings
     are listed in :data:`ORDER_HEADERS` (e.g. 编号/订单号, 中介/人力资源公司/机构, 区县/区县代码/县,
     地址/家庭住址, 纬度, 经度, 人数, 已筛查/筛查通过/已通过, 未通过, 最早出发, 最晚到达,
-    工厂/厂区/目的地, 筛查有效期/筛查有效至). Unrecognised columns are kept as extra fields.
+    工厂/厂区/目的地, 筛查有效期/筛查有效至, 备注). A column that is none of these is refused
+    (one problem on the header row, with the nearest accepted header).
     """
     parsed, problems = _order_rows(rows, first_row, label)
     return [r.data for r in parsed if r.ok], [p for _, p in problems]
@@ -747,7 +779,20 @@ def _finish(items: dict[str, list[_Item]], policy_raw: object, policy_where: str
         try:
             policy = Policy.model_validate(policy_raw)
         except ValidationError as exc:
-            problems.extend("policy", 0, validation_problems(exc, policy_where))
+            problems.extend("policy", 0, validation_problems(exc, policy_where, model=Policy))
+    for key in rest:
+        if key not in _TOP_LEVEL:
+            problems.add("scenario", 0, Problem(scenario_where, key, unknown_field_message(Scenario, (key,))))
+    fixed = rest.get("fixed")
+    if fixed is not None:
+        if not isinstance(fixed, list):
+            problems.add("scenario", 0, Problem(scenario_where, "fixed", "expected a list of trips"))
+        else:
+            for i, trip in enumerate(fixed):
+                try:
+                    Trip.model_validate(trip)
+                except ValidationError as exc:
+                    problems.extend("scenario", 0, validation_problems(exc, f"fixed[{i}]"))
     if "name" in rest and not isinstance(rest["name"], str):
         problems.add("scenario", 0, Problem(scenario_where, "name",
                                             f"expected text, got {_short(rest['name'])}"))
@@ -767,6 +812,13 @@ def _finish(items: dict[str, list[_Item]], policy_raw: object, policy_where: str
             else:
                 first[key] = item.where
         ids[section] = set(first)
+
+    pools = [it.obj for it in items.get("depots", []) if isinstance(it.obj, Depot)]
+    types = [it.obj for it in items.get("fleet", []) if isinstance(it.obj, VehicleType)]
+    for text in driver_pool_problems(pools, types):  # type: ignore[arg-type]
+        where, fld, message = text.split(": ", 2)
+        section = "depots" if where.startswith("depots") else "fleet"
+        problems.add(section, 0, Problem(where, fld, message))
 
     known_depots = ", ".join(sorted(ids["depots"])) or "none"
     for item in items.get("fleet", []):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from datetime import datetime
 from typing import Iterable, Sequence
 
-from .contract import Load, Place, Plan, SolverInfo, Stop, Summary, Trip, Unassigned
+from .contract import Load, Place, Plan, PlanWarning, SolverInfo, Stop, Summary, Trip, Unassigned
 from .eligibility import ProblemData
 
 
@@ -37,13 +38,41 @@ def _place(data: ProblemData, idx: int, site: int | None = None) -> Place:
         return Place(id=data.site_ids[site], name=p.name, lat=p.lat, lon=p.lon)
     if idx in data.depot_place:
         return Place(id=data.depot_ids[data.depot_place.index(idx)], name=p.name, lat=p.lat, lon=p.lon)
-    if p.county:
-        return Place(county=p.county, name=p.name, lat=p.lat, lon=p.lon)
-    return Place(id=f"{p.lat:.5f},{p.lon:.5f}", name=p.name, lat=p.lat, lon=p.lon)
+    if p.kind == "coords":  # where it was given, and the county it lies in (its risk and cohort)
+        return Place(id=f"{p.lat:.5f},{p.lon:.5f}", county=p.county, name=p.name, lat=p.lat, lon=p.lon)
+    return Place(county=p.county, name=p.name, lat=p.lat, lon=p.lon)
+
+
+def _loads(data: ProblemData, loads: Sequence[tuple[int, int]]) -> list[Load]:
+    """Loads by order id (the parts of an order with several screening expiries are one order)."""
+    merged: dict[str, int] = {}
+    for o, c in loads:
+        merged[data.orders[o].id] = merged.get(data.orders[o].id, 0) + c
+    return [Load(order=o, count=c) for o, c in merged.items()]
+
+
+def warnings_of(data: ProblemData, timed: Sequence) -> list[PlanWarning]:
+    """What a coordinator should look at: depots far from every pickup they serve."""
+    out = []
+    served: dict[int, set[int]] = defaultdict(set)
+    for t in timed:
+        for s in t.stops:
+            if s.kind == "pickup":
+                served[data.vehicles[t.vehicle].depot].add(s.place)
+    for depot, pickups in sorted(served.items()):
+        nearest = min(pickups, key=lambda p: data.km[depot, p])
+        km = float(data.km[depot, nearest])
+        if km > data.depot_warning_km:
+            out.append(PlanWarning(code="far_depot", message=(
+                f"depot {data.depot_ids[data.depot_place.index(depot)]} is {km:,.0f} road km from every pickup "
+                f"it serves (nearest: {data.places[nearest].name}), more than {data.depot_warning_km:g} km: "
+                f"its coaches drive that far empty each way; check the depot's location or add a nearer depot")))
+    return out
 
 
 def build_plan(data: ProblemData, timed: Sequence, fixed: Sequence[Trip], unassigned: Iterable[tuple[int, int, str]],
-               *, seconds: float, time_limit: float | None, status: str, seed: int | None) -> Plan:
+               *, seconds: float, time_limit: float | None, status: str, seed: int | None,
+               roads: str | None = None, now: datetime | None = None) -> Plan:
     """Assemble the plan; trips are numbered by departure time after the fixed ones."""
     trips: list[Trip] = list(fixed)
     used_ids = {t.id for t in fixed}
@@ -57,7 +86,7 @@ def build_plan(data: ProblemData, timed: Sequence, fixed: Sequence[Trip], unassi
         vt = data.vehicles[t.vehicle]
         stops = []
         for s in t.stops:
-            loads = [Load(order=data.orders[o].id, count=c) for o, c in s.loads]
+            loads = _loads(data, s.loads)
             stops.append(Stop(
                 kind=s.kind,
                 place=_place(data, s.place, s.site),
@@ -69,14 +98,17 @@ def build_plan(data: ProblemData, timed: Sequence, fixed: Sequence[Trip], unassi
             ))
         trips.append(Trip(id=tid, vehicle_type=vt.id, bus=t.bus, depot=vt.depot_id, crew=t.crew,
                           cohort=("low", "medium")[t.cohort], km=round(t.km, 3), cost=round(t.cost, 2),
-                          stops=stops))
-    # merge unassigned rows of the same order and reason
-    merged: dict[tuple[int, str], int] = defaultdict(int)
+                          stops=stops, drivers=list(t.drivers) if t.drivers else None))
+    # merge unassigned rows of the same order and reason (in order of the orders)
+    merged: dict[tuple[str, str], int] = defaultdict(int)
+    first: dict[str, int] = {}
     for o, c, reason in unassigned:
         if c > 0:
-            merged[(o, reason)] += c
-    unassigned_rows = [Unassigned(order=data.orders[o].id, count=c, reason=r) for (o, r), c in sorted(merged.items())]
-    order_index = {o.id: o.index for o in data.orders}
+            merged[(data.orders[o].id, reason)] += c
+            first.setdefault(data.orders[o].id, o)
+    unassigned_rows = [Unassigned(order=o, count=c, reason=r)
+                       for (o, r), c in sorted(merged.items(), key=lambda kv: (first[kv[0][0]], kv[0][1]))]
+    order_index = {o.id: o.index for o in data.orders if o.part == 0}
     planned: dict[int, int] = defaultdict(int)
     for trip in trips:
         for s in trip.stops:
@@ -98,4 +130,6 @@ def build_plan(data: ProblemData, timed: Sequence, fixed: Sequence[Trip], unassi
         km_over_bound=round(km_r / bound_r, 4) if bound_r > 0 else None,
     )
     return Plan(scenario=data.name, trips=trips, unassigned=unassigned_rows, summary=summary,
-                solver=SolverInfo(seconds=round(seconds, 2), time_limit=time_limit, status=status, seed=seed))
+                solver=SolverInfo(seconds=round(seconds, 2), time_limit=time_limit, status=status, seed=seed,
+                                  roads=roads, now=now),
+                warnings=warnings_of(data, timed))

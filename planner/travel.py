@@ -45,7 +45,11 @@ def geodesic_km(lat1, lon1, lat2, lon2) -> np.ndarray:
 
 
 class DistanceProvider(Protocol):
-    """Gives road km between places."""
+    """Gives road km between places; ``source`` names it in a plan (``solver.roads``)."""
+
+    @property
+    def source(self) -> str:
+        ...
 
     def matrix(self, origins: Sequence[Point], destinations: Sequence[Point]) -> np.ndarray:
         """Road km, shape (len(origins), len(destinations))."""
@@ -58,6 +62,11 @@ class GeodesicRoad:
 
     road_factor: float = 1.3
 
+    @property
+    def source(self) -> str:
+        """How a plan names this source (``solver.roads``)."""
+        return "geodesic"
+
     def matrix(self, origins: Sequence[Point], destinations: Sequence[Point]) -> np.ndarray:
         la = np.array([p.lat for p in origins])[:, None]
         lo = np.array([p.lon for p in origins])[:, None]
@@ -67,35 +76,51 @@ class GeodesicRoad:
 
 
 def place_key(p: Point) -> str:
-    """The key a road-matrix file uses for a place: the county code, else ``lat,lon``."""
-    return p.county or f"{p.lat:.5f},{p.lon:.5f}"
+    """The key a road-matrix file uses for a place: a site or depot id, a county code, or ``lat,lon``."""
+    return p.key
 
 
 class CsvRoadMatrix:
-    """Road km from a CSV with columns ``from,to,km`` (keys: county codes or ``lat,lon``).
+    """Road km from a CSV with columns ``from,to,km``.
 
-    Pairs missing from the file fall back to ``fallback`` (geodesic × road factor by default),
-    so a partial matrix (e.g. only the long legs) is enough.
+    Keys are site or depot ids, county codes (for origins given as a county or an address) or
+    ``lat,lon`` with five decimals (origins given as coordinates). A pair given one way only
+    counts both ways. Pairs missing from the file fall back to ``fallback`` (geodesic × road
+    factor by default), so a partial matrix (e.g. only the long legs) is enough.
     """
 
     def __init__(self, path: str, fallback: DistanceProvider | None = None):
+        self.path = path
         self.km: dict[tuple[str, str], float] = {}
         with open(path, encoding="utf-8-sig") as fh:
             for i, row in enumerate(csv.DictReader(fh), start=2):
                 try:
-                    self.km[(row["from"].strip(), row["to"].strip())] = float(row["km"])
-                except (KeyError, TypeError, ValueError) as e:
+                    km = float(row["km"])
+                    a, b = row["from"].strip(), row["to"].strip()
+                except (KeyError, TypeError, ValueError, AttributeError) as e:
                     raise ValueError(f"{path}: row {i}: needs from,to,km: {e}") from None
+                if not math.isfinite(km) or km < 0:
+                    raise ValueError(f"{path}: row {i}: km must be a number ≥ 0, got {row['km']!r}")
+                self.km[(a, b)] = km
         self.fallback = fallback or GeodesicRoad()
+        self.source = path
 
     def matrix(self, origins: Sequence[Point], destinations: Sequence[Point]) -> np.ndarray:
         out = self.fallback.matrix(origins, destinations)
-        ko = [place_key(p) for p in origins]
-        kd = [place_key(p) for p in destinations]
-        for i, a in enumerate(ko):
-            for j, b in enumerate(kd):
-                v = self.km.get((a, b))
-                if v is not None:
+        rows: dict[str, list[int]] = {}
+        cols: dict[str, list[int]] = {}
+        for i, p in enumerate(origins):
+            rows.setdefault(p.key, []).append(i)
+        for j, p in enumerate(destinations):
+            cols.setdefault(p.key, []).append(j)
+        # the reverse direction first, so a pair given both ways keeps its own direction
+        for (a, b), v in self.km.items():
+            for i in rows.get(b, ()):
+                for j in cols.get(a, ()):
+                    out[i, j] = v
+        for (a, b), v in self.km.items():
+            for i in rows.get(a, ()):
+                for j in cols.get(b, ()):
                     out[i, j] = v
         return out
 
@@ -105,6 +130,7 @@ class OsrmTable:
 
     def __init__(self, base_url: str, profile: str = "driving", timeout: float = 60.0):
         self.base_url = base_url.rstrip("/")
+        self.source = self.base_url
         self.profile = profile
         self.timeout = timeout
 
@@ -126,8 +152,9 @@ class OsrmTable:
 
 
 def provider_for(spec: str | None, road_factor: float) -> DistanceProvider:
-    """Build a provider from a setting: none (geodesic), ``*.csv``, or ``http(s)://`` (OSRM)."""
-    if not spec:
+    """Build a provider from a setting: none or ``geodesic`` (geodesic × road factor), a
+    ``from,to,km`` CSV path, or an ``http(s)://`` OSRM base URL."""
+    if not spec or spec == "geodesic":
         return GeodesicRoad(road_factor)
     if spec.startswith(("http://", "https://")):
         return OsrmTable(spec)

@@ -290,19 +290,145 @@ def test_overlapping_coach():
     assert codes(sc, pl) == {"coach_overlap"}
 
 
-def test_back_to_back_trips_pass():
-    """A coach's second trip may leave when the first returns (13:30)."""
+def second_trip(hours: float, minutes: float = 0, *, bus: int = 0) -> tuple[dict, dict]:
+    """The split tiny plan with its second trip (T2) moved ``hours``:``minutes`` later on ``bus``.
+
+    T1 leaves the depot 05:00 and returns 13:30 having driven ~5 h 10 min (滑县, one driver)."""
     sc, pl = split_tiny()
+    sc["sites"][0].update(receive_from="00:00", receive_until="24:00")
     t2 = pl["trips"][1]
-    t2["bus"] = 0
-    pl["summary"]["buses_used"] = 1
-    shift = timedelta(hours=8, minutes=30)
+    t2["bus"] = bus
+    pl["summary"]["buses_used"] = len({t["bus"] for t in pl["trips"]})
+    shift = timedelta(hours=hours, minutes=minutes)
     for s in t2["stops"]:
         for k in ("arrive", "depart"):
             if k in s:
                 s[k] = (datetime.fromisoformat(s[k]) + shift).isoformat()
-    # the second trip now ends at 22:00 with its drop 21:00–21:20, inside 07:00–22:00
+        s["drive"] = [[(datetime.fromisoformat(a) + shift).isoformat(), (datetime.fromisoformat(b) + shift).isoformat()]
+                      for a, b in s.get("drive", [])]
+    return sc, pl
+
+
+def test_back_to_back_trips_break_the_turnaround_and_the_crews_day():
+    """A coach leaving again the minute it returns (13:30) has no turnaround, and its one driver,
+    who stays with the coach, drives ~10 h in a day."""
+    sc, pl = second_trip(8, 30)
+    found = run(sc, pl)
+    assert {v.rule for v in found} == {"turnaround", "daily_driving"}
+    daily = next(v for v in found if v.rule == "daily_driving")
+    assert "coach53#0/1" in daily.message and "T1, T2" in daily.message
+
+
+def test_turnaround_kept_but_the_crew_still_drives_too_long():
+    """An hour at the depot satisfies the turnaround; the driver's 24 h still holds ~10 h."""
+    sc, pl = second_trip(9, 30)
+    assert codes(sc, pl) == {"daily_driving"}
+    sc["policy"]["max_daily_driving_hours"] = 11
     assert run(sc, pl) == []
+
+
+def test_a_fresh_driver_from_the_pool_takes_the_coach_out_again():
+    """Crews may change at the depot: with the second trip driven by a pool driver, each driver
+    drives ~5 h and the plan is legal; a driver outside every pool is refused."""
+    sc, pl = second_trip(9, 30)
+    sc["depots"][0]["drivers"] = ["张师傅", "李师傅"]
+    pl["trips"][0]["drivers"] = ["张师傅"]
+    pl["trips"][1]["drivers"] = ["李师傅"]
+    assert run(sc, pl) == []
+    pl["trips"][1]["drivers"] = ["张师傅"]
+    assert codes(sc, pl) == {"daily_driving"}
+    pl["trips"][1]["drivers"] = ["王师傅"]
+    assert codes(sc, pl) == {"drivers"}
+
+
+def test_named_drivers_one_per_seat_of_the_crew_and_never_in_two_places():
+    """Two coaches at the same time cannot share a driver; a crew of 1 names one driver."""
+    sc, pl = second_trip(0, bus=1)
+    sc["fleet"][0]["drivers"] = ["张师傅", "李师傅"]
+    pl["trips"][0]["drivers"] = ["张师傅"]
+    pl["trips"][1]["drivers"] = ["张师傅"]
+    assert codes(sc, pl) == {"driver_overlap"}
+    pl["trips"][1]["drivers"] = ["李师傅", "张师傅"]
+    assert codes(sc, pl) == {"drivers", "driver_overlap"}
+
+
+def test_a_stretch_runs_on_from_one_trip_into_the_next():
+    """With no turnaround and a 30-minute break, the far run's last 33 min before the drop, the
+    20-minute drop, the 5 min back to the depot and the next trip's first 3 h out are one
+    stretch of 3 h 38 min, over a 3.5 h limit."""
+    sc, pl = far_run()
+    t1 = pl["trips"][0]
+    t2 = copy.deepcopy(t1)
+    t2["id"] = "T2"
+    start = datetime.fromisoformat(t1["stops"][0]["depart"])
+    shift = datetime.fromisoformat(t1["stops"][-1]["arrive"]) - start
+    for s in t2["stops"]:
+        for k in ("arrive", "depart"):
+            if k in s:
+                s[k] = (datetime.fromisoformat(s[k]) + shift).isoformat()
+        s["drive"] = [[(datetime.fromisoformat(a) + shift).isoformat(), (datetime.fromisoformat(b) + shift).isoformat()]
+                      for a, b in s.get("drive", [])]
+    sc["orders"][0]["headcount"] = sc["orders"][0]["cleared"] = 60
+    for s in t2["stops"]:
+        for ld in s.get("board", []) + s.get("alight", []):
+            ld["count"] = 30
+    pl = finish(sc, [t1, t2])
+    sc["policy"].update(turnaround_minutes=0, break_minutes=30, max_daily_driving_hours=24,
+                        max_continuous_driving_hours=3.5)
+    found = [v for v in run(sc, pl) if v.rule == "continuous_driving"]
+    assert found and "across trips T1, T2" in found[0].message
+
+
+def test_nothing_but_dispatched_trips_leaves_before_now():
+    """A plan made at 06:00 cannot have a trip that left the depot at 05:00, unless it was dispatched."""
+    sc, pl = tiny()
+    pl["solver"]["now"] = "2027-02-11T06:00:00+08:00"
+    assert codes(sc, pl) == {"before_now"}
+    pl["trips"][0]["dispatched"] = True
+    assert run(sc, pl) == []
+
+
+def test_screening_batches_are_matched_worker_by_worker():
+    """38 cleared workers board at 08:30; 10 of them were screened to 08:00 only: caught. With 10
+    valid until 09:00 the boarding is fine, whatever the order's own screening_valid_until."""
+    sc, pl = tiny()
+    sc["orders"][0]["screening_batches"] = [{"count": 10, "until": "2027-02-11T08:00:00+08:00"},
+                                            {"count": 28, "until": "2027-02-12T00:00:00+08:00"}]
+    assert codes(sc, pl) == {"screening_expired"}
+    sc["orders"][0]["screening_batches"][0]["until"] = "2027-02-11T09:00:00+08:00"
+    sc["orders"][0]["screening_valid_until"] = "2027-02-11T07:00:00+08:00"
+    assert run(sc, pl) == []
+
+
+def test_road_km_from_the_plans_own_source(tmp_path):
+    """A plan measured with a road-distance CSV passes when checked with the same CSV (named by
+    the plan or given), and fails when measured geodesically."""
+    sc, pl = tiny()
+    km = {("D1", "410526"): 200.0, ("410526", "F1"): 190.0, ("F1", "D1"): 6.0}
+    path = tmp_path / "roads.csv"
+    path.write_text("from,to,km\n" + "".join(f"{a},{b},{v}\n" for (a, b), v in km.items()), encoding="utf-8")
+    t = pl["trips"][0]
+    t["km"] = 396.0
+    t["cost"] = 1000 + 7 * 396.0
+    pl["summary"].update(km=396.0, cost=t["cost"])
+    assert "km" in codes(sc, pl)
+    assert check(Scenario.model_validate(sc), Plan.model_validate(pl), roads=str(path)) == []
+    pl["solver"]["roads"] = str(path)
+    assert run(sc, pl) == []
+
+
+def test_coordinates_are_checked_in_their_county():
+    """A pickup at coordinates in 滑县 while 滑县 is high risk is region_closed; a stop that
+    names another county for those coordinates is wrong_origin."""
+    sc, pl = tiny()
+    sc["orders"][0]["origin"] = {"lat": 35.58, "lon": 114.52}
+    place = stop(pl, "pickup")["place"]
+    place.update(lat=35.58, lon=114.52, id="35.58000,114.52000")
+    sc["regions"] = [{"county": "410526", "risk": "high", "until": "2027-02-12T00:00:00+08:00"}]
+    assert codes(sc, pl) == {"region_closed"}
+    sc["regions"] = []
+    place["county"] = "410621"
+    assert codes(sc, pl) == {"wrong_origin"}
 
 
 def test_bus_index_out_of_range():

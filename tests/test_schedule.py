@@ -19,8 +19,10 @@ from planner.optimize import solve
 
 def test_fleet_earliest_finds_the_first_gap_long_enough(tiny):
     """Two coaches: one busy 0–100, the other 50–200. A 60-minute job from 0 fits at 100 on the
-    first; a 40-minute one fits at once on the second (free 0–50); none fits before ``until``."""
-    data = compile_scenario(tiny.scenario([tiny.order("O1", tiny.HUAXIAN, 10)], fleet=[tiny.coach(count=2)]))
+    first; a 40-minute one fits at once on the second (free 0–50); none fits before ``until``.
+    (No turnaround and no driving rules here: the gap search alone.)"""
+    data = compile_scenario(tiny.scenario([tiny.order("O1", tiny.HUAXIAN, 10)], fleet=[tiny.coach(count=2)],
+                                          policy={"turnaround_minutes": 0, "driving_rules": False}))
     fleet = Fleet(data)
     fleet.block(0, 0, 0, 100)
     fleet.block(0, 1, 50, 200)
@@ -28,6 +30,18 @@ def test_fleet_earliest_finds_the_first_gap_long_enough(tiny):
     assert fleet.earliest(0, 0, 40) == (0, 1)
     assert fleet.earliest(0, 120, 60) == (120, 0)
     assert fleet.earliest(0, 0, 60, until=90) == (None, None)
+
+
+def test_fleet_keeps_the_turnaround_between_trips(tiny):
+    """With a 60-minute turnaround a coach busy 0–100 takes its next trip at 160 at the earliest,
+    and a trip ending at 70 cannot be squeezed in before one starting at 100."""
+    data = compile_scenario(tiny.scenario([tiny.order("O1", tiny.HUAXIAN, 10)], fleet=[tiny.coach(count=1)]))
+    fleet = Fleet(data)
+    fleet.block(0, 0, 100, 200)
+    assert fleet.earliest(0, 0, 60) == (260, 0)
+    assert fleet.earliest(0, 0, 40) == (0, 0)  # 0–40, then 60 min at the depot until 100
+    assert not fleet.fits(0, 0, 0, 70)
+    assert fleet.fits(0, 0, 0, 40)
 
 
 def test_pooled_trip_never_drafted_beyond_the_ride_limit(tiny):
