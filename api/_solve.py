@@ -43,11 +43,21 @@ def run(snapshot: dict[str, Any], time_limit: float, seed: int, queue: Any) -> N
         def progress(p: Any) -> None:
             queue.put(("progress", p.phase, p.fraction, p.best_cost))
 
+        from datetime import datetime  # noqa: PLC0415
+
+        from planner.contract import PlanWarning  # noqa: PLC0415
+        from planner.travel import provider_for  # noqa: PLC0415
+
+        roads = snapshot.get("roads")
+        now = datetime.fromisoformat(snapshot["now"]) if snapshot.get("now") else None
         try:
-            plan = solve(scenario, time_limit=time_limit, seed=seed, progress=progress, fixed=fixed)
+            distances = provider_for(roads, scenario.policy.road_factor) if roads else None
+            plan = solve(scenario, time_limit=time_limit, seed=seed, progress=progress, fixed=fixed,
+                         distances=distances, now=now)
         except InputError as exc:
             queue.put(("failed", f"invalid input: {exc}"))
             return
+        plan.warnings += [PlanWarning(code="no_show", message=m) for m in snapshot.get("adjusted", [])]
         queue.put(("progress", "checking", 1.0, plan.summary.cost))
         violations = [{"rule": v.rule, "trip": v.trip, "message": v.message} for v in check(scenario, plan)]
         queue.put(("done", plan.model_dump(mode="json", by_alias=True), violations))

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     job_stale_seconds: float = Field(default=20.0, ge=0)
     #: Start the plan runner with the app (tests may turn it off).
     run_jobs: bool = True
+    #: Road km source for plans: unset (geodesic × the policy's road factor), a ``from,to,km``
+    #: CSV path, or an OSRM base URL. Each plan records it; its check measures with the same.
+    roads: Optional[str] = None
 
     def sqlalchemy_url(self) -> str:
         """The database URL with the driver spelled out."""

@@ -74,6 +74,10 @@ def validation_problems(errors: Iterable[dict[str, Any]]) -> list[Problem]:
             msg = msg[len("Value error, "):]
         if err.get("type") == "missing":
             msg = "required field is missing"
+        elif err.get("type") == "extra_forbidden":
+            from planner.contract import unknown_field_message  # noqa: PLC0415
+
+            msg = unknown_field_message(None, [p for p in err.get("loc", ()) if p != "body"])
         out.append(Problem(where, field, msg))
     return out
 
@@ -83,7 +87,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.detail, exc.problems), status_code=exc.status,
+        problems = exc.problems
+        if exc.status == 422 and not problems:  # every 422 lists its problems, as documented
+            problems = [Problem("request", "", exc.detail)]
+        return JSONResponse(error_body(exc.detail, problems), status_code=exc.status,
                             headers=exc.headers)
 
     @app.exception_handler(InputError)

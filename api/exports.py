@@ -49,17 +49,27 @@ def _ordered_trips(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def assign_workers(doc: dict[str, Any], snapshot: dict[str, Any]) -> dict[tuple[str, int, str], list[dict[str, Any]]]:
-    """(trip id, stop index, order id) → the roster entries boarding there (may be fewer than the count)."""
-    pools = {oid: [w for w in ws if w["screening"] == "cleared"] for oid, ws in snapshot.get("rosters", {}).items()}
-    taken: dict[str, int] = defaultdict(int)
+    """(trip id, stop index, order id) → the roster entries boarding there (may be fewer than the count).
+
+    Boardings are filled in time order, each with the cleared workers whose screening expires
+    first among those still valid when they board (roster order between equals): the plan was
+    made so that this matching exists."""
+    far = "9999"
+    pools = {oid: sorted((w for w in ws if w["screening"] == "cleared"),
+                         key=lambda w: _t(w.get("screening_valid_until")) or far)
+             for oid, ws in snapshot.get("rosters", {}).items()}
     out: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
     for trip in _ordered_trips(doc):
         for i, stop in enumerate(trip["stops"]):
             for ld in stop.get("board", []):
                 pool = pools.get(ld["order"], [])
-                start = taken[ld["order"]]
-                out[(trip["id"], i, ld["order"])] = pool[start:start + ld["count"]]
-                taken[ld["order"]] += ld["count"]
+                when = _t(stop.get("depart"))
+                chosen = [w for w in pool if (_t(w.get("screening_valid_until")) or far) >= when][:ld["count"]]
+                if len(chosen) < ld["count"]:  # not on this plan: fill in roster order
+                    chosen += [w for w in pool if w not in chosen][:ld["count"] - len(chosen)]
+                for w in chosen:
+                    pool.remove(w)
+                out[(trip["id"], i, ld["order"])] = chosen
     return out
 
 

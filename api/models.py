@@ -147,10 +147,13 @@ class Order(_LocationColumns, Base):
     """An agency's headcount: workers of one home place bound for one site."""
 
     __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("agency_id", "ref", name="uq_orders_agency_ref"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("principals.id"), index=True)
     ref: Mapped[Optional[str]] = mapped_column(String(100))
+    #: the county the origin was placed in when the order was stored (shown as ``origin.resolved``)
+    resolved_county: Mapped[Optional[str]] = mapped_column(String(6))
     site: Mapped[str] = mapped_column(String(100))
     headcount: Mapped[int]
     cleared: Mapped[int]
@@ -184,6 +187,20 @@ class Worker(Base):
     screening_valid_until: Mapped[Optional[datetime]]
 
     order: Mapped[Order] = relationship(back_populates="workers")
+
+
+class OrderUpload(Base):
+    """A file of orders an agency uploaded: the same file twice is answered with the first upload."""
+
+    __tablename__ = "order_uploads"
+    __table_args__ = (UniqueConstraint("agency_id", "sha256", name="uq_order_uploads_agency_sha"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(300))
+    orders: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class IdempotentRequest(Base):

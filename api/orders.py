@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from pydantic import ValidationError
 
@@ -36,9 +36,29 @@ def worker_out(w: m.Worker) -> WorkerOut:
                      screening_valid_until=w.screening_valid_until)
 
 
+def resolved(code: Optional[str]) -> Optional[dict[str, Any]]:
+    """The county an origin was placed in, as shown to people: code, name, city, province, seat."""
+    if not code:
+        return None
+    from planner.places import counties  # noqa: PLC0415
+
+    c = counties().get(code)
+    if c is None:
+        return {"county": code}
+    return {"county": c.code, "name": c.name, "city": c.city, "province": c.province, "lat": c.lat, "lon": c.lon}
+
+
+def origin_out(row: m.Order) -> dict[str, Any]:
+    out = get_location(row).model_dump(exclude_none=True)
+    res = resolved(row.resolved_county)
+    if res is not None:
+        out["resolved"] = res
+    return out
+
+
 def order_out(row: m.Order, roster: Optional[int] = None) -> OrderOut:
     return OrderOut(
-        id=str(row.id), ref=row.ref, agency=row.agency.name, origin=get_location(row), site=row.site,
+        id=str(row.id), ref=row.ref, agency=row.agency.name, origin=origin_out(row), site=row.site,
         headcount=row.headcount, cleared=row.cleared, failed=row.failed,
         earliest_departure=row.earliest_departure, arrive_by=row.arrive_by,
         screening_valid_until=row.screening_valid_until,
@@ -51,12 +71,23 @@ def order_detail(row: m.Order) -> OrderDetail:
 
 
 def contract_dict(row: m.Order) -> dict[str, Any]:
-    """The order as a contract-v1 order of a scenario: ``id`` is the service's id."""
-    order = Order.model_validate({
-        **row.extra, "id": str(row.id), "agency": row.agency.name, "origin": get_location(row),
-        "site": row.site, "headcount": row.headcount, "cleared": row.cleared, "failed": row.failed,
-        "earliest_departure": row.earliest_departure, "arrive_by": row.arrive_by,
-        "screening_valid_until": row.screening_valid_until})
+    """The order as a contract-v1 order of a scenario: ``id`` is the service's id.
+
+    An order with a roster is screened worker by worker: its cleared workers go in
+    ``screening_batches`` by their own screening expiry (none: never expires), so one early
+    expiry holds back only that worker."""
+    data = {**row.extra, "id": str(row.id), "agency": row.agency.name, "origin": get_location(row),
+            "site": row.site, "headcount": row.headcount, "cleared": row.cleared, "failed": row.failed,
+            "earliest_departure": row.earliest_departure, "arrive_by": row.arrive_by,
+            "screening_valid_until": row.screening_valid_until}
+    if row.workers:
+        by_expiry: dict[Optional[datetime], int] = {}
+        for w in row.workers:
+            if w.screening == "cleared":
+                until = as_shanghai(w.screening_valid_until) if w.screening_valid_until else None
+                by_expiry[until] = by_expiry.get(until, 0) + 1
+        data["screening_batches"] = [{"count": n, "until": t} for t, n in by_expiry.items()]
+    order = Order.model_validate(data)
     return order.model_dump(mode="json", exclude_none=True)
 
 
@@ -108,13 +139,33 @@ def sync_counts(row: m.Order) -> None:
 # ------------------------------------------------------------------ submissions
 
 
-def prepare(items: Sequence[OrderIn], agency: str, sites: set[str], labels: Optional[Sequence[str]] = None
-            ) -> tuple[list[Order], list[Problem]]:
-    """Validate request orders as contract orders of ``agency``; every problem, with where it is."""
+def duplicate_problems(refs: Sequence[Optional[str]], wheres: Sequence[str], stored: dict[str, int]) -> list[Problem]:
+    """An agency's order ids are unique: twice in one submission, or already stored, is refused."""
+    out = []
+    first: dict[str, str] = {}
+    for ref, where in zip(refs, wheres):
+        if ref is None:
+            continue
+        if ref in first:
+            out.append(Problem(where, "id", f"duplicate id {ref!r} (first at {first[ref]})"))
+            continue
+        first[ref] = where
+        if ref in stored:
+            out.append(Problem(where, "id", f"your agency already has an order {ref!r} (order {stored[ref]}): "
+                                            f"change it with PATCH /v1/orders/{stored[ref]}, or give a new id"))
+    return out
+
+
+def prepare(items: Sequence[OrderIn], agency: str, sites: set[str], labels: Optional[Sequence[str]] = None,
+            stored: Optional[dict[str, int]] = None) -> tuple[list[Order], list[Problem]]:
+    """Validate request orders as contract orders of ``agency``; every problem, with where it is.
+
+    ``stored``: the agency's order ids already stored (ref → service id): they may not come again."""
     labels = list(labels) if labels is not None else [f"orders[{i}]" for i in range(len(items))]
     orders: list[Order] = []
     wheres: list[str] = []
-    problems: list[Problem] = []
+    problems: list[Problem] = duplicate_problems(
+        [item.id for item in items], [f"{lb} ({it.id})" if it.id else lb for it, lb in zip(items, labels)], stored or {})
     for item, label in zip(items, labels):
         where = f"{label} ({item.id})" if item.id else label
         data = item.model_dump(exclude={"workers", "agency", "id"}, exclude_unset=False)
@@ -129,7 +180,7 @@ def prepare(items: Sequence[OrderIn], agency: str, sites: set[str], labels: Opti
                                                          f"({derived} {'workers' if name == 'headcount' else 'cleared'})"))
             data.update(headcount=head, cleared=cleared, failed=failed)
             if expiry and (data.get("screening_valid_until") is None or expiry < as_shanghai(data["screening_valid_until"])):
-                data["screening_valid_until"] = expiry
+                data["screening_valid_until"] = expiry  # shown as the order's; planned worker by worker
         else:
             for name in ("headcount", "cleared"):
                 if data.get(name) is None:
@@ -157,8 +208,17 @@ def new_order(order: Order, agency: m.Principal, ref: Optional[str],
                   screening_valid_until=order.screening_valid_until,
                   extra=_jsonable(extra))
     set_location(row, order.origin)
+    row.resolved_county = resolve_county(order.origin)
     row.workers = [new_worker(w, protector) for w in workers]
     return row
+
+
+def resolve_county(loc: Location) -> Optional[str]:
+    """The county a (valid) origin is placed in."""
+    from planner.places import PlaceError, resolve_all  # noqa: PLC0415
+
+    got = resolve_all([loc])[0]
+    return None if isinstance(got, PlaceError) else got.county
 
 
 def _jsonable(extra: dict[str, Any]) -> dict[str, Any]:
@@ -197,6 +257,8 @@ def apply_patch(row: m.Order, changes: dict[str, Any], sites: set[str]) -> list[
             return problems
     if "id" in changes:
         row.ref = changes["id"]
+    if "origin" in changes:
+        row.resolved_county = resolve_county(order.origin)
     set_location(row, order.origin)
     row.site, row.headcount, row.cleared, row.failed = order.site, order.headcount, order.cleared, order.failed
     row.earliest_departure, row.arrive_by = order.earliest_departure, order.arrive_by
@@ -217,7 +279,8 @@ def _headers_for(field: str) -> set[str]:
     return {_header_key(h) for h in ORDER_HEADERS[field]}
 
 
-def parse_upload(data: bytes, filename: str, agency: str, sites: set[str], max_rows: int
+def parse_upload(data: bytes, filename: str, agency: str, sites: set[str], max_rows: int,
+                 stored: Optional[Callable[[list[Optional[str]]], dict[str, int]]] = None
                  ) -> tuple[list[tuple[Order, Optional[str]]], list[Problem], int]:
     """Read an uploaded CSV/XLSX of orders for ``agency``.
 
@@ -252,6 +315,9 @@ def parse_upload(data: bytes, filename: str, agency: str, sites: set[str], max_r
         wheres.append(f"row {row_no}" + (f" ({order.id})" if has_id else ""))
     if orders:
         problems += check_orders([o for o, _ in orders], sites, wheres)
+    if has_id:
+        ids: list[Optional[str]] = [o.id for o, _ in orders]
+        problems += duplicate_problems(ids, wheres, stored(ids) if stored else {})
     if not has_id:  # drop the stand-in ids we made: "row 5 (row5)" -> "row 5"
         problems = [Problem(re.sub(r" \(row\d+\)$", "", p.where), p.field, p.message) for p in problems]
     problems.sort(key=lambda p: _row_of(p.where))

@@ -48,17 +48,95 @@ def build_snapshot(session: Session, base: Optional[m.PlanJob]) -> dict[str, Any
         } for w in o.workers]
         for o in rows if o.workers}
     fixed: list[dict[str, Any]] = []
+    adjusted: list[str] = []
     if base is not None and base.result is not None:
         kept = set(session.scalars(select(m.Dispatch.trip_id).where(m.Dispatch.plan_id == base.id)))
-        fixed = [dict(t, dispatched=True) for t in base.result.get("trips", []) if t["id"] in kept]
+        fixed = [copy.deepcopy(dict(t, dispatched=True)) for t in base.result.get("trips", []) if t["id"] in kept]
         missing = sorted({ld["order"] for t in fixed for s in t["stops"] for ld in s.get("board", [])}
                          - set(owners))
         if missing:
             raise ApiError(409, f"dispatched trips of plan {base.id} carry workers of orders that no longer "
                                 f"exist ({', '.join(missing)}); restore those orders or plan with "
                                 f"keep_dispatched false")
+        _fleet_holds(scenario, fixed, base.id)
+        adjusted = _no_shows(scenario, fixed, base.id)
     return {"scenario": scenario, "orders": owners, "rosters": rosters, "fixed": fixed,
-            "base_plan": base.id if base is not None else None}
+            "base_plan": base.id if base is not None else None, "adjusted": adjusted}
+
+
+def _fleet_holds(scenario: dict[str, Any], fixed: list[dict[str, Any]], plan_id: int) -> None:
+    """Dispatched trips keep their coaches: a coach type removed or shrunk under them is refused."""
+    counts = {v["id"]: v["count"] for v in scenario["fleet"]}
+    gone = [t for t in fixed if t["vehicle_type"] not in counts or t["bus"] >= counts[t["vehicle_type"]]]
+    if gone:
+        listed = ", ".join(f"{t['id']} ({t['vehicle_type']} #{t['bus'] + 1})" for t in gone)
+        raise ApiError(409, f"dispatched trips of plan {plan_id} run on coaches the fleet no longer has: {listed}; "
+                            f"put the coach type back (or its count up), un-dispatch those trips, or plan with "
+                            f"keep_dispatched false")
+
+
+def _no_shows(scenario: dict[str, Any], fixed: list[dict[str, Any]], plan_id: int) -> list[str]:
+    """Workers who did not show up for a dispatched trip: the trip carries fewer (its latest loads
+    first), so that nobody is counted twice. Returns what was changed, for the plan's warnings.
+
+    Refused (409) when a pickup would be left with nobody to board: the trip as dispatched stops
+    there for no one, so un-dispatch it (or plan afresh)."""
+    cleared = {o["id"]: o["cleared"] for o in scenario["orders"]}
+    boarded: dict[str, int] = {}
+    for t in fixed:
+        for s in t["stops"]:
+            for ld in s.get("board", []):
+                boarded[ld["order"]] = boarded.get(ld["order"], 0) + ld["count"]
+    notes = []
+    for order, n in sorted(boarded.items()):
+        excess = n - cleared.get(order, 0)
+        if excess <= 0:
+            continue
+        for t in sorted(fixed, key=lambda t: t["stops"][0].get("depart") or "", reverse=True):
+            if excess <= 0:
+                break
+            for s in t["stops"]:
+                for key in ("board", "alight"):
+                    for ld in s.get(key, []):
+                        if ld["order"] == order:
+                            cut = min(excess, ld["count"])
+                            ld["_cut"] = cut
+            took = 0
+            for s in t["stops"]:
+                for key in ("board", "alight"):
+                    keep = []
+                    for ld in s.get(key, []):
+                        cut = ld.pop("_cut", 0)
+                        if key == "board":
+                            took += cut
+                        if ld["count"] - cut > 0:
+                            keep.append(dict(ld, count=ld["count"] - cut))
+                    s[key] = keep
+                if s["kind"] in ("pickup", "drop") and not (s.get("board") or s.get("alight")):
+                    raise ApiError(409, f"order {order} now has {cleared.get(order, 0)} cleared worker(s), but "
+                                        f"dispatched trips of plan {plan_id} board {n}; without the no-shows trip "
+                                        f"{t['id']} would stop at {s['place'].get('name') or s['place']} for nobody: "
+                                        f"un-dispatch it, or plan with keep_dispatched false")
+            if took:
+                notes.append(f"dispatched trip {t['id']} carries {took} fewer of order {order} "
+                             f"(no-shows: the order now has {cleared.get(order, 0)} cleared)")
+                excess -= took
+    return notes
+
+
+def dispatched_trips_using(session: Session, vehicle_type: str) -> list[tuple[int, str, int]]:
+    """Dispatched trips (plan, trip, coach index) that run on coaches of ``vehicle_type``."""
+    out = []
+    rows = session.execute(select(m.Dispatch.plan_id, m.Dispatch.trip_id)).all()
+    plans: dict[int, dict[str, Any]] = {}
+    for plan_id, trip_id in rows:
+        if plan_id not in plans:
+            job = session.get(m.PlanJob, plan_id)
+            plans[plan_id] = {t["id"]: t for t in (job.result or {}).get("trips", [])} if job else {}
+        trip = plans[plan_id].get(trip_id)
+        if trip is not None and trip["vehicle_type"] == vehicle_type:
+            out.append((plan_id, trip_id, trip["bus"]))
+    return sorted(out)
 
 
 def dispatched(session: Session, plan_id: int) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_serializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
 from planner.contract import SHANGHAI, Location
 
@@ -188,7 +188,8 @@ class OrderOut(BaseModel):
     id: str
     ref: Optional[str] = None
     agency: str
-    origin: Location
+    origin: dict[str, Any] = Field(description="the origin as given, with ``resolved``: the county it was "
+                                               "placed in (code, name, city, province, county seat)")
     site: str
     headcount: int
     cleared: int
@@ -199,10 +200,6 @@ class OrderOut(BaseModel):
     roster: int = Field(description="how many workers the roster lists (0: no roster)")
     created_at: LocalTime
     updated_at: LocalTime
-
-    @field_serializer("origin")
-    def _origin(self, v: Location) -> dict[str, Any]:
-        return v.model_dump(exclude_none=True)
 
 
 class OrderDetail(OrderOut):
@@ -227,6 +224,8 @@ class PlanIn(BaseModel):
     base_plan: Optional[int] = Field(
         default=None, description="keep this plan's dispatched trips; default: the latest done plan")
     keep_dispatched: bool = Field(default=True, description="false: plan everything afresh, ignoring dispatched trips")
+    now: Optional[datetime] = Field(
+        default=None, description="nothing is planned to leave before this time (default: the time of the request)")
 
 
 class PlanCreated(BaseModel):

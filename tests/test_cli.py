@@ -211,3 +211,89 @@ def test_missing_scenario_file_exits_2(tmp_path):
     res = run("plan", tmp_path / "nope.json", "-o", tmp_path / "p.json")
     assert res.exit_code == 2
     assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+# ------------------------------------------------------------------ one road source; no rejected plan written
+
+
+def _roads_csv(tmp_path, factor: float = 1.6):
+    """A road table for the tiny park: every leg between the depot, the site and 滑县/中牟, at
+    ``factor`` × geodesic km (longer than the default estimate of 1.3)."""
+    from geopy.distance import geodesic
+
+    from planner import places
+
+    pts = {"D1": (34.56, 113.81), "F1": (34.53, 113.84)}
+    for code in ("410526", "410122"):
+        c = places.counties()[code]
+        pts[code] = (c.lat, c.lon)
+    path = tmp_path / "roads.csv"
+    lines = ["from,to,km"] + [f"{a},{b},{geodesic(pa, pb).km * factor:.3f}"
+                              for a, pa in pts.items() for b, pb in pts.items() if a < b]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_plan_made_with_a_road_table_is_checked_with_it(tiny, tiny_json, tmp_path):
+    """``plan --roads`` records its source; ``check`` then measures with the same table and
+    accepts the plan; told to measure geodesically it finds the km wrong."""
+    sc = tiny_json(good_scenario(tiny))
+    roads = _roads_csv(tmp_path)
+    out = tmp_path / "plan.json"
+    res = run("plan", sc, "-o", out, "--time-limit", "2", "--roads", roads)
+    assert res.exit_code == 0, res.output
+    plan = Plan.model_validate(json.loads(out.read_text(encoding="utf-8")))
+    assert plan.solver.roads == str(roads)
+    assert run("check", sc, out).exit_code == 0
+    res = run("check", sc, out, "--roads", "geodesic")
+    assert res.exit_code == 1 and "km" in res.output
+    assert run("check", sc, out, "--roads", tmp_path / "missing.csv").exit_code == 2
+
+
+def test_no_plan_is_written_when_the_checker_rejects_it(tiny, tiny_json, tmp_path, monkeypatch):
+    """When the plan's own check fails, ``plan`` exits 1 and writes nothing at -o; with
+    ``--force`` the plan is kept beside it as ``*.rejected.json``."""
+    import planner.check as checker
+
+    monkeypatch.setattr(checker, "check", lambda sc, plan, roads=None: [checker.Violation("seats", "T0001", "test")])
+    sc = tiny_json(good_scenario(tiny))
+    out = tmp_path / "plan.json"
+    res = run("plan", sc, "-o", out, "--time-limit", "2")
+    assert res.exit_code == 1 and not out.exists()
+    assert "no plan was written" in flat(res.output)
+    res = run("plan", sc, "-o", out, "--time-limit", "2", "--force")
+    assert res.exit_code == 1 and not out.exists()
+    assert (tmp_path / "plan.rejected.json").exists()
+
+
+def test_a_far_depot_is_a_warning(tiny, tiny_json, tmp_path):
+    """A depot 1,600 km from a 40 km ride (Urumqi for a park near Zhengzhou) plans, and warns."""
+    doc = tiny.scenario_dict([tiny.order("O1", tiny.WEISHI, 30)])
+    doc["depots"][0]["location"] = {"lat": 43.8, "lon": 87.6}
+    sc = tiny_json(doc)
+    out = tmp_path / "plan.json"
+    res = run("plan", sc, "-o", out, "--time-limit", "2")
+    assert res.exit_code == 0, res.output
+    assert "far_depot" in flat(res.output) and "D1" in flat(res.output)
+    plan = Plan.model_validate(json.loads(out.read_text(encoding="utf-8")))
+    assert [w.code for w in plan.warnings] == ["far_depot"]
+
+
+def test_plan_now_plans_nothing_before_it(tiny, tiny_json, tmp_path):
+    """``--now 2027-02-12T10:00`` leaves nothing earlier, though the workers are ready on the 11th."""
+    sc = tiny_json(good_scenario(tiny))
+    out = tmp_path / "plan.json"
+    res = run("plan", sc, "-o", out, "--time-limit", "2", "--now", "2027-02-12T10:00")
+    assert res.exit_code == 0, res.output
+    plan = Plan.model_validate(json.loads(out.read_text(encoding="utf-8")))
+    assert plan.trips and all(t.stops[0].depart >= tiny.dt(12, "10:00") for t in plan.trips)
+    assert plan.solver.now == tiny.dt(12, "10:00")
+
+
+def test_a_misspelt_policy_field_exits_2_with_a_suggestion(tiny, tiny_json, tmp_path):
+    """``ocupancy_cap`` is refused before planning, suggesting ``occupancy_cap``."""
+    doc = good_scenario(tiny)
+    doc["policy"] = {"ocupancy_cap": 0.5}
+    res = run("plan", tiny_json(doc), "-o", tmp_path / "p.json")
+    assert res.exit_code == 2
+    assert "did you mean 'occupancy_cap'" in flat(res.output)

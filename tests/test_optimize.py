@@ -471,3 +471,39 @@ def test_summary_ratio_consistent_with_reported_figures(tiny):
     plan = tiny.solve_checked(sc, time_limit=TL)
     s = plan.summary
     assert s.km_over_bound == pytest.approx(s.km / s.lower_bound_km, rel=0.005)
+
+
+# ------------------------------------------------------------------ screening worker by worker
+
+
+def test_an_early_expiry_holds_back_only_its_own_workers(tiny):
+    """40 cleared in 滑县, ready from 11 Feb 06:00: 10 screened only to 05:50, 30 to 13 Feb: the 30
+    ride, the 10 are screening_expired (before, the earliest expiry expired the whole order)."""
+    o = tiny.order("O1", tiny.HUAXIAN, 40, screening_batches=[
+        {"count": 10, "until": tiny.at(11, "05:50")}, {"count": 30, "until": tiny.at(13)}])
+    plan = tiny.solve_checked(tiny.scenario([o]), time_limit=TL)
+    assert tiny.boarded(plan)["O1"] == 30
+    assert tiny.reasons(plan, "O1") == {"screening_expired": 10}
+
+
+def test_batches_board_on_time_each(tiny):
+    """Two batches valid to 11 Feb 12:00 and 14 Feb: 53 workers on two coach-loads; the checker
+    matches every boarding to a worker still valid then."""
+    o = tiny.order("O1", tiny.HUAXIAN, 80, screening_batches=[
+        {"count": 50, "until": tiny.at(11, "12:00")}, {"count": 30, "until": tiny.at(14)}])
+    plan = tiny.solve_checked(tiny.scenario([o], fleet=[tiny.coach(count=1)]), time_limit=TL)
+    assert tiny.boarded(plan)["O1"] == 80
+    early = sum(ld.count for t in plan.trips for s in tiny.pickups(t) for ld in s.board
+                if s.depart <= tiny.dt(11, "12:00"))
+    assert early >= 50
+
+
+def test_nothing_leaves_before_now(tiny):
+    """Planned at 11 Feb 12:00, with workers ready from 06:00: every coach leaves at noon or later,
+    and the plan records when it was made."""
+    sc = tiny.scenario([tiny.order("O1", tiny.HUAXIAN, 30), tiny.order("O2", tiny.XINZHENG, 20)])
+    plan = solve(sc, time_limit=TL, now=tiny.dt(11, "12:00"))
+    assert check(sc, plan) == []
+    assert plan.summary.workers_planned == 50
+    assert all(t.stops[0].depart >= tiny.dt(11, "12:00") for t in plan.trips)
+    assert plan.solver.now == tiny.dt(11, "12:00")

@@ -469,3 +469,107 @@ def test_read_table_rejects_garbage() -> None:
     with pytest.raises(InputError) as info:
         read_table(b"PK\x03\x04not really a zip", "upload.xlsx")
     assert info.value.problems[0] == Problem("upload.xlsx", "file", info.value.problems[0].message)
+
+
+# ------------------------------------------------------------------ every input understood or refused
+
+
+def _problem(err: InputError, field: str) -> Problem:
+    return next(p for p in err.problems if p.field == field)
+
+
+@pytest.mark.parametrize("section, index, wrong, right", [
+    ("policy", None, "ocupancy_cap", "occupancy_cap"),
+    ("orders", 3, "screening_valid_untill", "screening_valid_until"),
+    ("fleet", 0, "seat", "seats"),
+    ("sites", 0, "recieve_from", "receive_from"),
+    ("depots", 0, "nmae", "name"),
+    ("regions", 0, "untill", "until"),
+])
+def test_a_misspelt_field_is_refused_with_the_nearest_name(tmp_path: Path, section, index, wrong, right) -> None:
+    """A field the contract does not know is an error naming it and suggesting the known one,
+    never silently ignored (a misspelt cap would plan at 100 % occupancy; a misspelt screening
+    expiry would carry workers whose screening had expired)."""
+    doc = small()
+    target = doc[section] if index is None else doc[section][index]
+    target[wrong] = target.pop(right, "07:00" if right == "receive_from" else 0.5)
+    err = raises_input_error(write_json(tmp_path, doc))
+    p = _problem(err, wrong)
+    assert f"did you mean {right!r}" in p.message
+
+
+def test_an_unknown_order_field_lists_what_an_order_may_carry(tmp_path: Path) -> None:
+    """An order field nothing resembles is refused, listing the fields an order may have."""
+    doc = small()
+    doc["orders"][0]["bus_preference"] = "big"
+    p = _problem(raises_input_error(write_json(tmp_path, doc)), "bus_preference")
+    assert "known fields" in p.message and "screening_batches" in p.message and "note" in p.message
+
+
+def test_an_unknown_top_level_key_is_refused(tmp_path: Path) -> None:
+    """A misspelt section (``polcy``) would drop the whole policy: refused."""
+    doc = small()
+    doc["polcy"] = doc.pop("policy")
+    p = _problem(raises_input_error(write_json(tmp_path, doc)), "polcy")
+    assert "did you mean 'policy'" in p.message
+
+
+@pytest.mark.parametrize("pair, ok", [
+    (["02:00", "05:00"], True), (["23:00", "05:00"], True),
+    (["05:00", "02:00"], False), (["02:00", "02:00"], False),
+])
+def test_night_rest_is_read_in_clock_order(tmp_path: Path, pair, ok) -> None:
+    """A reversed night rest (05:00–02:00 would forbid driving 21 h a day) is refused; a window
+    across midnight of a plausible length is fine."""
+    doc = small()
+    doc["policy"]["night_rest"] = pair
+    if ok:
+        assert load_scenario(write_json(tmp_path, doc)).policy.night_rest is not None
+    else:
+        assert "night_rest" in {p.field for p in raises_input_error(write_json(tmp_path, doc)).problems}
+
+
+@pytest.mark.parametrize("key, value", [("speed_kmh", 700), ("road_factor", 0.5), ("max_ride_hours", 500),
+                                        ("max_pickup_stops", 0), ("turnaround_minutes", -5)])
+def test_policy_values_are_range_checked(tmp_path: Path, key, value) -> None:
+    """Values no coordinator can mean are refused, naming the field."""
+    doc = small()
+    doc["policy"][key] = value
+    assert key in {p.field for p in raises_input_error(write_json(tmp_path, doc)).problems}
+
+
+def test_receiving_hours_may_run_overnight_but_not_be_empty(tmp_path: Path) -> None:
+    """22:00–06:00 is an overnight window; 07:00–07:00 receives nobody and is refused."""
+    doc = small()
+    doc["sites"][0].update(receive_from="22:00", receive_until="06:00")
+    assert load_scenario(write_json(tmp_path, doc)).sites[0].receive_from == time(22)
+    doc["sites"][0].update(receive_from="07:00", receive_until="07:00")
+    err = raises_input_error(write_json(tmp_path, doc))
+    assert any("receive" in p.field or "receive" in p.message for p in err.problems)
+
+
+def test_an_unknown_column_of_an_order_table_is_refused() -> None:
+    """A table column that is no order field is one problem on the header row, with the nearest
+    accepted header; no row of the table is taken while a column is not understood."""
+    rows = [{"编号": "A1", "区县": "410526", "人数": "40", "已筛查": "38", "工厂": "F1", "中介": "x",
+             "最早出发": "2027-02-11 08:00", "最晚到达": "2027-02-12 00:00", "headcont": "40"}]
+    orders, problems = parse_order_rows(rows)
+    assert orders == []
+    (p,) = problems
+    assert p.where == "row 1 (header)" and p.field == "headcont" and "did you mean 'headcount'" in p.message
+
+
+def test_remarks_are_kept_as_the_orders_note() -> None:
+    """A 备注 (remarks) column is read as the order's ``note``."""
+    rows = [{"编号": "A1", "区县": "410526", "人数": "40", "已筛查": "38", "工厂": "F1", "中介": "x",
+             "最早出发": "2027-02-11 08:00", "最晚到达": "2027-02-12 00:00", "备注": "夜班"}]
+    orders, problems = parse_order_rows(rows)
+    assert problems == [] and orders[0]["note"] == "夜班"
+
+
+def test_an_ambiguous_address_is_refused_with_its_candidates(tmp_path: Path) -> None:
+    """An origin 朝阳区建国路88号 is refused naming both 朝阳区, not resolved to one of them."""
+    doc = small()
+    doc["orders"][0]["origin"] = {"address": "朝阳区建国路88号"}
+    p = _problem(raises_input_error(write_json(tmp_path, doc)), "origin.address")
+    assert "110105" in p.message and "220104" in p.message

@@ -5,6 +5,7 @@ every worker who may travel is planned (the fleet has the time) and the checker 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import time
 
 import pytest
 
@@ -12,7 +13,7 @@ from benchmarks.generate import generate
 from planner._pool import full_coaches, split_tour
 from planner._schedule import Fleet
 from planner.check import check
-from planner.contract import Scenario
+from planner.contract import SHANGHAI, Scenario
 from planner.eligibility import compile_scenario, eligibility
 from planner.optimize import solve
 
@@ -85,3 +86,107 @@ def test_generated_park_plans_everyone_who_may_travel(seed):
     assert set(reasons) <= {"screening_pending", "screening_failed"}, reasons
     heads = sum(o.headcount for o in scenario.orders)
     assert plan.summary.workers_planned + sum(reasons.values()) == heads
+
+
+# ------------------------------------------------------------------ the crew and the coach between trips
+
+
+def _coach_days(plan) -> dict:
+    """Per coach: the most driving charged to one of its own drivers in any 24 h (hours), and
+    the shortest time at the depot between two of its trips (minutes) — computed here, apart
+    from the planner and the checker. Each of a trip's ``crew`` drivers drives 1/crew of it."""
+    from collections import defaultdict
+
+    by_coach = defaultdict(list)
+    for t in plan.trips:
+        by_coach[(t.vehicle_type, t.bus)].append(t)
+    out = {}
+    for coach, trips in by_coach.items():
+        trips.sort(key=lambda t: t.stops[0].depart)
+        gaps = [(b.stops[0].depart - a.stops[-1].arrive).total_seconds() / 60 for a, b in zip(trips, trips[1:])]
+        pieces = [(a.timestamp(), b.timestamp(), 1 / t.crew) for t in trips for s in t.stops for a, b in s.drive]
+        worst = 0.0
+        for start in [a for a, _, _ in pieces] + [b - 86400 for _, b, _ in pieces]:
+            got = sum(w * max(0.0, min(b, start + 86400) - max(a, start)) for a, b, w in pieces)
+            worst = max(worst, got / 3600)
+        out[coach] = (worst, min(gaps) if gaps else None)
+    return out
+
+
+def test_one_coach_all_day_keeps_its_crew_within_eight_hours(tiny):
+    """One coach, one driver, three coach-loads from 滑县 (~4.6 h of driving a round trip): it
+    cannot run two trips in one day's 8 h, and it waits an hour at the depot between trips."""
+    sc = tiny.scenario([tiny.order("O1", tiny.HUAXIAN, 159, arrive_by=tiny.at(16))], fleet=[tiny.coach(count=1)])
+    plan = tiny.solve_checked(sc, time_limit=2)
+    assert tiny.boarded(plan)["O1"] == 159 and len(plan.trips) == 3
+    worst, gap = _coach_days(plan)[("c53", 0)]
+    assert worst <= 8 + 1 / 60
+    assert gap >= 60
+
+
+def test_two_drivers_from_the_pool_let_the_coach_go_out_again(tiny):
+    """With a pool of two drivers at the depot the coach's second trip leaves an hour after the
+    first returns, driven by the other driver; each trip names its driver."""
+    sc = tiny.scenario([tiny.order("O1", tiny.HUAXIAN, 106, arrive_by=tiny.at(16))], fleet=[tiny.coach(count=1)])
+    sc = sc.model_copy(update={"depots": [sc.depots[0].model_copy(update={"drivers": ["张师傅", "李师傅"]})]})
+    plan = tiny.solve_checked(sc, time_limit=2)
+    a, b = sorted(plan.trips, key=lambda t: t.stops[0].depart)
+    assert {tuple(a.drivers), tuple(b.drivers)} == {("张师傅",), ("李师傅",)}
+    assert 60 <= (b.stops[0].depart - a.stops[-1].arrive).total_seconds() / 60 < 120
+
+
+def test_a_pool_too_small_is_no_driver(tiny):
+    """One pool driver and a deadline that needs two coaches out at once: one coach-load rides,
+    the other is unassigned for want of a driver."""
+    sc = tiny.scenario([tiny.order("O1", tiny.HUAXIAN, 106, earliest=tiny.at(11, "06:00"),
+                                   arrive_by=tiny.at(11, "14:00"))], fleet=[tiny.coach(count=2)])
+    sc = sc.model_copy(update={"fleet": [sc.fleet[0].model_copy(update={"drivers": ["张师傅"]})]})
+    plan = tiny.solve_checked(sc, time_limit=2)
+    assert tiny.boarded(plan)["O1"] == 53
+    assert tiny.reasons(plan, "O1") == {"no_driver": 53}
+
+
+def test_generated_park_coaches_keep_turnaround_and_daily_limits():
+    """A generated park (2,000 workers): on every coach, an hour at the depot between trips and
+    at most 8 h per driver in any 24 h, measured here."""
+    sc = Scenario.model_validate(generate(2000, 60, 2, seed=3))
+    plan = solve(sc, time_limit=8, seed=0)
+    assert check(sc, plan) == []
+    days = _coach_days(plan)
+    assert any(gap is not None for _, gap in days.values())  # coaches do run several trips
+    for coach, (worst, gap) in days.items():
+        assert worst <= 8 + 1 / 60, coach
+        assert gap is None or gap >= 60 - 1e-9, coach
+
+
+# ------------------------------------------------------------------ intake per day
+
+
+def test_intake_plans_as_many_as_the_days_allow(tiny):
+    """A site taking 50 a day over two days: three orders of 30 all ride (90), and two orders of
+    60 bring 100, the other 20 site_intake_full."""
+    window = dict(earliest=tiny.at(11, "06:00"), arrive_by=tiny.at(12, "23:00"))
+    three = tiny.scenario([tiny.order(f"O{i}", c, 30, **window) for i, c in
+                           enumerate((tiny.ZHONGMOU, tiny.WEISHI, tiny.XINZHENG))],
+                          sites=[tiny.site(intake_per_day=50)])
+    plan = tiny.solve_checked(three, time_limit=2)
+    assert plan.summary.workers_planned == 90
+    assert max(tiny.drop_intake(plan).values()) <= 50
+    two = tiny.scenario([tiny.order("A", tiny.ZHONGMOU, 60, **window), tiny.order("B", tiny.WEISHI, 60, **window)],
+                        sites=[tiny.site(intake_per_day=50)])
+    plan = tiny.solve_checked(two, time_limit=2)
+    assert plan.summary.workers_planned == 100
+    assert sum(n for (o, r), n in tiny.unassigned(plan).items() if r == "site_intake_full") == 20
+
+
+def test_overnight_receiving_hours(tiny):
+    """A site receiving 22:00–06:00 takes its workers at night, every drop inside the window."""
+    sc = tiny.scenario([tiny.order("O1", tiny.HUAXIAN, 40), tiny.order("O2", tiny.ZHONGMOU, 30)],
+                       sites=[tiny.site(receive_from="22:00", receive_until="06:00")])
+    plan = tiny.solve_checked(sc, time_limit=2)
+    assert plan.summary.workers_planned == 70
+    for t in plan.trips:
+        for s in tiny.drops(t):
+            for when in (s.arrive, s.depart):
+                c = when.astimezone(SHANGHAI).time()
+                assert c >= time(22) or c <= time(6), (t.id, when)

@@ -41,8 +41,8 @@ def _scope(job: m.PlanJob, user: m.Principal, agency: Optional[str]) -> Optional
     return None
 
 
-def _doc(session: SessionDep, plan_id: int) -> tuple[m.PlanJob, dict[str, Any]]:
-    job = done_job(session, plan_id)
+def _doc(session: SessionDep, plan_id: int, user: Optional[m.Principal] = None) -> tuple[m.PlanJob, dict[str, Any]]:
+    job = done_job(session, plan_id, user)
     return job, plan_document(job, dispatched(session, plan_id))
 
 
@@ -53,7 +53,7 @@ def manifests(plan_id: int, fmt: Fmt, session: SessionDep, user: CurrentUser, pr
               ) -> Response:
     """Coordinators see full ID numbers and phones; agencies get their own workers, masked.
     XLSX: a summary sheet and one sheet per coach trip. CSV: one row per worker."""
-    job, doc = _doc(session, plan_id)
+    job, doc = _doc(session, plan_id, user)
     rows = ex.manifest_rows(doc, job.snapshot, protector, unmasked=user.role == "coordinator",
                             only_orders=_scope(job, user, agency))
     if fmt == "csv":
@@ -78,7 +78,7 @@ def schedule(plan_id: int, fmt: Fmt, session: SessionDep, _: Coordinator,
             summary="An agency's boarding list: where and when its workers board, and who was not planned")
 def boarding(plan_id: int, fmt: Fmt, session: SessionDep, user: CurrentUser,
              agency: Annotated[Optional[str], Query(description="coordinators: one agency's list")] = None) -> Response:
-    job, doc = _doc(session, plan_id)
+    job, doc = _doc(session, plan_id, user)
     rows = ex.boarding_rows(doc, job.snapshot, _scope(job, user, agency))
     if fmt == "csv":
         return _file(ex.to_csv(ex.BOARDING_COLUMNS, rows), fmt, f"boarding-plan-{plan_id}.csv")
@@ -91,7 +91,7 @@ def report(plan_id: int, fmt: Literal["json", "csv", "xlsx"], session: SessionDe
            agency: Annotated[Optional[str], Query(description="coordinators: one agency only")] = None) -> Response:
     """A trip's cost and km are shared among its riders; ``workers_delivered`` are those planned
     on a trip. Agencies get the figures of their own workers."""
-    job, doc = _doc(session, plan_id)
+    job, doc = _doc(session, plan_id, user)
     rep = ex.report(doc, job.snapshot, _scope(job, user, agency))
     if fmt == "json":
         return JSONResponse({"plan": plan_id, **rep})

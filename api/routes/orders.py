@@ -4,6 +4,7 @@ and may change all. Someone else's order answers 404, like one that does not exi
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Annotated, Any, Optional
 
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from planner.contract import SHANGHAI
 from planner.errors import InputError, Problem
 
 from .. import idempotency as idem
@@ -62,20 +64,36 @@ def _visible(session: SessionDep, user: m.Principal, order_id: int) -> m.Order:
     return row
 
 
-def _store(session: SessionDep, user: m.Principal, rows: list[m.Order], key: Optional[str], digest: str
-           ) -> JSONResponse:
+def _stored_refs(session: SessionDep, agency_id: int, refs: list[Optional[str]]) -> dict[str, int]:
+    """Which of ``refs`` the agency already has: ref → the service's order id."""
+    wanted = sorted({r for r in refs if r})
+    if not wanted:
+        return {}
+    out: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        out.update(session.execute(select(m.Order.ref, m.Order.id).where(
+            m.Order.agency_id == agency_id, m.Order.ref.in_(wanted[start:start + 500]))).all())  # type: ignore[arg-type]
+    return out
+
+
+def _store(session: SessionDep, user: m.Principal, rows: list[m.Order], key: Optional[str], digest: str,
+           upload: Optional[tuple[str, str]] = None) -> JSONResponse:
     """Store new orders and the idempotency record in one transaction; 201 with the orders."""
     session.add_all(rows)
     session.flush()
     body = OrdersCreated(created=len(rows), orders=[svc.order_out(r) for r in rows]).model_dump(mode="json")
+    if upload is not None:
+        session.add(m.OrderUpload(agency_id=user.id, sha256=upload[0], filename=upload[1][:300],
+                                  orders=[r.id for r in rows]))
     idem.remember(session, user, key, digest, 201, body)
     try:
         session.commit()
     except IntegrityError:
-        session.rollback()  # the same key won a race: answer what it stored
+        session.rollback()  # the same key (or the same ids, or the same file) won a race
         again = idem.replay(session, user, key, digest)
         if again is None:
-            raise
+            raise ApiError(409, "another submission stored the same order ids or the same file at the same "
+                                "moment; nothing was stored: list your orders and submit again") from None
         return again
     return JSONResponse(body, status_code=201)
 
@@ -96,7 +114,8 @@ def create_orders(session: SessionDep, user: Agency, protector: ProtectorDep, se
     session.commit()
     if replayed is not None:
         return replayed
-    contract, problems = svc.prepare(orders, user.name, sites)
+    stored = _stored_refs(session, user.id, [o.id for o in orders])
+    contract, problems = svc.prepare(orders, user.name, sites, stored=stored)
     if problems:
         raise ApiError(422, f"{len(problems)} problem(s) in the orders; nothing was stored", problems)
     rows = [svc.new_order(c, user, item.id, item.workers or [], protector) for c, item in zip(contract, orders)]
@@ -121,9 +140,22 @@ def upload_orders(session: SessionDep, user: Agency, protector: ProtectorDep, se
     if replayed is not None:
         return replayed
     if not data:
-        raise ApiError(422, "the file is empty")
+        raise ApiError(422, "the file is empty", [Problem(filename, "file", "the file is empty")])
+    sha = hashlib.sha256(data).hexdigest()
+    before = session.scalar(select(m.OrderUpload).where(m.OrderUpload.agency_id == user.id, m.OrderUpload.sha256 == sha))
+    if before is not None:
+        kept = list(session.scalars(select(m.Order.id).where(m.Order.id.in_(before.orders))))
+        if kept:
+            raise ApiError(409, f"this file was already uploaded ({before.filename!r}, "
+                                f"{before.created_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}) as orders "
+                                f"{', '.join(map(str, kept[:20]))}{' …' if len(kept) > 20 else ''}; nothing was "
+                                f"stored again. Change those orders with PATCH /v1/orders/{{id}}, or withdraw "
+                                f"them first to upload the file anew")
+        session.delete(before)  # its orders were all withdrawn: the file may come again
+        session.flush()
     try:
-        parsed, problems, n_rows = svc.parse_upload(data, filename, user.name, sites, settings.max_orders_per_request)
+        parsed, problems, n_rows = svc.parse_upload(data, filename, user.name, sites, settings.max_orders_per_request,
+                                                    stored=lambda refs: _stored_refs(session, user.id, refs))
     except InputError as exc:
         raise ApiError(422, f"cannot read {filename}: {exc}", exc.problems) from None
     if problems:
@@ -133,7 +165,7 @@ def upload_orders(session: SessionDep, user: Agency, protector: ProtectorDep, se
     if not parsed:
         raise ApiError(422, f"{filename} has no order rows")
     rows = [svc.new_order(order, user, ref, [], protector) for order, ref in parsed]
-    return _store(session, user, rows, key, digest)
+    return _store(session, user, rows, key, digest, upload=(sha, filename))
 
 
 @router.get("", response_model=list[OrderOut], summary="List orders (an agency: its own)")
@@ -168,6 +200,11 @@ def patch_order(order_id: int, session: SessionDep, user: CurrentUser,
     if "origin" in changes and patch.origin is not None:
         changes["origin"] = patch.origin
     row = _visible(session, user, order_id)
+    if changes.get("id") and changes["id"] != row.ref:
+        other = _stored_refs(session, row.agency_id, [changes["id"]])
+        if other:
+            raise ApiError(422, f"order {order_id} was not changed", svc.duplicate_problems(
+                [changes["id"]], [f"order {order_id}"], other))
     problems = svc.apply_patch(row, changes, site_ids(session))
     if problems:
         session.rollback()

@@ -7,12 +7,16 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Annotated, Any, Optional
 
 from fastapi import APIRouter, Body, Header, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+
+from planner.contract import SHANGHAI, as_shanghai
+from planner.errors import Problem
 
 from .. import idempotency as idem
 from .. import models as m
@@ -39,12 +43,18 @@ def get_job(session: SessionDep, plan_id: int) -> m.PlanJob:
     return job
 
 
-def done_job(session: SessionDep, plan_id: int) -> m.PlanJob:
+def done_job(session: SessionDep, plan_id: int, user: Optional[m.Principal] = None) -> m.PlanJob:
     job = get_job(session, plan_id)
     if job.status != "done" or job.result is None:
         why = f": {job.error}" if job.error else ""
+        if user is not None and user.role != "coordinator" and job.error:
+            why = f": {AGENCY_FAILED}"
         raise ApiError(409, f"plan {plan_id} is {job.status}{why}; its outputs exist once it is done")
     return job
+
+
+#: what an agency is told of a plan that failed: the coordinator's error may name others' orders
+AGENCY_FAILED = "the plan could not be made; the park coordinator has the details"
 
 
 def plan_out(job: m.PlanJob, user: m.Principal) -> PlanOut:
@@ -56,7 +66,9 @@ def plan_out(job: m.PlanJob, user: m.Principal) -> PlanOut:
             summary = agency_view(job.result, job.snapshot, user.id)["summary"]
     return PlanOut(
         id=job.id, status=job.status, phase=job.phase, fraction=job.fraction,  # type: ignore[arg-type]
-        best_cost=job.best_cost if user.role == "coordinator" else None, error=job.error,
+        best_cost=job.best_cost if user.role == "coordinator" else None,
+        error=job.error if user.role == "coordinator" or not job.error else (
+            AGENCY_FAILED if job.status == "failed" else job.error.split(":")[0]),
         time_limit=job.time_limit, base_plan=job.base_plan_id, fixed_trips=len(job.snapshot.get("fixed", [])),
         created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at, summary=summary,
         violations=job.violations if user.role == "coordinator" and job.violations else None)
@@ -84,7 +96,8 @@ def create_plan(session: SessionDep, user: Coordinator, settings: SettingsDep, r
         return replayed
     time_limit = body.time_limit or settings.default_time_limit
     if time_limit > settings.max_time_limit:
-        raise ApiError(422, f"time_limit {time_limit:g} s is over the limit of {settings.max_time_limit:g} s")
+        raise ApiError(422, f"time_limit {time_limit:g} s is over the limit of {settings.max_time_limit:g} s",
+                       [Problem("body", "time_limit", f"at most {settings.max_time_limit:g} s")])
     base: Optional[m.PlanJob] = None
     if body.base_plan is not None:
         base = get_job(session, body.base_plan)
@@ -93,6 +106,8 @@ def create_plan(session: SessionDep, user: Coordinator, settings: SettingsDep, r
     elif body.keep_dispatched:
         base = session.scalar(select(m.PlanJob).where(m.PlanJob.status == "done").order_by(m.PlanJob.id.desc()).limit(1))
     snapshot = build_snapshot(session, base)
+    snapshot["now"] = (as_shanghai(body.now) if body.now is not None else datetime.now(SHANGHAI)).isoformat()
+    snapshot["roads"] = settings.roads
     if body.base_plan is None and not snapshot["fixed"]:
         snapshot["base_plan"] = None
         base = None
@@ -152,7 +167,7 @@ def cancel_plan(plan_id: int, session: SessionDep, user: Coordinator, runner: Ru
 @router.get("/{plan_id}/plan.json", responses=_ERRORS,
             summary="The plan, contract v1 (checked by the planner's checker); agencies get their own trips only")
 def get_plan_json(plan_id: int, session: SessionDep, user: CurrentUser) -> JSONResponse:
-    job = done_job(session, plan_id)
+    job = done_job(session, plan_id, user)
     doc = plan_document(job, dispatched(session, plan_id))
     if user.role == "agency":
         doc = agency_view(doc, job.snapshot, user.id)
@@ -167,7 +182,7 @@ def get_plan_input(plan_id: int, session: SessionDep, _: Coordinator) -> JSONRes
 
 @router.get("/{plan_id}/trips", responses=_ERRORS, summary="A plan's trips (agencies: those carrying their workers)")
 def list_trips(plan_id: int, session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
-    job = done_job(session, plan_id)
+    job = done_job(session, plan_id, user)
     doc = plan_document(job, dispatched(session, plan_id))
     if user.role == "agency":
         doc = agency_view(doc, job.snapshot, user.id)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any, Optional, Union
 
 from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, select
 
 from planner.contract import Depot, Location, Policy, Region, Scenario, Site, VehicleType
 from planner.errors import Problem
+from planner.read import validation_problems
 
 from .. import models as m
 from .. import reference as ref
@@ -65,10 +66,14 @@ def put_reference(session: SessionDep, _: Coordinator,
     Orders already stored stay; a plan reports orders whose site no longer exists.
     """
     if scenario.orders:
-        raise ApiError(422, "reference data carries no orders: agencies submit them to /v1/orders")
+        raise ApiError(422, "reference data carries no orders: agencies submit them to /v1/orders",
+                       [Problem("body", "orders", "reference data carries no orders")])
     problems = _location_problems(scenario.sites, scenario.depots, scenario.regions)
     if problems:
         raise ApiError(422, f"{len(problems)} place(s) cannot be found; nothing was changed", problems)
+    counts = {v.id: v.count for v in scenario.fleet}
+    for vt in session.scalars(select(m.VehicleType.id)):
+        _keeps_dispatched(session, vt, counts.get(vt, 0))
     ref.replace_all(session, scenario, ref.policy_json(scenario.policy))
     session.commit()
     return ref.reference_dict(session)
@@ -103,7 +108,8 @@ def list_sites(session: SessionDep, _: CurrentUser) -> list[dict[str, Any]]:
 @router.put("/sites/{site_id}", summary="Create or replace one site")
 def put_site(site_id: str, site: Site, session: SessionDep, _: Coordinator) -> dict[str, Any]:
     if site.id != site_id:
-        raise ApiError(422, f"the body's id {site.id!r} differs from the path's {site_id!r}")
+        raise ApiError(422, f"the body's id {site.id!r} differs from the path's {site_id!r}",
+                       [Problem("body", "id", f"{site.id!r} differs from the path's {site_id!r}")])
     problems = _location_problems([site], [], [])
     if problems:
         raise ApiError(422, "the site's place cannot be found", problems)
@@ -126,7 +132,8 @@ def list_depots(session: SessionDep, _: Coordinator) -> list[dict[str, Any]]:
 @router.put("/depots/{depot_id}", summary="Create or replace one depot")
 def put_depot(depot_id: str, depot: Depot, session: SessionDep, _: Coordinator) -> dict[str, Any]:
     if depot.id != depot_id:
-        raise ApiError(422, f"the body's id {depot.id!r} differs from the path's {depot_id!r}")
+        raise ApiError(422, f"the body's id {depot.id!r} differs from the path's {depot_id!r}",
+                       [Problem("body", "id", f"{depot.id!r} differs from the path's {depot_id!r}")])
     problems = _location_problems([], [depot], [])
     if problems:
         raise ApiError(422, "the depot's place cannot be found", problems)
@@ -153,19 +160,35 @@ def list_fleet(session: SessionDep, _: Coordinator) -> list[dict[str, Any]]:
 def put_vehicle_type(vehicle_type_id: str, vehicle_type: VehicleType, session: SessionDep,
                      _: Coordinator) -> dict[str, Any]:
     if vehicle_type.id != vehicle_type_id:
-        raise ApiError(422, f"the body's id {vehicle_type.id!r} differs from the path's {vehicle_type_id!r}")
+        raise ApiError(422, f"the body's id {vehicle_type.id!r} differs from the path's {vehicle_type_id!r}",
+                       [Problem("body", "id", f"{vehicle_type.id!r} differs from the path's {vehicle_type_id!r}")])
     if session.get(m.Depot, vehicle_type.depot) is None:
         raise ApiError(422, f"unknown depot {vehicle_type.depot!r}",
                        [Problem(f"fleet ({vehicle_type.id})", "depot", f"unknown depot {vehicle_type.depot!r}")])
+    _keeps_dispatched(session, vehicle_type.id, vehicle_type.count)
     session.merge(ref.vehicle_row(vehicle_type))
     session.commit()
     return ref.vehicle_dict(session.get(m.VehicleType, vehicle_type_id))  # type: ignore[arg-type]
 
 
-@router.delete("/fleet/{vehicle_type_id}", status_code=204, summary="Remove a vehicle type")
+@router.delete("/fleet/{vehicle_type_id}", status_code=204, summary="Remove a vehicle type no dispatched trip uses")
 def delete_vehicle_type(vehicle_type_id: str, session: SessionDep, _: Coordinator) -> Response:
+    _keeps_dispatched(session, vehicle_type_id, 0)
     _delete(session, m.VehicleType, vehicle_type_id, "vehicle type")
     return Response(status_code=204)
+
+
+def _keeps_dispatched(session: SessionDep, vehicle_type: str, count: int) -> None:
+    """A coach on a dispatched trip stays in the fleet: refuse removing its type or its number."""
+    from ..plans import dispatched_trips_using  # noqa: PLC0415
+
+    using = [(p, t, b) for p, t, b in dispatched_trips_using(session, vehicle_type) if b >= count]
+    if using:
+        listed = ", ".join(f"plan {p} trip {t} (#{b + 1})" for p, t, b in using[:10])
+        more = f" and {len(using) - 10} more" if len(using) > 10 else ""
+        what = "removed" if count == 0 else f"cut to {count} coach(es)"
+        raise ApiError(409, f"vehicle type {vehicle_type!r} cannot be {what}: dispatched trips run on its coaches "
+                            f"({listed}{more}); un-dispatch them first")
 
 
 def _delete(session: SessionDep, table: Any, key: str, what: str) -> None:
@@ -215,11 +238,14 @@ def put_county_risk(county: str, session: SessionDep, _: Coordinator,
                             {"risk": "medium", "from": "2027-02-14T00:00:00+08:00"}]}})
                     ) -> list[dict[str, Any]]:
     items = periods if isinstance(periods, list) else [periods]
-    try:
-        regions = [Region.model_validate({"county": county, "risk": p.risk, "from": p.from_, "until": p.until})
-                   for p in items]
-    except Exception as exc:  # noqa: BLE001  (pydantic's message is the clearest answer)
-        raise ApiError(422, f"invalid risk period: {exc}") from None
+    regions, problems = [], []
+    for i, p in enumerate(items):
+        try:
+            regions.append(Region.model_validate({"county": county, "risk": p.risk, "from": p.from_, "until": p.until}))
+        except ValidationError as exc:
+            problems += validation_problems(exc, f"body[{i}]" if isinstance(periods, list) else "body", model=Region)
+    if problems:
+        raise ApiError(422, f"invalid risk period: {problems[0].field}: {problems[0].message}", problems)
     problems = _location_problems([], [], regions[:1])
     if problems:
         raise ApiError(422, f"unknown county {county!r}", problems)

@@ -50,7 +50,8 @@ def test_upload_csv_with_chinese_headers(client, agency_a, with_reference):
     assert r.status_code == 201, r.text
     orders = r.json()["orders"]
     assert len(orders) == 5
-    assert orders[0]["ref"] == "R1" and orders[0]["origin"] == {"county": "410526"}
+    assert orders[0]["ref"] == "R1" and orders[0]["origin"]["county"] == "410526"
+    assert orders[0]["origin"]["resolved"]["name"] == "滑县"  # the county it was placed in, shown
     assert orders[0]["earliest_departure"] == "2027-02-11T08:00:00+08:00"
 
 
@@ -62,7 +63,8 @@ def test_upload_xlsx_with_address_origin_and_no_id_column(client, agency_a, with
     r = client.post("/v1/orders/upload", files={"file": ("orders.xlsx", data)}, headers=agency_a)
     assert r.status_code == 201, r.text
     o = r.json()["orders"][0]
-    assert o["ref"] is None and o["origin"] == {"address": "河南省安阳市滑县"} and o["headcount"] == 12
+    assert o["ref"] is None and o["origin"]["address"] == "河南省安阳市滑县" and o["headcount"] == 12
+    assert o["origin"]["resolved"]["county"] == "410526"  # the address, read as 滑县
 
 
 def test_upload_with_one_bad_row_stores_nothing(client, agency_a, with_reference):
@@ -232,3 +234,63 @@ def test_roster_upload(client, agency_a, with_reference):
     assert r.status_code == 422
     assert [(p["row"], p["field"]) for p in r.json()["problems"]] == [(5, "id_number"), (6, "screening")]
     assert client.get(f"/v1/orders/{oid}", headers=agency_a).json()["roster"] == 3
+
+
+# ------------------------------------------------------------------ order ids unique per agency
+
+
+def test_the_same_order_id_twice_is_refused(client, agency_a, agency_b, with_reference):
+    """An id twice in one JSON body, twice in one CSV, or one the agency already has: 422 naming
+    the item or row, and nothing stored; another agency may use the same id."""
+    r = client.post("/v1/orders", json=[f.order(), f.order(id="O1", headcount=10, cleared=10)], headers=agency_a)
+    assert r.status_code == 422
+    assert [(p["where"], p["field"]) for p in r.json()["problems"]] == [("orders[1] (O1)", "id")]
+    rows = f.order_rows(3)
+    rows[2][0] = rows[0][0]
+    r = client.post("/v1/orders/upload", files={"file": ("o.csv", f.csv_bytes(f.CHINESE_HEADERS, rows))}, headers=agency_a)
+    assert r.status_code == 422
+    assert [(p["row"], p["field"]) for p in r.json()["problems"]] == [(4, "id")]
+    assert client.get("/v1/orders", headers=agency_a).json() == []
+    assert client.post("/v1/orders", json=[f.order()], headers=agency_a).status_code == 201
+    r = client.post("/v1/orders", json=[f.order()], headers=agency_a)
+    assert r.status_code == 422 and "already has an order 'O1'" in r.json()["problems"][0]["message"]
+    assert client.post("/v1/orders", json=[f.order()], headers=agency_b).status_code == 201
+    assert len(client.get("/v1/orders", headers=agency_a).json()) == 1
+
+
+def test_a_file_uploaded_twice_is_not_stored_twice(client, agency_a, with_reference):
+    """The same file again (ids or not) does not double the headcount: with ids the rows are
+    refused as already stored; without, the file is recognised and refused (409)."""
+    with_ids = f.csv_bytes(f.CHINESE_HEADERS, f.order_rows(3))
+    assert client.post("/v1/orders/upload", files={"file": ("a.csv", with_ids)}, headers=agency_a).status_code == 201
+    r = client.post("/v1/orders/upload", files={"file": ("a-copy.csv", with_ids)}, headers=agency_a)
+    assert r.status_code in (409, 422)
+    headers = [h for h in f.CHINESE_HEADERS if h != "编号"]
+    no_ids = f.csv_bytes(headers, [row[1:] for row in f.order_rows(2, prefix="N")])
+    assert client.post("/v1/orders/upload", files={"file": ("b.csv", no_ids)}, headers=agency_a).status_code == 201
+    r = client.post("/v1/orders/upload", files={"file": ("b.csv", no_ids)}, headers=agency_a)
+    assert r.status_code == 409 and "already uploaded" in r.json()["detail"]
+    assert len(client.get("/v1/orders", headers=agency_a).json()) == 5
+
+
+def test_a_changed_id_may_not_take_another_orders(client, agency_a, with_reference):
+    """PATCHing an order's id to one the agency already uses is refused."""
+    ids = [o["id"] for o in client.post("/v1/orders", json=[f.order(), f.order(id="O2")], headers=agency_a).json()["orders"]]
+    r = client.patch(f"/v1/orders/{ids[1]}", json={"id": "O1"}, headers=agency_a)
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "id"
+
+
+def test_an_unknown_order_field_is_refused(client, agency_a, with_reference):
+    """A misspelt field on a submitted order is a 422 naming it, not carried silently."""
+    body = dict(f.order(), screening_valid_untill="2027-02-11T09:00:00+08:00")
+    r = client.post("/v1/orders", json=[body], headers=agency_a)
+    assert r.status_code == 422
+    assert any("did you mean 'screening_valid_until'" in p["message"] for p in r.json()["problems"])
+
+
+def test_an_ambiguous_address_is_refused_with_its_candidates(client, agency_a, with_reference):
+    """朝阳区建国路88号 names two counties: refused, both listed."""
+    r = client.post("/v1/orders", json=[f.order(origin={"address": "朝阳区建国路88号"})], headers=agency_a)
+    assert r.status_code == 422
+    msg = r.json()["problems"][0]["message"]
+    assert "110105" in msg and "220104" in msg

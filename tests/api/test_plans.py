@@ -198,3 +198,119 @@ def test_idempotent_plan_submission(client, coordinator, agency_a, with_referenc
     assert first.json()["id"] == again.json()["id"]
     assert len(client.get("/v1/plans", headers=coordinator).json()) == 1
     wait_for(client, first.json()["id"], coordinator)
+
+
+# ------------------------------------------------------------------ plans as printed
+
+
+def _done(client, coordinator, **body):
+    plan_id = client.post("/v1/plans", json={"time_limit": 2, **body}, headers=coordinator).json()["id"]
+    got = wait_for(client, plan_id, coordinator)
+    assert got["status"] == "done", got
+    return plan_id
+
+
+def _checked(client, coordinator, plan_id):
+    doc = client.get(f"/v1/plans/{plan_id}/plan.json", headers=coordinator).json()
+    scenario = Scenario.model_validate(client.get(f"/v1/plans/{plan_id}/input.json", headers=coordinator).json())
+    plan = Plan.model_validate(doc)
+    assert check(scenario, plan) == []
+    return plan
+
+
+def test_screening_is_judged_worker_by_worker(client, coordinator, agency_a, with_reference):
+    """A roster of three cleared workers, one screened only until before anyone can leave: that
+    one is screening_expired, the other two ride (one early expiry used to hold back the order)."""
+    workers = [f.worker("甲"), f.worker("乙", id_number="410526199001011250"),
+               f.worker("丙", id_number="410526199001011269", screening_valid_until="2027-02-11T07:00:00+08:00")]
+    (oid,) = _submit(client, agency_a, [f.order(headcount=None, cleared=None, workers=workers)])
+    plan = _checked(client, coordinator, _done(client, coordinator))
+    assert plan.summary.workers_planned == 2
+    assert [(u.order, u.count, u.reason) for u in plan.unassigned] == [(oid, 1, "screening_expired")]
+
+
+def test_replan_after_a_no_show_on_a_dispatched_trip(client, coordinator, agency_a, with_reference):
+    """A dispatched trip boards 40; two do not show up (headcount 38): the re-plan keeps the trip
+    with 38 aboard, says so in its warnings, and passes the checker (it used to fail: "counted twice")."""
+    (oid,) = _submit(client, agency_a, [f.order(headcount=40, cleared=40)])
+    first = _done(client, coordinator)
+    (trip,) = client.get(f"/v1/plans/{first}/trips", headers=coordinator).json()
+    client.post(f"/v1/plans/{first}/trips/{trip['id']}/dispatch", headers=coordinator)
+    assert client.patch(f"/v1/orders/{oid}", json={"headcount": 38, "cleared": 38}, headers=agency_a).status_code == 200
+    plan = _checked(client, coordinator, _done(client, coordinator))
+    (kept,) = plan.trips
+    assert kept.id == trip["id"] and kept.dispatched
+    assert sum(ld.count for s in kept.stops for ld in s.board) == 38
+    assert [w.code for w in plan.warnings] == ["no_show"]
+
+
+def test_a_coach_type_with_dispatched_trips_stays(client, coordinator, agency_a, with_reference):
+    """While a trip on coach53 is dispatched, deleting coach53, cutting its count under the coach,
+    or replacing the fleet without it is refused (409) naming the trip; un-dispatched, it may go."""
+    _submit(client, agency_a, [f.order(headcount=53, cleared=53)])
+    first = _done(client, coordinator)
+    trip = next(t for t in client.get(f"/v1/plans/{first}/trips", headers=coordinator).json()
+                if t["vehicle_type"] == "coach53")
+    client.post(f"/v1/plans/{first}/trips/{trip['id']}/dispatch", headers=coordinator)
+    r = client.delete("/v1/reference/fleet/coach53", headers=coordinator)
+    assert r.status_code == 409 and trip["id"] in r.json()["detail"]
+    r = client.put("/v1/reference/fleet/coach53", json=dict(f.FLEET[0], count=trip["bus"]), headers=coordinator)
+    assert r.status_code == 409
+    r = client.put("/v1/reference", json=f.reference(fleet=[f.FLEET[1]]), headers=coordinator)
+    assert r.status_code == 409
+    second = _done(client, coordinator)  # the re-plan still works, and keeps the trip dispatched
+    for plan_id in (first, second):
+        client.delete(f"/v1/plans/{plan_id}/trips/{trip['id']}/dispatch", headers=coordinator)
+    assert client.delete("/v1/reference/fleet/coach53", headers=coordinator).status_code == 204
+
+
+def test_nothing_is_planned_before_now(client, coordinator, agency_a, with_reference):
+    """A plan made "now" = 11 Feb 14:00 leaves nothing earlier; the plan records its now."""
+    _submit(client, agency_a, [f.order(arrive_by="2027-02-13T00:00:00+08:00")])
+    plan = _checked(client, coordinator, _done(client, coordinator, now="2027-02-11T14:00:00+08:00"))
+    assert plan.trips and all(t.stops[0].depart.isoformat() >= "2027-02-11T14:00:00+08:00" for t in plan.trips)
+    assert plan.solver.now.isoformat() == "2027-02-11T14:00:00+08:00"
+
+
+def test_an_agency_never_reads_another_agencys_orders_in_an_error(settings):
+    """A plan failing the checker: the coordinator reads the violation (naming orders); an agency
+    only that the plan could not be made."""
+    with TestClient(create_app(settings, solver=slow_solver.broken)) as client:
+        coord = add_principal(client, "coordinator", "park")
+        agency = add_principal(client, "agency", "a")
+        other = add_principal(client, "agency", "b")
+        client.put("/v1/reference", json=f.reference(), headers=coord)
+        _submit(client, other, [f.order(id="B-secret")])
+        _submit(client, agency, [f.order()])
+        plan_id = client.post("/v1/plans", json={"time_limit": 1}, headers=coord).json()["id"]
+        assert wait_for(client, plan_id, coord)["status"] == "failed"
+        seen = client.get(f"/v1/plans/{plan_id}", headers=agency).json()["error"]
+        assert "checker" not in seen and "coordinator" in seen
+        r = client.get(f"/v1/plans/{plan_id}/plan.json", headers=agency)
+        assert r.status_code == 409 and "violation" not in r.json()["detail"]
+
+
+def test_the_service_plans_and_checks_with_its_road_table(make_settings, tmp_path):
+    """FANGANG_ROADS names a road table: plans record it, and their check measures with it."""
+    import csv as csvmod
+
+    from planner import places
+
+    pts = {"D1": (34.56, 113.81), "F1": (34.53, 113.84), "410526": (places.counties()["410526"].lat,
+                                                               places.counties()["410526"].lon)}
+    path = tmp_path / "roads.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csvmod.writer(fh)
+        w.writerow(["from", "to", "km"])
+        w.writerows([("D1", "410526", 230), ("410526", "F1", 225), ("F1", "D1", 5)])
+    with TestClient(create_app(make_settings(roads=str(path)))) as client:
+        coord = add_principal(client, "coordinator", "park")
+        agency = add_principal(client, "agency", "a")
+        client.put("/v1/reference", json=f.reference(), headers=coord)
+        _submit(client, agency, [f.order()])
+        plan_id = _done(client, coord)
+        doc = client.get(f"/v1/plans/{plan_id}/plan.json", headers=coord).json()
+        assert doc["solver"]["roads"] == str(path)
+        assert [t["km"] for t in doc["trips"]] == [460.0]
+        scenario = Scenario.model_validate(client.get(f"/v1/plans/{plan_id}/input.json", headers=coord).json())
+        assert check(scenario, Plan.model_validate(doc)) == []

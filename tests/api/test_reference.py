@@ -83,3 +83,37 @@ def test_orders_left_without_a_site_block_planning(client, coordinator, agency_a
     client.delete("/v1/reference/sites/F1", headers=coordinator)
     r = client.post("/v1/plans", json={}, headers=coordinator)
     assert r.status_code == 409 and any(p["field"] == "scenario" or "site" in p["message"] for p in r.json()["problems"])
+
+
+def test_a_misspelt_policy_key_is_refused_and_the_policy_kept(client, coordinator, with_reference):
+    """PUT /v1/reference/policy with ``ocupancy_cap`` answers 422 suggesting ``occupancy_cap``; the
+    stored policy is unchanged (it used to be replaced, the cap falling back to its default)."""
+    assert client.put("/v1/reference/policy", json={"occupancy_cap": 0.5}, headers=coordinator).status_code == 200
+    r = client.put("/v1/reference/policy", json={"ocupancy_cap": 0.6}, headers=coordinator)
+    assert r.status_code == 422
+    assert "did you mean 'occupancy_cap'" in r.json()["problems"][0]["message"]
+    assert client.get("/v1/reference/policy", headers=coordinator).json()["effective"]["occupancy_cap"] == 0.5
+
+
+def test_a_risk_period_ending_before_it_starts_lists_its_problem(client, coordinator, with_reference):
+    """A county's risk from 14 Feb until 10 Feb: 422 with the documented problems list."""
+    r = client.put("/v1/reference/regions/410526", json={"risk": "high", "from": "2027-02-14T00:00:00+08:00",
+                                                          "until": "2027-02-10T00:00:00+08:00"}, headers=coordinator)
+    assert r.status_code == 422
+    (p,) = r.json()["problems"]
+    assert p["field"] == "until" and "after" in p["message"]
+
+
+def test_every_422_lists_its_problems(client, coordinator, agency_a, with_reference):
+    """Each refusal the service answers with 422 carries the problems list."""
+    answers = [
+        client.post("/v1/plans", json={"time_limit": 10**6}, headers=coordinator),
+        client.put("/v1/reference/sites/F2", json=f.SITE, headers=coordinator),
+        client.post("/v1/orders", json=[f.order(site="F9")], headers=agency_a),
+        client.post("/v1/orders", json=[{"origin": {"county": "410526"}}], headers=agency_a),
+        client.post("/v1/orders/upload", files={"file": ("o.csv", b"")}, headers=agency_a),
+        client.post("/v1/orders", json=[f.order()], headers={**agency_a, "Idempotency-Key": "x" * 300}),
+    ]
+    for r in answers:
+        assert r.status_code == 422, r.text
+        assert r.json()["problems"], r.text
