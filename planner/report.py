@@ -52,7 +52,8 @@ def _loads(data: ProblemData, loads: Sequence[tuple[int, int]]) -> list[Load]:
 
 
 def warnings_of(data: ProblemData, timed: Sequence) -> list[PlanWarning]:
-    """What a coordinator should look at: depots far from every pickup they serve."""
+    """What a coordinator should look at: depots far from every pickup they serve, sites far
+    from every depot (often a mistyped coordinate)."""
     out = []
     served: dict[int, set[int]] = defaultdict(set)
     for t in timed:
@@ -67,6 +68,17 @@ def warnings_of(data: ProblemData, timed: Sequence) -> list[PlanWarning]:
                 f"depot {data.depot_ids[data.depot_place.index(depot)]} is {km:,.0f} road km from every pickup "
                 f"it serves (nearest: {data.places[nearest].name}), more than {data.depot_warning_km:g} km: "
                 f"its coaches drive that far empty each way; check the depot's location or add a nearer depot")))
+    depots = sorted(set(data.depot_place))
+    for s, sp in enumerate(data.site_place):
+        if not depots:
+            break
+        nearest = min(depots, key=lambda d: data.km[d, sp])
+        km = float(data.km[nearest, sp])
+        if km > data.depot_warning_km:
+            out.append(PlanWarning(code="far_site", message=(
+                f"site {data.site_ids[s]} is {km:,.0f} road km from the nearest depot "
+                f"({data.depot_ids[data.depot_place.index(nearest)]}), more than {data.depot_warning_km:g} km: "
+                f"is the site's location right?")))
     return out
 
 

@@ -299,14 +299,20 @@ def second_trip(hours: float, minutes: float = 0, *, bus: int = 0) -> tuple[dict
     t2 = pl["trips"][1]
     t2["bus"] = bus
     pl["summary"]["buses_used"] = len({t["bus"] for t in pl["trips"]})
-    shift = timedelta(hours=hours, minutes=minutes)
-    for s in t2["stops"]:
+    shift_trip(t2, timedelta(hours=hours, minutes=minutes))
+    return sc, pl
+
+
+def shift_trip(trip: dict, delta: timedelta) -> None:
+    """Move every time of ``trip`` (stops and driving) later by ``delta``."""
+    def later(text: str) -> str:
+        return (datetime.fromisoformat(text) + delta).isoformat()
+
+    for s in trip["stops"]:
         for k in ("arrive", "depart"):
             if k in s:
-                s[k] = (datetime.fromisoformat(s[k]) + shift).isoformat()
-        s["drive"] = [[(datetime.fromisoformat(a) + shift).isoformat(), (datetime.fromisoformat(b) + shift).isoformat()]
-                      for a, b in s.get("drive", [])]
-    return sc, pl
+                s[k] = later(s[k])
+        s["drive"] = [[later(a), later(b)] for a, b in s.get("drive", [])]
 
 
 def test_back_to_back_trips_break_the_turnaround_and_the_crews_day():
@@ -360,14 +366,7 @@ def test_a_stretch_runs_on_from_one_trip_into_the_next():
     t1 = pl["trips"][0]
     t2 = copy.deepcopy(t1)
     t2["id"] = "T2"
-    start = datetime.fromisoformat(t1["stops"][0]["depart"])
-    shift = datetime.fromisoformat(t1["stops"][-1]["arrive"]) - start
-    for s in t2["stops"]:
-        for k in ("arrive", "depart"):
-            if k in s:
-                s[k] = (datetime.fromisoformat(s[k]) + shift).isoformat()
-        s["drive"] = [[(datetime.fromisoformat(a) + shift).isoformat(), (datetime.fromisoformat(b) + shift).isoformat()]
-                      for a, b in s.get("drive", [])]
+    shift_trip(t2, datetime.fromisoformat(t1["stops"][-1]["arrive"]) - datetime.fromisoformat(t1["stops"][0]["depart"]))
     sc["orders"][0]["headcount"] = sc["orders"][0]["cleared"] = 60
     for s in t2["stops"]:
         for ld in s.get("board", []) + s.get("alight", []):

@@ -276,7 +276,7 @@ def test_a_far_depot_is_a_warning(tiny, tiny_json, tmp_path):
     assert res.exit_code == 0, res.output
     assert "far_depot" in flat(res.output) and "D1" in flat(res.output)
     plan = Plan.model_validate(json.loads(out.read_text(encoding="utf-8")))
-    assert [w.code for w in plan.warnings] == ["far_depot"]
+    assert [w.code for w in plan.warnings] == ["far_depot", "far_site"]  # and the site is far from it
 
 
 def test_plan_now_plans_nothing_before_it(tiny, tiny_json, tmp_path):

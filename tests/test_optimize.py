@@ -507,3 +507,12 @@ def test_nothing_leaves_before_now(tiny):
     assert plan.summary.workers_planned == 50
     assert all(t.stops[0].depart >= tiny.dt(11, "12:00") for t in plan.trips)
     assert plan.solver.now == tiny.dt(11, "12:00")
+
+
+def test_a_site_far_from_every_depot_is_a_warning(tiny):
+    """A site typed at 24.53 N instead of 34.53 N lies in Guangdong, 1,100 km from the depot: the
+    plan says so (a mistyped coordinate would otherwise only show as long rides)."""
+    sc = tiny.scenario([tiny.order("O1", tiny.XINZHENG, 20)], sites=[tiny.site(lat=24.53)])
+    plan = solve(sc, time_limit=TL)
+    assert [w.code for w in plan.warnings if w.code == "far_site"] == ["far_site"]
+    assert "F1" in plan.warnings[-1].message
