@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from planner.contract import Scenario
-from planner.eligibility import ProblemData, compile_scenario, eligibility
+from planner.eligibility import eligibility
+from planner.problem import ProblemData, compile_scenario
 from planner.report import lower_bound_km
 
 #: One-line statement of the relaxation, for table captions.

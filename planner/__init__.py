@@ -8,5 +8,5 @@ from .contract import Scenario as Scenario
 from .errors import InputError as InputError
 from .errors import Problem as Problem
 from .optimize import Progress as Progress
-from .optimize import SolveParams as SolveParams
 from .optimize import solve as solve
+from .params import SolveParams as SolveParams

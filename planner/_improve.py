@@ -34,9 +34,11 @@ from typing import Callable, Iterable, Optional
 
 import numpy as np
 
-from ._pool import Draft, Key, best_route, crew_needed, objective_weight, ride_fits, site_room, split_tour
-from ._schedule import pickup_span
-from .eligibility import ProblemData
+from ._pool import split_tour
+from ._pricing import Key, best_route, crew_needed, objective_weight, pickup_span, ride_fits, site_room
+from ._trips import DraftTrip
+from .eligibility import Eligible
+from .problem import ProblemData
 
 Loads = dict[Key, int]
 EPS = 1e-6
@@ -128,12 +130,12 @@ class _Prices:
                 for v in self.vtypes if self.data.vehicles[v].capacity >= n)
         return got
 
-    def draft(self, loads: Loads) -> Draft:
+    def draft(self, loads: Loads) -> DraftTrip:
         places = frozenset(k[0] for k in loads)
         sites = frozenset(k[2] for k in loads)
         km, p, s, _ = self.route(places, sites)
         _, v = self.weight(loads)
-        return Draft(v, p, s, tuple(sorted(loads.items())), km)
+        return DraftTrip(v, p, s, tuple(sorted(loads.items())), km)
 
 
 def _cuts(prices: _Prices, loads: Loads, trips: int, limit: float = math.inf) -> Iterable[list[Loads]]:
@@ -392,8 +394,9 @@ def _ruin(state: _State, rng: random.Random) -> Optional[list[int]]:
         order.append(here)
         rest.discard(here)
     prices = state.prices
-    cut = split_tour(prices.data, order, pool, prices.vtypes, prices.objective)
-    if any(d.vehicle < 0 or not prices.fits(dict(d.loads)) for d in cut):
+    pooled = split_tour(prices.data, order, pool, prices.vtypes, prices.objective)
+    cut = pooled.drafts
+    if pooled.unplaced or any(not prices.fits(dict(d.loads)) for d in cut):
         return None
     spare = [i for i, t in enumerate(state.loads) if not t][:max(0, len(cut) - len(group))]
     slots = group + spare + [state.add() for _ in range(len(cut) - len(group) - len(spare))]
@@ -485,9 +488,9 @@ def _parallel_kicks(state: _State, until: float, seed: int, limit: int, tell: Ca
     return [dict(t) for t in merged.loads]
 
 
-def improve(data: ProblemData, drafts: list[Draft], vtypes: list[int], objective: str,
+def improve(data: ProblemData, drafts: list[DraftTrip], vtypes: list[int], objective: str,
             deadline: float, seed: int = 0, report: Optional[Callable[[float], None]] = None,
-            windows: Optional[dict[Key, tuple[int, int]]] = None) -> list[Draft]:
+            windows: Optional[dict[Key, tuple[int, int]]] = None) -> list[DraftTrip]:
     """Local search on pooled drafts (see the module's doc); the riders of every key are kept.
     Drafts are returned as they are when trips may have more than ``MAX_STOPS`` pickups.
 
@@ -497,7 +500,7 @@ def improve(data: ProblemData, drafts: list[Draft], vtypes: list[int], objective
     if not drafts or not vtypes or data.max_stops > MAX_STOPS:
         return drafts
     prices = _Prices(data, vtypes, objective, windows)
-    out: list[Draft] = []
+    out: list[DraftTrip] = []
     cohorts = sorted({d.loads[0][0][1] for d in drafts})
     sizes = {c: sum(1 for d in drafts if d.loads[0][0][1] == c) for c in cohorts}
     began = time.monotonic()
@@ -518,3 +521,15 @@ def improve(data: ProblemData, drafts: list[Draft], vtypes: list[int], objective
             state = _State(prices, best)
         out += [prices.draft(t) for t in state.loads if t]
     return out
+
+
+def key_windows(data: ProblemData, eligible: list[Eligible]) -> dict[Key, tuple[int, int]]:
+    """Per key, the hull of its orders' boarding windows (what :meth:`_Prices.fits` compares)."""
+    windows: dict[Key, tuple[int, int]] = {}
+    for e in eligible:
+        o = data.orders[e.order]
+        k = (o.place, e.cohort, o.site)
+        lo, hi = windows.get(k, (e.board_from, e.board_until))
+        windows[k] = (min(lo, e.board_from), max(hi, e.board_until))
+    return windows
+

@@ -1,9 +1,10 @@
-"""A generic capacitated VRP with time windows on OR-Tools routing.
+"""The planner's one door into OR-Tools: every OR-Tools model is built here.
 
-This is fangang's only door into OR-Tools' routing library: the rest of the planner hands it a
-:class:`RoutingProblem` of integer NumPy arrays and gets a :class:`RoutingResult` of node
-sequences back. Every arc cost, distance and travel time goes in as a registered matrix and every
-demand as a registered vector, so the search never calls back into Python.
+Two search modes: :func:`solve_routing`, a capacitated VRP with time windows (iterated, then
+guided local search; the Solomon benchmark measures it), and :func:`open_path`, the giant tour's
+open path by greedy descent. Callers hand in integer NumPy arrays and get node sequences back;
+every arc cost, distance and travel time goes in as a registered matrix and every demand as a
+registered vector, so the search never calls back into Python.
 """
 
 from __future__ import annotations
@@ -141,6 +142,9 @@ class RoutingParams:
         Keep OR-Tools' insertion-heuristic LNS operators in the local search. Off by default:
         each call may run for ``lns_time_limit``, which on VRPTW roughly halves the moves per
         second for little gain.
+    metaheuristic
+        The second phase's ``LocalSearchMetaheuristic``: guided local search by default;
+        ``GREEDY_DESCENT`` stops at the first local optimum (the giant tour's :data:`DESCENT`).
     """
 
     first_solution: str = "SAVINGS"
@@ -149,12 +153,15 @@ class RoutingParams:
     ruin_visits: int = 30
     ruin_string: int = 20
     heuristic_lns: bool = False
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
 
     def __post_init__(self) -> None:
         if self.first_solution not in _FIRST.Value.keys():
             raise ValueError(f"unknown first-solution strategy {self.first_solution!r}")
         if not 0.0 <= self.ils_share <= 1.0:
             raise ValueError("ils_share must lie in [0, 1]")
+        if self.metaheuristic not in _META.Value.keys():
+            raise ValueError(f"unknown metaheuristic {self.metaheuristic!r}")
 
 
 _STATUS_NAMES = {
@@ -293,7 +300,7 @@ class _Model:
             ils.reference_solution_acceptance_strategy.simulated_annealing \
                 .automatic_temperatures = True
         else:
-            search.local_search_metaheuristic = _META.GUIDED_LOCAL_SEARCH
+            search.local_search_metaheuristic = _META.Value.Value(params.metaheuristic)
             search.guided_local_search_lambda_coefficient = params.gls_lambda
         search.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
         search.log_search = log_search
@@ -429,3 +436,28 @@ def solve_routing(problem: RoutingProblem, *, time_limit: float, seed: int = 0,
         # Nothing beat the caller's routes: hand them back as they came.
         best = model.result_of(best_routes, best_cost)
     return best if best is not None else found
+
+
+#: The giant tour's search: a first path by cheapest arc, then greedy descent to a local optimum.
+DESCENT = RoutingParams(first_solution="PATH_CHEAPEST_ARC", ils_share=0.0, metaheuristic="GREEDY_DESCENT",
+                        heuristic_lns=True)
+
+
+def open_path(arc: np.ndarray, *, time_limit: float) -> list[int]:
+    """An open path through every node of ``arc`` (an ``(n, n)`` int64 cost matrix), short.
+
+    A free dummy depot closes the path into a tour of one vehicle; :data:`DESCENT` stops at a
+    local optimum on its own, so the path does not depend on the machine's speed
+    (``time_limit`` is a safety net). Returns the nodes in path order; with no solution,
+    ``0 … n-1``.
+    """
+    n = int(arc.shape[0])
+    if n <= 2:
+        return list(range(n))
+    mat = np.zeros((n + 1, n + 1), dtype=np.int64)
+    mat[1:, 1:] = arc
+    problem = RoutingProblem(distance=mat, demand=np.zeros(n + 1, dtype=np.int64), capacities=(1,))
+    found = solve_routing(problem, time_limit=time_limit, params=DESCENT)
+    if not found.solved:
+        return list(range(n))
+    return [node - 1 for node in found.routes[0]]

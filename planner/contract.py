@@ -24,7 +24,8 @@ from pydantic import (
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 Risk = Literal["low", "medium", "high"]
-REASONS = (
+#: why a worker is not planned (an unassigned row's ``reason``)
+Reason = Literal[
     "screening_pending",
     "screening_failed",
     "screening_expired",
@@ -35,8 +36,8 @@ REASONS = (
     "ride_time_exceeded",
     "too_few_riders",
     "no_driver",
-)
-Reason = str  # one of REASONS
+]
+REASONS: tuple[str, ...] = get_args(Reason)
 
 
 def as_shanghai(value: datetime) -> datetime:

@@ -41,7 +41,6 @@ from .contract import (
     VehicleType,
     as_shanghai,
     driver_pool_problems,
-    known_fields,
     unknown_field_message,
 )
 from .errors import InputError, Problem

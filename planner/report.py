@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Iterable, Sequence
 
 from .contract import Load, Place, Plan, PlanWarning, SolverInfo, Stop, Summary, Trip, Unassigned
-from .eligibility import ProblemData
+from ._trips import TimedTrip
+from .problem import ProblemData
 
 
 def lower_bound_km(data: ProblemData, planned: dict[int, int]) -> float:
@@ -51,7 +52,7 @@ def _loads(data: ProblemData, loads: Sequence[tuple[int, int]]) -> list[Load]:
     return [Load(order=o, count=c) for o, c in merged.items()]
 
 
-def warnings_of(data: ProblemData, timed: Sequence) -> list[PlanWarning]:
+def warnings_of(data: ProblemData, timed: Sequence[TimedTrip]) -> list[PlanWarning]:
     """What a coordinator should look at: depots far from every pickup they serve, sites far
     from every depot (often a mistyped coordinate)."""
     out = []
@@ -82,7 +83,8 @@ def warnings_of(data: ProblemData, timed: Sequence) -> list[PlanWarning]:
     return out
 
 
-def build_plan(data: ProblemData, timed: Sequence, fixed: Sequence[Trip], unassigned: Iterable[tuple[int, int, str]],
+def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Trip],
+               unassigned: Iterable[tuple[int, int, str]],
                *, seconds: float, time_limit: float | None, status: str, seed: int | None,
                roads: str | None = None, now: datetime | None = None) -> Plan:
     """Assemble the plan; trips are numbered by departure time after the fixed ones."""

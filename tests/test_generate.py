@@ -36,7 +36,7 @@ def test_totals_match_workers(small):
     """Headcounts add up to exactly ``workers``, over exactly ``counties`` home counties."""
     assert sum(o["headcount"] for o in small["orders"]) == 400
     scenario = Scenario.model_validate(small)
-    from planner.eligibility import compile_scenario
+    from planner.problem import compile_scenario
 
     data = compile_scenario(scenario)
     assert len({data.orders[i].place for i in range(len(data.orders))}) == 20

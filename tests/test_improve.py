@@ -7,10 +7,13 @@ import itertools
 import time
 from collections import Counter
 
+from planner._allocate import allocate, fit_in
 from planner._improve import improve
-from planner._pool import Draft, best_route
-from planner._schedule import Allocated, allocate, fit_in
-from planner.eligibility import Eligible, compile_scenario
+from planner._pricing import best_route
+from planner._trips import AllocatedTrip as Allocated
+from planner._trips import DraftTrip as Draft
+from planner.eligibility import Eligible
+from planner.problem import compile_scenario
 
 
 def _setup(tiny, counties, n):
@@ -110,7 +113,8 @@ def test_shared_trips_are_allocated_before_a_countys_own_coach(tiny):
     full = _draft(data, [(kx, 53)])
     shared = _draft(data, [(ky, 40), (kx, 4)])
     eligible = [Eligible(0, 29, 0, 0, 1000), Eligible(1, 40, 0, 0, 950), Eligible(2, 28, 0, 900, 2000)]
-    jobs, leftovers = allocate(data, [full, shared], eligible)
+    allocation = allocate(data, [full, shared], eligible)
+    jobs, leftovers = allocation.trips, allocation.leftovers
     assert leftovers == []
     assert sorted(j.riders for j in jobs) == [44, 53]
     pooled = next(j for j in jobs if len(j.pickups) == 2)

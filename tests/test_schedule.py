@@ -10,11 +10,13 @@ from datetime import time
 import pytest
 
 from benchmarks.generate import generate
-from planner._pool import full_coaches, split_tour
+from planner._full import full_coaches
+from planner._pool import split_tour
 from planner._schedule import Fleet
 from planner.check import check
 from planner.contract import SHANGHAI, Scenario
-from planner.eligibility import compile_scenario, eligibility
+from planner.eligibility import eligibility
+from planner.problem import compile_scenario
 from planner.optimize import solve
 
 
@@ -63,7 +65,7 @@ def test_pooled_trip_never_drafted_beyond_the_ride_limit(tiny):
             demand[(o.place, e.cohort, o.site)] += e.count
         _, left = full_coaches(data, dict(demand), 0)
         places = sorted({k[0] for k in left}, key=lambda p: -data.km[data.vehicles[0].depot, p])
-        return split_tour(data, places, left, [0], "km")
+        return split_tour(data, places, left, [0], "km").drafts
 
     assert [d.riders for d in drafts({"boarding_minutes": 120})] == [20]
     got = drafts({"boarding_minutes": 120, "max_ride_hours": 16.5})

@@ -1,0 +1,131 @@
+"""Time one trip under the rules: when it leaves, drives, boards and drops, or why it cannot run.
+
+Pipeline step "schedule", first half: a trip leaving its depot at a given minute is driven leg by
+leg under the driving rules (:mod:`planner.driving`, with the driving the coach's crew already
+did), waits where a county is closed or a site not yet receiving, and fails with the reason that
+stops it (a region closed, a screening expired, a site full, a deadline or the ride limit
+missed, the coach not available).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ._trips import AllocatedTrip, TimedStop
+from .driving import DAY, DriveLog, drive
+from .problem import ProblemData
+
+
+class Fail(Exception):
+    """A trip cannot run as timed. ``retry_at``: a later start that may fit; ``room``: how many
+    of the trip's riders the site of ``site`` could still take that day (site intake)."""
+
+    def __init__(self, reason: str, retry_at: Optional[int] = None, room: int = 0, site: int = -1):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_at = retry_at
+        self.room = room
+        self.site = site
+
+
+
+def open_at(data: ProblemData, site: int, t: int, dwell: int) -> int:
+    """The earliest t' ≥ t at which a drop of ``dwell`` minutes fits inside receiving hours.
+
+    The hours may wrap midnight (22:00–06:00): the drop then fits from 22:00 until 06:00 the
+    next morning."""
+    a, b = data.site_hours[site]
+    if not data.time_rules:
+        return t
+    for _ in range(3):
+        m = t % DAY
+        day = t - m
+        if a <= b:
+            if a <= m and m + dwell <= b:
+                return t
+            t = day + a if m < a else day + DAY + a
+        else:  # overnight: open [a, 24:00) and [00:00, b]
+            if m >= a and m + dwell <= DAY + b:
+                return t
+            if m + dwell <= b:
+                return t
+            t = day + a
+    return t
+
+
+
+def simulate(data: ProblemData, trip: AllocatedTrip, start: int, crew: int, intake: dict[tuple[int, int], int],
+             hold: int = 0, prior: Optional[list[tuple[int, int, float]]] = None) -> list[TimedStop]:
+    """Time one trip leaving its depot at ``start``; raise :class:`Fail` when a rule breaks.
+
+    ``hold`` minutes are added to the first pickup's ready time (boarding later in the day can
+    shorten a long ride that would otherwise run into the night rest). ``prior``: the driving
+    the crew has done on the coach's earlier trips (it counts towards the daily limit); when the
+    crew must rest first, the coach waits at the depot and leaves when the driving starts."""
+    vt = data.vehicles[trip.vehicle]
+    rules = data.rules
+    log = DriveLog.seeded(crew, prior, rules) if prior else DriveLog(crew=crew)
+    stops = [TimedStop("depart", vt.depot, None, None, start)]
+    t, here = start, vt.depot
+    boarded: dict[int, int] = {}
+    for i, p in enumerate(trip.pickups):
+        loads = trip.board[p]
+        ready = max(board_from(data, trip, o) for o, _ in loads) + (hold if i == 0 else 0)
+        arrive, iv = drive(log, t, rules.minutes(data.km[here, p]), rules)
+        if i == 0 and iv and iv[0][0] > start:
+            stops[0].depart = iv[0][0]  # the crew rested at the depot: the coach leaves when it drives
+        arrive = max(arrive, ready - data.boarding)  # hold on the road rather than wait in a closed county
+        depart = arrive + data.boarding
+        if data.risk_at(p, arrive) >= 2 or data.risk_at(p, depart - 1) >= 2 or data.risk_at(p, depart) != trip.cohort:
+            raise Fail("region_closed")
+        for o, _ in loads:
+            od = data.orders[o]
+            if depart > od.valid_until:
+                raise Fail("screening_expired")
+            boarded[o] = depart
+        stops.append(TimedStop("pickup", p, None, arrive, depart, list(loads), iv))
+        t, here = depart, p
+    drops: dict[int, list[tuple[int, int]]] = {}
+    for loads in trip.board.values():
+        for o, n in loads:
+            drops.setdefault(data.orders[o].site, []).append((o, n))
+    for s in trip.sites:
+        sp = data.site_place[s]
+        arrive, iv = drive(log, t, rules.minutes(data.km[here, sp]), rules)
+        arrive = open_at(data, s, arrive, data.alighting)
+        depart = arrive + data.alighting
+        n_here = sum(n for _, n in drops[s])
+        cap = data.site_intake[s]
+        if data.time_rules and cap is not None:
+            day = (arrive // DAY)
+            room = cap - intake.get((s, day), 0)
+            if n_here > room:
+                raise Fail("site_intake_full", retry_at=(day + 1) * DAY + data.site_hours[s][0] - (arrive - start),
+                           room=max(0, room), site=s)
+        for o, _ in drops[s]:
+            od = data.orders[o]
+            if data.time_rules and arrive > od.arrive_by:
+                raise Fail("deadline_unreachable")
+            if data.time_rules and arrive - boarded[o] > data.max_ride:
+                raise Fail("ride_time_exceeded")
+        stops.append(TimedStop("drop", sp, s, arrive, depart, list(drops[s]), iv))
+        t, here = depart, sp
+    arrive, iv = drive(log, t, rules.minutes(data.km[here, vt.depot]), rules)
+    stops.append(TimedStop("return", vt.depot, None, arrive, None, [], iv))
+    if stops[0].depart < vt.available_from or arrive > vt.available_until:  # type: ignore[operator]
+        raise Fail("no_vehicle")
+    return stops
+
+
+
+def board_from(data: ProblemData, trip: AllocatedTrip, order: int) -> int:
+    o = data.orders[order]
+    return max(o.earliest, data.now, trip.lo)
+
+
+
+def driving_of(stops: list[TimedStop], crew: int) -> list[tuple[int, int, float]]:
+    """A timed trip's driving as charged to each of its ``crew`` drivers."""
+    w = 1.0 / max(1, crew)
+    return [(a, b, w) for s in stops for a, b in s.drive]
+

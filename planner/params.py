@@ -1,0 +1,56 @@
+"""How :func:`planner.solve` searches: one frozen parameter object and the time it may take."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+Objective = Literal["km", "cost"]
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """Tuning knobs of :func:`planner.solve`.
+
+    Attributes
+    ----------
+    pooling
+        False plans every order on coaches of its own (the naive plan benchmarks compare against).
+    objective
+        ``"km"`` (fewest coach-km, then lowest cost: the default) or ``"cost"``.
+    radial
+        The giant tours tried per cohort, by how much a county's distance from the depot counts
+        against its neighbour's; the best split is kept.
+    pool_share, improve_share
+        The shares of the time limit by which the giant tours and the local search are done.
+    """
+
+    pooling: bool = True
+    objective: Objective = "km"
+    radial: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
+    pool_share: float = 0.7
+    improve_share: float = 0.9
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A solve's clock: the time limit and when it started (``time.monotonic``)."""
+
+    time_limit: float
+    started: float
+
+    @classmethod
+    def start(cls, time_limit: float) -> "Deadline":
+        return cls(time_limit, time.monotonic())
+
+    def at(self, share: float) -> float:
+        """The monotonic time by which ``share`` of the time limit has passed."""
+        return self.started + self.time_limit * share
+
+    def left(self, share: float, floor: float = 0.5) -> float:
+        """Seconds until :meth:`at` ``share``, but at least ``floor``."""
+        return max(floor, self.at(share) - time.monotonic())
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
