@@ -93,3 +93,39 @@ def test_import_scanner_sees_function_level_and_relative_imports():
     mods = imports_in(src, "planner")
     assert _hits(mods, WEB_AND_DB) == {"fastapi", "sqlalchemy.orm"}
     assert _hits(mods, OPTIMIZER) >= {"planner.optimize", "planner._pool"}
+
+
+#: The optimiser's modules in pipeline order: each may import only those before it.
+PIPELINE = ("planner.contract", "planner.errors", "planner.places", "planner.travel", "planner.driving",
+            "planner.problem", "planner.eligibility", "planner.params", "planner._pricing", "planner._trips",
+            "planner._routing", "planner._full", "planner._pool", "planner._improve", "planner._allocate",
+            "planner._timing", "planner._schedule", "planner.report", "planner.optimize")
+OPTIMIZER_ALL = PIPELINE[PIPELINE.index("planner.travel"):]
+
+
+def _module_path(name: str) -> Path:
+    return PLANNER.parent / (name.replace(".", "/") + ".py")
+
+
+@pytest.mark.parametrize("name", PIPELINE)
+def test_no_step_imports_a_later_step(name):
+    """Each module of the optimiser imports only the pipeline's earlier steps."""
+    later = PIPELINE[PIPELINE.index(name) + 1:]
+    assert _hits(imported_modules(_module_path(name)), later) == set()
+
+
+def test_every_checker_module_is_independent_of_the_optimizer():
+    """check.py and each rule family under _check/ import none of the optimiser's modules."""
+    paths = [PLANNER / "check.py"] + sorted((PLANNER / "_check").glob("*.py"))
+    assert len(paths) > 5
+    for path in paths:
+        assert _hits(imported_modules(path), OPTIMIZER_ALL) == set(), path.name
+
+
+def test_only_the_routing_module_imports_ortools():
+    """Every OR-Tools model is built in planner/_routing.py: no other module (planner, api,
+    benchmarks) imports ortools."""
+    root = PLANNER.parent
+    sources = [p for d in ("planner", "api", "benchmarks") for p in (root / d).rglob("*.py")]
+    users = {str(p.relative_to(root)) for p in sources if _hits(imported_modules(p), ("ortools",))}
+    assert users == {"planner/_routing.py"}
