@@ -29,6 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import _solve
+from .db import rowcount
 from .models import Dispatch, PlanJob
 
 log = logging.getLogger("fangang.jobs")
@@ -179,9 +180,9 @@ class Runner:
             if plan_id is None:
                 return False
             now = _now()
-            claimed = s.execute(update(PlanJob).where(PlanJob.id == plan_id, PlanJob.status == "queued").values(
+            claimed = rowcount(s.execute(update(PlanJob).where(PlanJob.id == plan_id, PlanJob.status == "queued").values(
                 status="running", runner_id=self.runner_id, started_at=now, heartbeat_at=now,
-                phase="starting", fraction=0.0)).rowcount
+                phase="starting", fraction=0.0)))
             if claimed != 1:
                 return True  # someone else took it: look again
             job = s.get(PlanJob, plan_id)
@@ -252,8 +253,8 @@ class Runner:
         if status == "done":
             values.update(phase="done", fraction=1.0, best_cost=best_cost)
         with self.sessions.begin() as s:
-            done = s.execute(update(PlanJob).where(PlanJob.id == plan_id, PlanJob.status.in_(("running", "queued")))
-                             .values(**values)).rowcount
+            done = rowcount(s.execute(update(PlanJob).where(PlanJob.id == plan_id, PlanJob.status.in_(("running", "queued")))
+                                      .values(**values)))
             if done and status == "done" and result is not None:
                 _carry_dispatches(s, plan_id, result)
         log.info("plan %s %s%s", plan_id, status, f": {error}" if error else "")
@@ -270,11 +271,11 @@ class Runner:
         self._last_sweep = time.monotonic()
         cutoff = _now() - timedelta(seconds=self.stale_seconds)
         with self.sessions.begin() as s:
-            stale = s.execute(update(PlanJob).where(
+            stale = rowcount(s.execute(update(PlanJob).where(
                 PlanJob.status == "running",
                 (PlanJob.runner_id != self.runner_id) | PlanJob.runner_id.is_(None),
                 (PlanJob.heartbeat_at < cutoff) | PlanJob.heartbeat_at.is_(None),
-            ).values(status="failed", error=INTERRUPTED, finished_at=_now())).rowcount
+            ).values(status="failed", error=INTERRUPTED, finished_at=_now())))
         if stale:
             log.warning("%d plan(s) were cut off by a restart and marked failed", stale)
         return stale

@@ -8,7 +8,7 @@ from typing import AsyncIterator, Callable, Optional
 
 from fastapi import FastAPI
 
-from . import errors
+from . import _solve, errors
 from .config import Settings, get_settings
 from .db import make_engine, session_factory, upgrade
 from .jobs import Runner
@@ -49,7 +49,7 @@ def create_app(settings: Optional[Settings] = None, *, solver: Optional[Callable
         app.state.protector = Protector(settings.protection_key())
         runner = Runner(app.state.sessions, workers=settings.workers,
                         heartbeat_seconds=settings.heartbeat_seconds, stale_seconds=settings.job_stale_seconds,
-                        **({"target": solver} if solver is not None else {}))
+                        target=solver if solver is not None else _solve.run)
         app.state.runner = runner
         if settings.run_jobs:
             runner.start()

@@ -364,10 +364,11 @@ def parse_roster(data: bytes, filename: str, max_rows: int) -> tuple[list[Worker
         if not raw:
             continue
         for k in ("id_number", "phone"):
-            if isinstance(raw.get(k), float) and raw[k].is_integer():
-                raw[k] = str(int(raw[k]))
+            value = raw.get(k)
+            if isinstance(value, float) and value.is_integer():
+                raw[k] = str(int(value))
             elif k in raw:
-                raw[k] = str(raw[k])
+                raw[k] = str(value)
         word = str(raw.get("screening", "")).strip().lower()
         if word not in _SCREENING_WORDS:
             problems.append(Problem(where, "screening", f"unknown screening status {raw['screening']!r} "

@@ -252,7 +252,7 @@ def generate(workers: int, counties: int, sites: int, *, seed: int, risk: bool =
             orders[i]["origin"] = {"address": address_of[i]}
 
     # ---- site intake: binds a little on the busy first days, everything fits in the window
-    for s, row in enumerate(site_rows):
+    for row in site_rows:
         load = sum(o["cleared"] for o in orders if o["site"] == row["id"])
         row["intake_per_day"] = max(20, int(math.ceil(load / 4.0 / 10.0)) * 10)
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from planner._routing import RoutingParams, RoutingProblem, solve_routing
 
-DATA = Path("/work/shared/benchmarks/solomon")
+DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "solomon"
 OUT = Path(__file__).resolve().parent / "out"
 
 

@@ -42,7 +42,7 @@ def full_coaches(data: ProblemData, demand: dict[Key, int], big: int) -> tuple[l
     for key, n in left.items():
         if n:
             by_county.setdefault((key[0], key[1]), []).append(key)
-    for (place, cohort), keys in sorted(by_county.items()):
+    for (place, _), keys in sorted(by_county.items()):
         if any(site_room(data, k[2]) < cap for k in keys):
             continue  # intake-limited sites are pooled by the split, which respects intake
         total = sum(left[k] for k in keys)

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import multiprocessing
+import os
 import random
 import time
 from collections import deque
@@ -265,7 +265,7 @@ class _State:
             return None
         now = sum(self.cost[i] for i in group)
         pool = _merged(*(self.loads[i] for i in group))
-        options = []
+        options: list[tuple[float, int, list[Loads]]] = []
         for cut in _cuts(self.prices, pool, trips, now - EPS):
             w = 0.0
             for t in cut:

@@ -176,14 +176,14 @@ def split_tour(data: ProblemData, order: list[int], left: dict[Key, int], vtypes
     out: list[DraftTrip] = []
     for i, j in reversed(trips):
         ka, kb = int(key_at[i]), int(key_at[j - 1])
-        loads = []
-        for k in range(ka, kb + 1):
-            n = min(j, starts[k + 1]) - max(i, starts[k])
+        loads: list[tuple[Key, int]] = []
+        for q in range(ka, kb + 1):
+            n = min(j, starts[q + 1]) - max(i, starts[q])
             if n > 0:
-                loads.append((keys[k], int(n)))
+                loads.append((keys[q], int(n)))
         _, v = weight(ka, kb, j - i)
-        km, p, s_ = best_route(data, data.vehicles[v].depot, sorted({k[0] for k, _ in loads}),
-                               sorted({k[2] for k, _ in loads}))
-        out.append(DraftTrip(v, p, s_, tuple(loads), km))
+        km, pk, st = best_route(data, data.vehicles[v].depot, sorted({k[0] for k, _ in loads}),
+                                sorted({k[2] for k, _ in loads}))
+        out.append(DraftTrip(v, pk, st, tuple(loads), km))
     return Pooled(out, skipped)
 

@@ -254,6 +254,7 @@ class _Model:
 
     def _time_dimension(self, problem: RoutingProblem) -> None:
         routing, n, v = self.routing, problem.num_nodes, problem.num_vehicles
+        assert problem.time is not None
         travel = routing.RegisterTransitMatrix(problem.time.tolist())
         windows = problem.windows
         horizon = int(windows[0, 1]) if windows is not None else _NO_HORIZON
@@ -432,7 +433,7 @@ def solve_routing(problem: RoutingProblem, *, time_limit: float, seed: int = 0,
         found = model.result(routing.SolveWithParameters(search))
     if found.solved and (best_cost is None or found.objective <= best_cost):
         return found
-    if best is None and best_routes is not None:
+    if best is None and best_routes is not None and best_cost is not None:
         # Nothing beat the caller's routes: hand them back as they came.
         best = model.result_of(best_routes, best_cost)
     return best if best is not None else found

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
+from datetime import datetime
 from typing import Optional, Sequence
 
 from ._allocate import by_county, direct
@@ -132,13 +133,13 @@ class Fleet:
 
 
 def schedule(data: ProblemData, trips: list[AllocatedTrip], fleet: Fleet, intake: dict[tuple[int, int], int],
-             vtypes: list[int]) -> tuple[list[TimedTrip], list[tuple[AllocatedTrip, str]]]:
+             vtypes: list[int]) -> tuple[list[TimedTrip], list[tuple[AllocatedTrip, Reason]]]:
     """Place trips most urgent first; return the timed trips and those that could not run, with why.
 
     A trip that meets a full site on every day it could arrive is cut: as many of its riders as
     the site still takes that day ride now, the others are placed again on their own."""
     timed: list[TimedTrip] = []
-    failed: list[tuple[AllocatedTrip, str]] = []
+    failed: list[tuple[AllocatedTrip, Reason]] = []
     queue = sorted(trips, key=lambda j: (j.hi, j.lo, -j.riders))
     while queue:
         trip = queue.pop(0)
@@ -146,7 +147,7 @@ def schedule(data: ProblemData, trips: list[AllocatedTrip], fleet: Fleet, intake
         if isinstance(result, TimedTrip):
             timed.append(result)
             continue
-        if isinstance(result, Fail) and result.reason == "site_intake_full":
+        if result.reason == "site_intake_full" and result.site is not None:
             parts = _split_for_intake(data, trip, result.site, result.room)
             if parts is not None:
                 first = place(data, parts[0], fleet, intake, vtypes)
@@ -154,7 +155,7 @@ def schedule(data: ProblemData, trips: list[AllocatedTrip], fleet: Fleet, intake
                     timed.append(first)
                     queue.insert(0, parts[1])
                     continue
-        failed.append((trip, result.reason if isinstance(result, Fail) else result))
+        failed.append((trip, result.reason))
     return timed, failed
 
 
@@ -391,7 +392,10 @@ def book_dispatched(data: ProblemData, fixed: Sequence[Trip]) -> tuple[list[int]
         ps.sort(key=lambda i: (data.orders[i].valid_until, i))
     type_index = {v.id: i for i, v in enumerate(data.vehicles)}
     site_index = {s: i for i, s in enumerate(data.site_ids)}
-    for trip in sorted(fixed, key=lambda t: min((s.depart or s.arrive) for s in t.stops if (s.depart or s.arrive))):
+    def first(t: Trip) -> datetime:
+        return min(x for s in t.stops for x in (s.depart, s.arrive) if x is not None)
+
+    for trip in sorted(fixed, key=first):
         v = type_index.get(trip.vehicle_type)
         times = [data.minute(t) for s in trip.stops for t in (s.arrive, s.depart) if t is not None]
         if v is not None and trip.bus < data.vehicles[v].count and times:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ._trips import AllocatedTrip, TimedStop
+from .contract import Reason
 from .driving import DAY, DriveLog, drive
 from .problem import ProblemData
 
@@ -20,7 +21,7 @@ class Fail(Exception):
     """A trip cannot run as timed. ``retry_at``: a later start that may fit; ``room``: how many
     of the trip's riders the site of ``site`` could still take that day (site intake)."""
 
-    def __init__(self, reason: str, retry_at: Optional[int] = None, room: int = 0, site: int = -1):
+    def __init__(self, reason: Reason, retry_at: Optional[int] = None, room: int = 0, site: Optional[int] = None):
         super().__init__(reason)
         self.reason = reason
         self.retry_at = retry_at

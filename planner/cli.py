@@ -7,7 +7,6 @@ item and the field).
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -60,7 +59,7 @@ def summary_table(plan: Plan) -> Table:
         ("km ÷ bound", f"{s.km / s.lower_bound_km:.3f}" if s.lower_bound_km else "–"),
         ("solve seconds", f"{plan.solver.seconds:.1f}"),
     ]
-    reasons = Counter()
+    reasons: Counter[str] = Counter()
     for u in plan.unassigned:
         reasons[u.reason] += u.count
     for reason, n in sorted(reasons.items()):
@@ -182,4 +181,4 @@ def main() -> None:  # pragma: no cover - console entry when the service layer i
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

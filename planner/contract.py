@@ -411,8 +411,9 @@ class Scenario(_Input):
 
     @model_validator(mode="after")
     def _references(self) -> "Scenario":
-        for kind, items in (("sites", self.sites), ("depots", self.depots),
-                            ("fleet", self.fleet), ("orders", self.orders)):
+        sections: tuple[tuple[str, Sequence[Any]], ...] = (
+            ("sites", self.sites), ("depots", self.depots), ("fleet", self.fleet), ("orders", self.orders))
+        for kind, items in sections:
             seen: set[str] = set()
             for i, item in enumerate(items):
                 if item.id in seen:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from .contract import Reason
 from .driving import leg_minutes
 from .problem import ProblemData
 
@@ -26,13 +27,13 @@ class Eligible:
     board_until: int
 
 
-def eligibility(data: ProblemData, already: Sequence[int] = ()) -> tuple[list[Eligible], list[tuple[int, int, str]]]:
+def eligibility(data: ProblemData, already: Sequence[int] = ()) -> tuple[list[Eligible], list[tuple[int, int, Reason]]]:
     """Split every order's workers into eligible groups and unassigned ``(order, count, reason)``.
 
     ``already[i]`` workers of order i ride fixed (dispatched) trips and are not planned again.
     """
     eligible: list[Eligible] = []
-    unassigned: list[tuple[int, int, str]] = []
+    unassigned: list[tuple[int, int, Reason]] = []
     for o in data.orders:
         done = already[o.index] if already else 0
         if o.failed:
@@ -54,7 +55,8 @@ def eligibility(data: ProblemData, already: Sequence[int] = ()) -> tuple[list[El
             unassigned.append((o.index, n, "screening_expired"))
             continue
         if hi < lo:
-            reason = "screening_expired" if o.valid_until < o.arrive_by and o.valid_until == hi else "deadline_unreachable"
+            reason: Reason = ("screening_expired" if o.valid_until < o.arrive_by and o.valid_until == hi
+                              else "deadline_unreachable")
             unassigned.append((o.index, n, reason))
             continue
         piece = _first_open_piece(data, o.place, lo, hi)

@@ -137,7 +137,7 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
 
     # unique places: depots, sites, then origins deduplicated by county code / coordinates
     places: list[Point] = []
-    index: dict[tuple, int] = {}
+    index: dict[str, int] = {}
 
     def add(p: Point) -> int:
         key = p.key  # a county (given as a code or an address), or the coordinates given
@@ -148,10 +148,11 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
 
     nd, ns = len(scenario.depots), len(scenario.sites)
     depot_place = tuple(len(places) + i for i in range(nd))
-    places.extend(replace(p, ref=d.id) for p, d in zip(points[:nd], scenario.depots))  # type: ignore[arg-type]
+    resolved = [p for p in points if isinstance(p, Point)]  # every one: the errors were raised above
+    places.extend(replace(p, ref=d.id) for p, d in zip(resolved[:nd], scenario.depots))
     site_place = tuple(len(places) + i for i in range(ns))
-    places.extend(replace(p, ref=x.id) for p, x in zip(points[nd:nd + ns], scenario.sites))  # type: ignore[arg-type]
-    origin_place = [add(p) for p in points[nd + ns:]]  # type: ignore[arg-type]
+    places.extend(replace(p, ref=x.id) for p, x in zip(resolved[nd:nd + ns], scenario.sites))
+    origin_place = [add(p) for p in resolved[nd + ns:]]
 
     provider = distances or GeodesicRoad(pol.road_factor)
     km = np.asarray(provider.matrix(places, places), dtype=float)

@@ -7,8 +7,8 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from .contract import Load, Place, Plan, PlanWarning, SolverInfo, Stop, Summary, Trip, Unassigned
 from ._trips import TimedTrip
+from .contract import Load, Place, Plan, PlanWarning, SolverInfo, Stop, Summary, Trip, Unassigned
 from .problem import ProblemData
 
 
@@ -70,14 +70,14 @@ def warnings_of(data: ProblemData, timed: Sequence[TimedTrip]) -> list[PlanWarni
                 f"it serves (nearest: {data.places[nearest].name}), more than {data.depot_warning_km:g} km: "
                 f"its coaches drive that far empty each way; check the depot's location or add a nearer depot")))
     depots = sorted(set(data.depot_place))
-    for s, sp in enumerate(data.site_place):
+    for site, sp in enumerate(data.site_place):
         if not depots:
             break
         nearest = min(depots, key=lambda d: data.km[d, sp])
         km = float(data.km[nearest, sp])
         if km > data.depot_warning_km:
             out.append(PlanWarning(code="far_site", message=(
-                f"site {data.site_ids[s]} is {km:,.0f} road km from the nearest depot "
+                f"site {data.site_ids[site]} is {km:,.0f} road km from the nearest depot "
                 f"({data.depot_ids[data.depot_place.index(nearest)]}), more than {data.depot_warning_km:g} km: "
                 f"is the site's location right?")))
     return out
@@ -125,8 +125,8 @@ def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Tr
     order_index = {o.id: o.index for o in data.orders if o.part == 0}
     planned: dict[int, int] = defaultdict(int)
     for trip in trips:
-        for s in trip.stops:
-            for ld in s.board:
+        for stop in trip.stops:
+            for ld in stop.board:
                 if ld.order in order_index:
                     planned[order_index[ld.order]] += ld.count
     km = sum(t.km for t in trips)

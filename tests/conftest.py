@@ -13,7 +13,7 @@ import ``conftest`` by name.
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import datetime, time, timedelta
 from types import SimpleNamespace
 from typing import Iterable, Optional

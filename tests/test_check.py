@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import time as clock
@@ -202,7 +203,7 @@ def test_factory_plans_pass():
 def test_violation_is_frozen_and_readable():
     """A Violation is immutable and prints its rule, trip and message."""
     v = Violation("seats", "T1", "too many")
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         v.rule = "x"  # type: ignore[misc]
     assert str(v) == "[seats] trip T1: too many"
 

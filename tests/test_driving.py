@@ -8,7 +8,6 @@ planner.driving's bookkeeping.
 from __future__ import annotations
 
 import random
-from datetime import time
 
 import pytest
 

@@ -11,7 +11,6 @@ Tests marked ``xfail(strict=True)`` document planner bugs found while writing th
 from __future__ import annotations
 
 import json
-import math
 from datetime import time, timedelta
 
 import pytest

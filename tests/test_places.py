@@ -7,7 +7,7 @@ import pytest
 from planner.contract import Location
 from planner.errors import InputError
 from planner.optimize import solve
-from planner.places import Point, PlaceError, resolve, resolve_all
+from planner.places import PlaceError, Point, resolve, resolve_all
 
 
 def test_coordinates_are_placed_in_the_county_of_the_nearest_seat():

@@ -40,7 +40,7 @@ def test_capacity_respected():
     result = solve_routing(RoutingProblem(dist, demand, (6, 6, 6, 6)), time_limit=LIMIT)
     assert result.solved
     assert served(result) == [1, 2, 3, 4, 5, 6]
-    for route, k in zip(result.routes, result.vehicles):
+    for route in result.routes:
         assert demand[list(route)].sum() <= 6
     # Three trips out to 2, 4 and 6 are the cheapest: 2*(2+4+6).
     assert result.objective == 24

@@ -16,8 +16,8 @@ from planner._schedule import Fleet
 from planner.check import check
 from planner.contract import SHANGHAI, Scenario
 from planner.eligibility import eligibility
-from planner.problem import compile_scenario
 from planner.optimize import solve
+from planner.problem import compile_scenario
 
 
 def test_fleet_earliest_finds_the_first_gap_long_enough(tiny):

@@ -21,7 +21,7 @@ from .. import idempotency as idem
 from .. import models as m
 from .. import orders as svc
 from ..deps import Agency, CurrentUser, ProtectorDep, SessionDep, SettingsDep
-from ..errors import ApiError, error_body
+from ..errors import ApiError
 from ..reference import site_ids
 from ..schemas import (
     ErrorOut,
@@ -249,7 +249,7 @@ def upload_workers(order_id: int, session: SessionDep, user: CurrentUser, protec
                    ) -> OrderDetail:
     """Screening is written cleared/pending/failed or 已通过/待筛查/未通过 (empty: pending). All or
     nothing: any bad row rejects the file with every bad row listed."""
-    row = _visible(session, user, order_id)
+    _visible(session, user, order_id)  # 404 unless the caller may see it
     session.commit()
     data = file.file.read()
     filename = file.filename or "roster.csv"

@@ -23,7 +23,7 @@ from .. import models as m
 from ..deps import Coordinator, CurrentUser, RunnerDep, SessionDep, SettingsDep
 from ..errors import ApiError
 from ..jobs import FINAL
-from ..plans import agency_orders, agency_view, build_snapshot, dispatched, plan_document
+from ..plans import agency_view, build_snapshot, dispatched, plan_document
 from ..schemas import DispatchOut, ErrorOut, PlanCreated, PlanIn, PlanOut
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
@@ -80,7 +80,8 @@ def create_plan(session: SessionDep, user: Coordinator, settings: SettingsDep, r
                 idempotency_key: Annotated[Optional[str], Header(alias="Idempotency-Key")] = None,
                 body: Optional[PlanIn] = Body(default=None, openapi_examples={
                     "default": {"value": {"time_limit": 60}},
-                    "replan": {"summary": "re-plan keeping plan 3's dispatched trips", "value": {"time_limit": 30, "base_plan": 3}},
+                    "replan": {"summary": "re-plan keeping plan 3's dispatched trips",
+                               "value": {"time_limit": 30, "base_plan": 3}},
                     "fresh": {"summary": "ignore dispatched trips", "value": {"keep_dispatched": False}}})) -> Any:
     """Answers 202 with the plan's id at once; poll ``GET /v1/plans/{id}``. The inputs are
     frozen into the plan (later changes to orders or reference data do not affect it).

@@ -14,6 +14,7 @@ from planner.read import validation_problems
 
 from .. import models as m
 from .. import reference as ref
+from ..db import rowcount
 from ..deps import Coordinator, CurrentUser, SessionDep
 from ..errors import ApiError
 
@@ -258,7 +259,7 @@ def put_county_risk(county: str, session: SessionDep, _: Coordinator,
 
 @router.delete("/regions/{county}", status_code=204, summary="Forget a county's risk levels (it is low again)")
 def delete_county_risk(county: str, session: SessionDep, _: Coordinator) -> Response:
-    n = session.execute(delete(m.Region).where(m.Region.county == county)).rowcount
+    n = rowcount(session.execute(delete(m.Region).where(m.Region.county == county)))
     session.commit()
     if not n:
         raise ApiError(404, f"no risk level is set for county {county!r}")

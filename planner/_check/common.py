@@ -12,7 +12,7 @@ from typing import Optional
 
 from .. import places
 from ..contract import SHANGHAI, Location, Order, Place, Plan, Policy, Scenario, Stop, Trip, VehicleType, as_shanghai
-from .roads import Roads, geo_km
+from .roads import Roads
 
 TOL = timedelta(minutes=1)
 TOL_S = TOL.total_seconds()

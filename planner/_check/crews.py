@@ -19,7 +19,7 @@ import numpy as np
 
 from ..contract import Trip
 from .common import EPOCH, TOL, TOL_S, Facts, fmt, hours
-from .driving import stretches, stretch_rules
+from .driving import stretch_rules, stretches
 
 Work = list[tuple[datetime, datetime, float, str]]  # (start, end, share, trip id)
 

@@ -9,7 +9,8 @@ from typing import Optional
 
 from .. import places
 from ..contract import Place, Stop, Trip, VehicleType
-from .common import PLACE_TOL_KM, Facts, geo_km, stop_label
+from .common import PLACE_TOL_KM, Facts, stop_label
+from .roads import geo_km
 
 
 def check_places(f: Facts) -> None:

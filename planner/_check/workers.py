@@ -79,10 +79,10 @@ def check_accounting(f: Facts) -> None:
     for o in f.sc.orders:
         b = f.boarded.get(o.id, 0)
         reasons = unassigned.get(o.id, {})
-        u = sum(reasons.values())
-        if b + u != o.headcount:
-            what = "workers lost" if b + u < o.headcount else "workers counted twice"
-            f.add("worker_count", None, f"order {o.id}: {b} boarded + {u} unassigned = {b + u}, "
+        n = sum(reasons.values())
+        if b + n != o.headcount:
+            what = "workers lost" if b + n < o.headcount else "workers counted twice"
+            f.add("worker_count", None, f"order {o.id}: {b} boarded + {n} unassigned = {b + n}, "
                   f"headcount {o.headcount} ({what})")
         if b > o.cleared:
             f.add("cleared", None, f"order {o.id}: {b} boarded, but only {o.cleared} cleared screening")

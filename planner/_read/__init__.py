@@ -1,1 +1,1 @@
-"""Reading scenarios and order tables, by job; :mod:`planner.read` is the entry."""
+"""Reading scenarios and order tables, one module a task; :mod:`planner.read` is the entry."""

@@ -6,9 +6,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time
 
-
-
-
 Row = dict[str, object]
 
 

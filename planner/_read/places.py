@@ -3,8 +3,6 @@ one batch."""
 
 from __future__ import annotations
 
-
-
 from ..contract import (
     Location,
     Order,

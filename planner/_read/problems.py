@@ -22,7 +22,6 @@ from ..contract import (
 )
 from ..errors import Problem
 
-
 _SECTION_RANK = {s: i for i, s in enumerate(
     ("file", "scenario", "sites", "depots", "fleet", "regions", "orders", "policy"))}
 

@@ -24,7 +24,18 @@ from ..contract import (
 )
 from ..errors import InputError, Problem
 from .places import _place_problems, _site_problems
-from .problems import _ID_SECTIONS, _MODELS, _TOP_LEVEL, _Item, _Problems, _short, _tag, _validate, _where, validation_problems
+from .problems import (
+    _ID_SECTIONS,
+    _MODELS,
+    _TOP_LEVEL,
+    _Item,
+    _Problems,
+    _short,
+    _tag,
+    _validate,
+    _where,
+    validation_problems,
+)
 
 
 def _load_json(data: bytes, filename: str) -> Scenario:
@@ -110,7 +121,7 @@ def _finish(items: dict[str, list[_Item]], policy_raw: object, policy_where: str
 
     pools = [it.obj for it in items.get("depots", []) if isinstance(it.obj, Depot)]
     types = [it.obj for it in items.get("fleet", []) if isinstance(it.obj, VehicleType)]
-    for text in driver_pool_problems(pools, types):  # type: ignore[arg-type]
+    for text in driver_pool_problems(pools, types):
         where, fld, message = text.split(": ", 2)
         section = "depots" if where.startswith("depots") else "fleet"
         problems.add(section, 0, Problem(where, fld, message))

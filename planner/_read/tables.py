@@ -20,7 +20,6 @@ from ..errors import InputError, Problem
 from .cells import Row, _cell, _empty, _header_key, _set_path
 from .problems import _cross_problems, _unique, _where, validation_problems
 
-
 INTERNAL_PREFIX = "_fangang"
 
 
@@ -72,9 +71,9 @@ def _order_rows(rows: list[Row], first_row: int, label: str
     problems: list[tuple[int, Problem]] = []
     headers: list[object] = []
     for r in rows:
-        for h in r:
-            if h not in headers:
-                headers.append(h)
+        for column in r:
+            if column not in headers:
+                headers.append(column)
     mapping: dict[object, str] = {}
     header_row = first_row - 1
     header_where = f"{label} {header_row} (header)"
@@ -276,5 +275,5 @@ def read_table(data: bytes, filename: str) -> list[Row]:
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
-    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+    rows: list[list[object]] = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
     return _rows_to_dicts(rows)

@@ -7,17 +7,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-
 from ..contract import (
     Policy,
     Scenario,
 )
 from ..errors import InputError, Problem
-from .cells import Row, _cell, _CLOCK_PAIR_FIELDS, _empty, _header_key, _set_path
+from .cells import _CLOCK_PAIR_FIELDS, Row, _cell, _empty, _header_key, _set_path
 from .problems import _Item, _Problems, _tag, _validate, _where
 from .scenario import _finish
 from .tables import _open_workbook, _order_rows, _rows_to_dicts, _sheet_rows
-
 
 REQUIRED_SHEETS = ("sites", "depots", "fleet", "orders")
 

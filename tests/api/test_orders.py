@@ -189,7 +189,8 @@ def test_roster_validation(client, agency_a, with_reference):
 
 def test_screening_updates_per_worker_and_per_order(client, agency_a, with_reference):
     """Screening results update a worker, all workers of an order, or an order's counts; counts follow."""
-    body = f.order(headcount=None, cleared=None, workers=[f.worker("甲", screening="pending"), f.worker("乙", screening="pending")])
+    body = f.order(headcount=None, cleared=None,
+                   workers=[f.worker("甲", screening="pending"), f.worker("乙", screening="pending")])
     oid = client.post("/v1/orders", json=[body], headers=agency_a).json()["orders"][0]["id"]
     workers = client.get(f"/v1/orders/{oid}/workers", headers=agency_a).json()
     r = client.patch(f"/v1/orders/{oid}/workers/{workers[0]['id']}", json={"screening": "cleared"}, headers=agency_a)

@@ -294,10 +294,6 @@ def test_the_service_plans_and_checks_with_its_road_table(make_settings, tmp_pat
     """FANGANG_ROADS names a road table: plans record it, and their check measures with it."""
     import csv as csvmod
 
-    from planner import places
-
-    pts = {"D1": (34.56, 113.81), "F1": (34.53, 113.84), "410526": (places.counties()["410526"].lat,
-                                                               places.counties()["410526"].lon)}
     path = tmp_path / "roads.csv"
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csvmod.writer(fh)
