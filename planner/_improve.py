@@ -108,18 +108,19 @@ class _Prices:
             got = self._fits[key] = ride_fits(self.data, p, s)
         return got
 
-    def weight(self, loads: Loads) -> tuple[float, int]:
-        """(objective weight, coach type) of a trip; (inf, -1) when it breaks a rule (ride aside)."""
+    def weight(self, loads: Loads) -> tuple[float, Optional[int]]:
+        """(objective weight, coach type) of a trip: (0, None) with no riders, (inf, None) when it
+        breaks a rule (the ride limit aside: :meth:`fits`)."""
         if not loads:
-            return 0.0, -1
+            return 0.0, None
         n = sum(loads.values())
         places = frozenset(k[0] for k in loads)
         sites = frozenset(k[2] for k in loads)
         if len(places) > self.data.max_stops or n > self.qmax or n < self.data.min_riders:
-            return math.inf, -1
+            return math.inf, None
         km, p, s, room = self.route(places, sites)
         if n > room:
-            return math.inf, -1
+            return math.inf, None
         need = next(c for c in self.caps if c >= n)
         key = (places, sites, need)
         got = self._weight.get(key)
@@ -128,13 +129,14 @@ class _Prices:
             got = self._weight[key] = min(
                 (objective_weight(self.data, v, km, crew, self.objective), v)
                 for v in self.vtypes if self.data.vehicles[v].capacity >= n)
-        return got
+        return got[0], got[1]
 
     def draft(self, loads: Loads) -> DraftTrip:
         places = frozenset(k[0] for k in loads)
         sites = frozenset(k[2] for k in loads)
         km, p, s, _ = self.route(places, sites)
         _, v = self.weight(loads)
+        assert v is not None, "only trips that keep every rule are drafted"
         return DraftTrip(v, p, s, tuple(sorted(loads.items())), km)
 
 

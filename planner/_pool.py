@@ -124,13 +124,14 @@ def split_tour(data: ProblemData, order: list[int], left: dict[Key, int], vtypes
 
     inf = math.inf
     f = [inf] * (total + 1)
-    back = [0] * (total + 1)
+    back = [0] * (total + 1)  # where the trip ending at j starts
+    skip = [False] * (total + 1)  # whether worker j is left out instead
     f[0] = 0.0
     k_limit = data.max_stops
     for j in range(1, total + 1):
         kb = int(key_at[j - 1])
         places_seen: set[int] = set()
-        best, arg = inf, -1
+        best, arg, left_out = inf, 0, False
         # a trip's start i: only where it matters — the first worker of a key, or j - capacity
         lo = max(0, j - qmax)
         cand = {lo}
@@ -158,19 +159,19 @@ def split_tour(data: ProblemData, order: list[int], left: dict[Key, int], vtypes
                 best, arg = f[i] + w, i
         # leaving a worker out is allowed but costs more than any trip (min riders unreachable)
         if f[j - 1] + SKIP < best:
-            best, arg = f[j - 1] + SKIP, -(j - 1) - 1
-        f[j], back[j] = best, arg
+            best, arg, left_out = f[j - 1] + SKIP, j - 1, True
+        f[j], back[j], skip[j] = best, arg, left_out
     # walk back: trips as position ranges
     trips: list[tuple[int, int]] = []
     skipped: dict[Key, int] = {}
     j = total
     while j > 0:
-        i = back[j]
-        if i < 0:
+        if skip[j]:
             k = keys[int(key_at[j - 1])]
             skipped[k] = skipped.get(k, 0) + 1
             j -= 1
             continue
+        i = back[j]
         trips.append((i, j))
         j = i
     out: list[DraftTrip] = []
