@@ -189,12 +189,13 @@ def by_county(data: ProblemData, trip: AllocatedTrip, vtypes: list[int]) -> list
 
 
 def seat_leftovers(data: ProblemData, trips: list[AllocatedTrip], leftovers: list[tuple[Eligible, int]],
-                   vtypes: list[int]) -> tuple[list[AllocatedTrip], list[tuple[int, int, Reason]]]:
+                   vtypes: list[int], pooling: Optional[list[int]] = None
+                   ) -> tuple[list[AllocatedTrip], list[tuple[int, int, Reason]]]:
     """Workers allocation left over: seated on trips with room where that is shorter
     (:func:`fit_in`), else on coaches of their own; too few to ride alone, unassigned."""
     trips = list(trips)
     unassigned: list[tuple[int, int, Reason]] = []
-    pooling = pooling_types(data)
+    pooling = pooling_types(data) if pooling is None else pooling
     for e, n in leftovers:
         n -= fit_in(data, trips, e, n, pooling)
         if not n:

@@ -34,9 +34,11 @@ class Pooled:
 
 
 def pool_remainders(data: ProblemData, left: dict[Key, int], *, deadline: Deadline, params: SolveParams,
-                    report: Optional[Callable[[float], None]] = None) -> Pooled:
-    """Cover every remaining worker: per cohort, giant tours through the counties, split into trips."""
-    vtypes = pooling_types(data)
+                    vtypes: Optional[list[int]] = None, report: Optional[Callable[[float], None]] = None) -> Pooled:
+    """Cover every remaining worker: per cohort, giant tours through the counties, split into trips.
+
+    ``vtypes``: the coach types that may carry the pooled trips (default: every one that can)."""
+    vtypes = pooling_types(data) if vtypes is None else vtypes
     if not left or not vtypes:
         return Pooled([], {})
     cohorts = sorted({k[1] for k in left})

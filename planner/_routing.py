@@ -462,3 +462,97 @@ def open_path(arc: np.ndarray, *, time_limit: float) -> list[int]:
     if not found.solved:
         return list(range(n))
     return [node - 1 for node in found.routes[0]]
+
+
+@dataclass(frozen=True)
+class ModeProblem:
+    """Which groups of workers ride which train, and which trains run (a small MIP, CP-SAT).
+
+    Attributes
+    ----------
+    size
+        Workers per group.
+    cohort
+        Per group: 0 (low) or 1 (medium); a car carries one cohort.
+    direct
+        Per group: the cost of one worker by coach, or None when no coach can take them.
+    options
+        ``(group, train, cost per worker)``: a group may ride a train at that cost.
+    trains
+        Per train: ``(seats per car, cars, fixed cost if it runs, fewest riders to run)``.
+    unplanned
+        The cost of leaving one worker unplanned (larger than any mode).
+    """
+
+    size: tuple[int, ...]
+    cohort: tuple[int, ...]
+    direct: tuple[Optional[int], ...]
+    options: tuple[tuple[int, int, int], ...]
+    trains: tuple[tuple[int, int, int, int], ...]
+    unplanned: int
+
+
+@dataclass(frozen=True)
+class ModeChoice:
+    """Per group the workers by coach and unplanned, per option the workers on it, per train
+    whether it runs; ``optimal`` when CP-SAT proved it."""
+
+    direct: tuple[int, ...]
+    riders: tuple[int, ...]
+    unplanned: tuple[int, ...]
+    runs: tuple[bool, ...]
+    optimal: bool
+
+
+def choose_modes(problem: ModeProblem, *, time_limit: float, seed: int = 0) -> ModeChoice:
+    """Minimise the coach shares, the seats, the fixed costs of the trains that run and the
+    unplanned workers, subject to each train's cars (one cohort a car, none if it does not run)
+    and its fewest riders."""
+    from ortools.sat.python import cp_model
+
+    m = cp_model.CpModel()
+    g_count = len(problem.size)
+    direct = [m.new_int_var(0, problem.size[g] if problem.direct[g] is not None else 0, f"d{g}") for g in range(g_count)]
+    unplanned = [m.new_int_var(0, problem.size[g], f"u{g}") for g in range(g_count)]
+    ride = [m.new_int_var(0, problem.size[g], f"x{i}") for i, (g, _, _) in enumerate(problem.options)]
+    by_group: dict[int, list[int]] = {}
+    for i, (g, _, _) in enumerate(problem.options):
+        by_group.setdefault(g, []).append(i)
+    for g in range(g_count):
+        m.add(direct[g] + unplanned[g] + sum(ride[i] for i in by_group.get(g, [])) == problem.size[g])
+    runs = []
+    for t, (per_car, cars, _, fewest) in enumerate(problem.trains):
+        on = [i for i, (_, tt, _) in enumerate(problem.options) if tt == t]
+        y = m.new_bool_var(f"run{t}")
+        runs.append(y)
+        if not on:
+            m.add(y == 0)
+            continue
+        used = []
+        for cohort in (0, 1):
+            mine = [i for i in on if problem.cohort[problem.options[i][0]] == cohort]
+            c = m.new_int_var(0, cars if mine else 0, f"cars{t}_{cohort}")
+            used.append(c)
+            if mine:
+                m.add(sum(ride[i] for i in mine) <= per_car * c)
+        m.add(sum(used) <= cars * y)
+        m.add(sum(ride[i] for i in on) >= fewest * y)
+    cost = [problem.unplanned * unplanned[g] for g in range(g_count)]
+    cost += [c * direct[g] for g, c in enumerate(problem.direct) if c is not None]
+    cost += [c * ride[i] for i, (_, _, c) in enumerate(problem.options)]
+    cost += [problem.trains[t][2] * runs[t] for t in range(len(problem.trains))]
+    m.minimize(sum(cost))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.5, time_limit)
+    solver.parameters.num_workers = 2
+    solver.parameters.random_seed = seed
+    status = solver.solve(m)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        # no solution in time: everyone by coach who can go, the rest unplanned
+        return ModeChoice(tuple(n if problem.direct[g] is not None else 0 for g, n in enumerate(problem.size)),
+                          tuple(0 for _ in problem.options),
+                          tuple(0 if problem.direct[g] is not None else n for g, n in enumerate(problem.size)),
+                          tuple(False for _ in problem.trains), False)
+    return ModeChoice(tuple(int(solver.value(v)) for v in direct), tuple(int(solver.value(v)) for v in ride),
+                      tuple(int(solver.value(v)) for v in unplanned), tuple(bool(solver.value(y)) for y in runs),
+                      status == cp_model.OPTIMAL)

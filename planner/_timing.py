@@ -9,11 +9,12 @@ missed, the coach not available).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional
 
 from ._trips import AllocatedTrip, TimedStop
 from .contract import Reason
-from .driving import DAY, DriveLog, drive
+from .driving import DAY, DriveLog, DrivingRules, drive
 from .problem import ProblemData
 
 
@@ -30,31 +31,6 @@ class Fail(Exception):
 
 
 
-def open_at(data: ProblemData, site: int, t: int, dwell: int) -> int:
-    """The earliest t' ≥ t at which a drop of ``dwell`` minutes fits inside receiving hours.
-
-    The hours may wrap midnight (22:00–06:00): the drop then fits from 22:00 until 06:00 the
-    next morning."""
-    a, b = data.site_hours[site]
-    if not data.time_rules:
-        return t
-    for _ in range(3):
-        m = t % DAY
-        day = t - m
-        if a <= b:
-            if a <= m and m + dwell <= b:
-                return t
-            t = day + a if m < a else day + DAY + a
-        else:  # overnight: open [a, 24:00) and [00:00, b]
-            if m >= a and m + dwell <= DAY + b:
-                return t
-            if m + dwell <= b:
-                return t
-            t = day + a
-    return t
-
-
-
 def simulate(data: ProblemData, trip: AllocatedTrip, start: int, crew: int, intake: dict[tuple[int, int], int],
              hold: int = 0, prior: Optional[list[tuple[int, int, float]]] = None) -> list[TimedStop]:
     """Time one trip leaving its depot at ``start``; raise :class:`Fail` when a rule breaks.
@@ -64,7 +40,7 @@ def simulate(data: ProblemData, trip: AllocatedTrip, start: int, crew: int, inta
     the crew has done on the coach's earlier trips (it counts towards the daily limit); when the
     crew must rest first, the coach waits at the depot and leaves when the driving starts."""
     vt = data.vehicles[trip.vehicle]
-    rules = data.rules
+    rules = trip_rules(data, trip)
     log = DriveLog.seeded(crew, prior, rules) if prior else DriveLog(crew=crew)
     stops = [TimedStop("depart", vt.depot, None, None, start)]
     t, here = start, vt.depot
@@ -77,7 +53,9 @@ def simulate(data: ProblemData, trip: AllocatedTrip, start: int, crew: int, inta
             stops[0].depart = iv[0][0]  # the crew rested at the depot: the coach leaves when it drives
         arrive = max(arrive, ready - data.boarding)  # hold on the road rather than wait in a closed county
         depart = arrive + data.boarding
-        if data.risk_at(p, arrive) >= 2 or data.risk_at(p, depart - 1) >= 2 or data.risk_at(p, depart) != trip.cohort:
+        at_station = p in data.station_place  # a last mile's pickup: its workers' county was checked at home
+        if not at_station and (data.risk_at(p, arrive) >= 2 or data.risk_at(p, depart - 1) >= 2
+                               or data.risk_at(p, depart) != trip.cohort):
             raise Fail("region_closed")
         for o, _ in loads:
             od = data.orders[o]
@@ -93,7 +71,7 @@ def simulate(data: ProblemData, trip: AllocatedTrip, start: int, crew: int, inta
     for s in trip.sites:
         sp = data.site_place[s]
         arrive, iv = drive(log, t, rules.minutes(data.km[here, sp]), rules)
-        arrive = open_at(data, s, arrive, data.alighting)
+        arrive = data.open_at(s, arrive, data.alighting)
         depart = arrive + data.alighting
         n_here = sum(n for _, n in drops[s])
         cap = data.site_intake[s]
@@ -117,6 +95,32 @@ def simulate(data: ProblemData, trip: AllocatedTrip, start: int, crew: int, inta
         raise Fail("no_vehicle")
     return stops
 
+
+
+def purpose(data: ProblemData, trip: AllocatedTrip) -> str:
+    """``direct``, ``feeder`` or ``last_mile``: what the trip's order parts are legs of."""
+    first = next(o for loads in trip.board.values() for o, _ in loads)
+    return data.orders[first].leg
+
+
+def one_way_km(data: ProblemData, depot: int, pickups: tuple[int, ...], sites: tuple[int, ...]) -> float:
+    """The longer of a trip's outbound run (depot → last pickup) and loaded run (first pickup → last drop)."""
+    km = data.km
+    out = km[depot, pickups[0]] + sum(km[a, b] for a, b in zip(pickups, pickups[1:]))
+    seq = list(pickups) + [data.site_place[s] for s in sites]
+    loaded = sum(km[a, b] for a, b in zip(seq, seq[1:]))
+    return float(max(out, loaded))
+
+
+def trip_rules(data: ProblemData, trip: AllocatedTrip) -> DrivingRules:
+    """The driving rules of a trip: a feeder or last mile whose one-way distance is at most
+    ``feeder_night_exempt_km`` may drive in the night rest."""
+    rules = data.rules
+    if rules.night_rest is None or purpose(data, trip) == "direct":
+        return rules
+    if one_way_km(data, data.vehicles[trip.vehicle].depot, trip.pickups, trip.sites) > data.exempt_km:
+        return rules
+    return replace(rules, night_rest=None)
 
 
 def board_from(data: ProblemData, trip: AllocatedTrip, order: int) -> int:

@@ -25,6 +25,9 @@ Rule codes (``Violation.rule``) by family, one module each in ``planner/_check/`
   ``daily_driving``
 - ``crews`` (across trips): ``drivers``, ``driver_overlap``, and ``daily_driving``,
   ``continuous_driving``, ``night_driving`` for a driver across trips
+- ``trains``: ``train_load``, ``train_seats``, ``train_car_cohort``, ``train_min_riders``,
+  ``train_chain``, ``connection`` (and ``ride_time`` door to door, ``cohort`` of a car's feeders);
+  ``places`` adds ``wrong_station``, ``trips`` adds ``purpose``
 - ``summary``: ``summary``, ``lower_bound``
 """
 
@@ -39,6 +42,7 @@ from ._check.places import check_places
 from ._check.regions import check_regions
 from ._check.roads import Roads, RoadsError
 from ._check.summary import check_summary
+from ._check.trains import check_trains
 from ._check.trips import check_coaches, check_now, check_trips
 from ._check.windows import check_windows
 from ._check.workers import check_accounting, check_loads, check_screening
@@ -57,12 +61,14 @@ RULE_CODES = (
     "earliest_departure", "late_arrival", "receiving_hours", "site_intake", "ride_time",
     "leg_time", "night_rest", "continuous_driving", "night_driving", "daily_driving",
     "turnaround", "drivers", "driver_overlap", "before_now",
+    "wrong_station", "purpose", "train_load", "train_seats", "train_car_cohort", "train_min_riders", "train_chain",
+    "connection",
     "summary", "lower_bound",
 )
 
 #: The rule families, in the order their violations are listed within a trip.
 FAMILIES = (check_trips, check_places, check_loads, check_regions, check_screening, check_windows,
-            check_driving, check_coaches, check_crews, check_now, check_accounting, check_summary)
+            check_driving, check_coaches, check_crews, check_now, check_trains, check_accounting, check_summary)
 
 
 def check(scenario: Scenario, plan: Plan, roads: Optional[str] = None) -> list[Violation]:

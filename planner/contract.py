@@ -36,6 +36,8 @@ Reason = Literal[
     "ride_time_exceeded",
     "too_few_riders",
     "no_driver",
+    "no_train_seat",
+    "connection_missed",
 ]
 REASONS: tuple[str, ...] = get_args(Reason)
 
@@ -360,6 +362,11 @@ class Policy(_Input):
     county_snap_km: float = Field(default=100.0, gt=0, le=500)
     #: a warning when a depot is farther than this (road km) from every pickup it serves
     depot_warning_km: float = Field(default=300.0, gt=0, le=5000)
+    #: a feeder coach arrives at least this long before its train leaves; a last-mile coach leaves
+    #: at least this long after its train arrives
+    station_minutes: float = Field(default=60.0, ge=0, le=720)
+    #: a feeder or last-mile trip whose one-way distance is at most this is exempt from the night rest
+    feeder_night_exempt_km: float = Field(default=100.0, ge=0, le=1000)
     driving_rules: bool = True
     time_rules: bool = True
 
@@ -395,6 +402,94 @@ class Policy(_Input):
         return self
 
 
+class Station(_Input):
+    """A railway station where workers board or leave a train."""
+
+    id: str
+    name: str = ""
+    location: Location
+
+
+class TrainCall(_Input):
+    """A train's call at a station: ``arrive`` (none at the first call), ``depart`` (none at the last)."""
+
+    station: str
+    arrive: Optional[datetime] = None
+    depart: Optional[datetime] = None
+
+    @field_validator("arrive", "depart")
+    @classmethod
+    def _tz(cls, v: Optional[datetime]) -> Optional[datetime]:
+        return None if v is None else as_shanghai(v)
+
+
+class TrainOffer(_Input):
+    """A train the railway offers: a whole ``special`` train or reserved ``cars`` on a scheduled one.
+
+    Workers board at ``board_at`` (default: every call but the last) and alight at ``alight_at``
+    (default: the last call); every boarding station comes before every alighting one. It runs
+    (and its ``fixed_cost`` is paid) only with at least ``min_riders`` aboard; each rider costs
+    ``cost_per_seat``."""
+
+    id: str
+    name: str = ""
+    kind: Literal["special", "cars"] = "special"
+    calls: list[TrainCall] = Field(min_length=2)
+    board_at: Optional[list[str]] = None
+    alight_at: Optional[list[str]] = None
+    cars: int = Field(gt=0, le=40)
+    seats_per_car: int = Field(default=118, gt=0, le=200)
+    fixed_cost: float = Field(default=0.0, ge=0)
+    cost_per_seat: float = Field(default=0.0, ge=0)
+    min_riders: int = Field(default=1, ge=1)
+
+    @field_validator("board_at", "alight_at", mode="before")
+    @classmethod
+    def _station_list(cls, v: object) -> object:
+        return [v] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _calls(self) -> "TrainOffer":
+        stations = [c.station for c in self.calls]
+        if len(set(stations)) != len(stations):
+            raise ValueError("calls: a train calls at each station once")
+        if self.calls[0].depart is None:
+            raise ValueError("calls: the first call needs its depart time")
+        if self.calls[-1].arrive is None:
+            raise ValueError("calls: the last call needs its arrive time")
+        for i, c in enumerate(self.calls[1:-1], start=1):
+            if c.arrive is None or c.depart is None:
+                raise ValueError(f"calls[{i}] ({c.station}): a call between the first and the last needs arrive and depart")
+        times = [t for c in self.calls for t in (c.arrive, c.depart) if t is not None]
+        if any(b < a for a, b in zip(times, times[1:])):
+            raise ValueError("calls: times go backwards")
+        position = {s: i for i, s in enumerate(stations)}
+        board, alight = self.boarding(), self.alighting()
+        for s in board + alight:
+            if s not in position:
+                raise ValueError(f"board_at/alight_at: the train does not call at {s!r}")
+        if max(position[s] for s in board) >= min(position[s] for s in alight):
+            raise ValueError("board_at/alight_at: every boarding station must come before every alighting one")
+        if self.calls[-1].station in board:
+            raise ValueError("board_at: nobody boards at the last call")
+        return self
+
+    def boarding(self) -> list[str]:
+        """The stations where workers may board."""
+        return list(self.board_at) if self.board_at else [c.station for c in self.calls[:-1]]
+
+    def alighting(self) -> list[str]:
+        """The stations where workers may alight."""
+        return list(self.alight_at) if self.alight_at else [self.calls[-1].station]
+
+    def call(self, station: str) -> TrainCall:
+        return next(c for c in self.calls if c.station == station)
+
+    @property
+    def seats(self) -> int:
+        return self.cars * self.seats_per_car
+
+
 class Scenario(_Input):
     """A planning problem: reference data (sites, depots, fleet, regions, policy) and orders.
 
@@ -407,6 +502,8 @@ class Scenario(_Input):
     regions: list[Region] = Field(default_factory=list)
     orders: list[Order] = Field(default_factory=list)
     policy: Policy = Field(default_factory=Policy)
+    stations: list[Station] = Field(default_factory=list)
+    trains: list[TrainOffer] = Field(default_factory=list)
     fixed: list["Trip"] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -427,6 +524,8 @@ class Scenario(_Input):
         for i, o in enumerate(self.orders):
             if o.site not in sites:
                 raise ValueError(f"orders[{i}] ({o.id}): site: unknown site {o.site!r}")
+        for problem in train_problems(self.stations, self.trains):
+            raise ValueError(problem)
         for problem in driver_pool_problems(self.depots, self.fleet):
             raise ValueError(problem)
         return self
@@ -436,6 +535,26 @@ class Scenario(_Input):
         vt = next(v for v in self.fleet if v.id == vehicle_type)
         depot = next((d for d in self.depots if d.id == vt.depot), None)
         return list(vt.drivers or []) + list((depot.drivers if depot else None) or [])
+
+
+def train_problems(stations: Sequence[Station], trains: Sequence[TrainOffer]) -> list[str]:
+    """Station ids unique; train ids unique; every train calls at known stations."""
+    out = []
+    known: set[str] = set()
+    for i, s in enumerate(stations):
+        if s.id in known:
+            out.append(f"stations[{i}] ({s.id}): id: duplicate id {s.id!r}")
+        known.add(s.id)
+    seen: set[str] = set()
+    for i, t in enumerate(trains):
+        if t.id in seen:
+            out.append(f"trains[{i}] ({t.id}): id: duplicate id {t.id!r}")
+        seen.add(t.id)
+        for c in t.calls:
+            if c.station not in known:
+                out.append(f"trains[{i}] ({t.id}): calls: unknown station {c.station!r} "
+                           f"(known stations: {', '.join(sorted(known)) or 'none'})")
+    return out
 
 
 def driver_pool_problems(depots: Sequence[Depot], fleet: Sequence[VehicleType]) -> list[str]:
@@ -457,9 +576,11 @@ def driver_pool_problems(depots: Sequence[Depot], fleet: Sequence[VehicleType]) 
 
 
 class Place(_Model):
-    """Where a stop is: a site or depot ``id``, or a ``county``, with its name and coordinates."""
+    """Where a stop is: a site or depot ``id``, a ``station``, or a ``county``, with its name and
+    coordinates."""
 
     id: Optional[str] = None
+    station: Optional[str] = None
     county: Optional[str] = None
     name: str = ""
     lat: float
@@ -507,6 +628,9 @@ class Trip(_Model):
     #: who drives: ids from the driver pools (``depots[].drivers``, ``fleet[].drivers``); absent, the
     #: coach's own crew drives, the same drivers on all its trips
     drivers: Optional[list[str]] = None
+    #: ``direct`` to the sites; ``feeder``: to a train's boarding station; ``last_mile``: from its
+    #: alighting station to the sites
+    purpose: Literal["direct", "feeder", "last_mile"] = "direct"
 
 
 class Unassigned(_Model):
@@ -525,6 +649,13 @@ class Summary(_Model):
     cost: float
     lower_bound_km: float
     km_over_bound: Optional[float] = None
+    #: workers planned by coach all the way, and by train (with a feeder and a last-mile coach)
+    workers_by_mode: Optional[dict[str, int]] = None
+    trains_run: int = 0
+    #: the trains' cost (fixed costs of those that run, and seats); ``cost`` is the coaches'
+    train_cost: float = 0.0
+    #: no plan for these workers costs less: each planned worker's cheapest share over the modes
+    cost_lower_bound: float = 0.0
 
 
 class SolverInfo(_Model):
@@ -544,6 +675,35 @@ class SolverInfo(_Model):
         return None if v is None else as_shanghai(v)
 
 
+class TrainLoad(_Model):
+    """Workers of one order in one car of a train: where they board and where they alight."""
+
+    train: str
+    car: int = Field(ge=0)
+    cohort: Risk
+    order: str
+    count: int = Field(gt=0)
+    board_at: str
+    alight_at: str
+
+
+class Suggestion(_Model):
+    """A special train fangang proposes the coordinator request from the railway.
+
+    ``saves``: yuan saved against the plan without it (coach cost of the workers it carries, minus
+    its estimated cost); ``brings_back``: workers it carries who no coach could bring."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    from_: list[str] = Field(alias="from")
+    to: str
+    day: str
+    riders: int
+    est_cost: float
+    saves: float
+    brings_back: int
+
+
 class PlanWarning(_Model):
     """Something a coordinator should look at before handing the plan out; not a broken rule."""
 
@@ -560,10 +720,12 @@ class Plan(_Model):
     unassigned: list[Unassigned] = Field(default_factory=list)
     summary: Summary
     warnings: list[PlanWarning] = Field(default_factory=list)
+    train_loads: list[TrainLoad] = Field(default_factory=list)
+    suggestions: list[Suggestion] = Field(default_factory=list)
 
 
 Scenario.model_rebuild()
 
 #: the scenario-side models: unknown fields in them are refused
 INPUT_MODELS: tuple[type[BaseModel], ...] = (Scenario, Site, Depot, VehicleType, Region, Order, Policy,
-                                             Location, ScreeningBatch)
+                                             Location, ScreeningBatch, Station, TrainOffer, TrainCall)

@@ -18,13 +18,17 @@ from .problem import ProblemData
 
 @dataclass(frozen=True)
 class Eligible:
-    """Workers of one order that may travel: count, cohort and the window their boarding must fall in."""
+    """Workers of one order that may travel: count, cohort and the window their boarding must fall in.
+
+    ``by_coach`` false: no coach can bring them in time (ride limit, deadline), only a train may —
+    their window is then their screening's and cohort's only (set when trains are offered)."""
 
     order: int
     count: int
     cohort: int  # 0 low, 1 medium
     board_from: int
     board_until: int
+    by_coach: bool = True
 
 
 def eligibility(data: ProblemData, already: Sequence[int] = ()) -> tuple[list[Eligible], list[tuple[int, int, Reason]]]:
@@ -45,19 +49,24 @@ def eligibility(data: ProblemData, already: Sequence[int] = ()) -> tuple[list[El
             continue
         lo = max(o.earliest, data.now)
         hi = o.valid_until
+        coach_reason: Optional[Reason] = None
         if data.time_rules:
             ride = leg_minutes(data.km[o.place, data.site_place[o.site]], data.rules, crew=2)
             if ride + data.boarding > data.max_ride:
-                unassigned.append((o.index, n, "ride_time_exceeded"))
-                continue
+                coach_reason = "ride_time_exceeded"
             hi = min(hi, o.arrive_by - ride)
         if o.valid_until < lo:
             unassigned.append((o.index, n, "screening_expired"))
             continue
-        if hi < lo:
-            reason: Reason = ("screening_expired" if o.valid_until < o.arrive_by and o.valid_until == hi
-                              else "deadline_unreachable")
-            unassigned.append((o.index, n, reason))
+        if coach_reason is None and hi < lo:
+            coach_reason = ("screening_expired" if o.valid_until < o.arrive_by and o.valid_until == hi
+                            else "deadline_unreachable")
+        if coach_reason is not None:
+            piece = _first_open_piece(data, o.place, lo, o.valid_until) if data.trains else None
+            if piece is None:  # no coach can bring them, and no train is offered (or the county is closed)
+                unassigned.append((o.index, n, coach_reason))
+            else:
+                eligible.append(Eligible(o.index, n, piece[2], piece[0], piece[1], by_coach=False))
             continue
         piece = _first_open_piece(data, o.place, lo, hi)
         if piece is None:

@@ -13,17 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from ._allocate import allocate, own_coaches, seat_leftovers
-from ._full import demand_by_key, full_coaches, largest_type
-from ._improve import improve, key_windows
-from ._pool import pool_remainders
-from ._pricing import pooling_types, usable_types
+from ._allocate import own_coaches
+from ._chains import Chains, plan_chains
+from ._coaches import pooled_trips
+from ._pricing import usable_types
 from ._schedule import book_dispatched, schedule_with_fallback
-from ._trips import AllocatedTrip
+from ._trains import choose
 from .contract import Plan, Reason, Scenario, Trip
-from .eligibility import Eligible, eligibility
+from .eligibility import eligibility
 from .params import Deadline, SolveParams
-from .problem import ProblemData, check_fixed, compile_scenario
+from .problem import check_fixed, compile_scenario
 from .report import build_plan
 from .travel import DistanceProvider
 
@@ -91,33 +90,30 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
     if not vtypes:
         unassigned += [(e.order, e.count, "no_vehicle") for e in eligible]
         eligible = []
+    by_train: Optional[Chains] = None
+    if data.trains and eligible and params.pooling:
+        tell("trains", 0.02)
+        modes = choose(data, eligible, vtypes, time_limit=min(10.0, 0.1 * time_limit), seed=seed)
+        riding = sum(leg.count for leg in modes.legs) / max(1, sum(e.count for e in eligible))
+        by_train = plan_chains(modes, fleet, intake, params, seed, deadline.left(params.pool_share) * riding, tell)
+        data, fleet, intake = by_train.data, by_train.fleet, by_train.intake
+        unassigned += modes.unassigned + by_train.unassigned
+        eligible, vtypes = modes.direct + by_train.back, list(modes.fleets.home)
     tell("pooling", 0.05)
     if eligible and params.pooling:
-        trips, more = _pooled(data, eligible, vtypes, params, seed, deadline, tell)
+        trips, more = pooled_trips(data, eligible, vtypes, params, seed, deadline, tell)
     else:
         trips, more = own_coaches(data, eligible, vtypes)
     tell("scheduling", 0.8)
     timed, late = schedule_with_fallback(data, trips, fleet, intake, vtypes)
+    if by_train is not None:
+        timed = by_train.timed + timed
     if progress:
         progress(Progress("reporting", 0.95, sum(t.cost for t in timed)))
     plan = build_plan(data, timed, fixed, unassigned + more + late, seconds=deadline.elapsed(),
                       time_limit=time_limit, status="feasible" if timed or not eligible else "no trips",
-                      seed=seed, roads=distances.source if distances is not None else "geodesic", now=now)
+                      seed=seed, roads=distances.source if distances is not None else "geodesic", now=now,
+                      cars=by_train.cars if by_train is not None else ())
     if progress:
         progress(Progress("done", 1.0, plan.summary.cost))
     return plan
-
-
-def _pooled(data: ProblemData, eligible: list[Eligible], vtypes: list[int], params: SolveParams, seed: int,
-            deadline: Deadline, tell: Tell) -> tuple[list[AllocatedTrip], Unassigned]:
-    """Full coaches, the remainders pooled and improved, then orders allocated to the trips."""
-    drafts, left = full_coaches(data, demand_by_key(data, eligible), largest_type(data, vtypes))
-    pooled = pool_remainders(data, left, deadline=deadline, params=params,
-                             report=lambda f: tell("pooling", 0.05 + 0.35 * f))
-    tell("improving", 0.4)
-    drafts += improve(data, pooled.drafts, pooling_types(data), params.objective,
-                      deadline=deadline.at(params.improve_share), seed=seed,
-                      windows=key_windows(data, eligible), report=lambda f: tell("improving", 0.4 + 0.4 * f))
-    allocation = allocate(data, drafts, eligible, pooled.unplaced)
-    trips, short = seat_leftovers(data, allocation.trips, allocation.leftovers, vtypes)
-    return trips, allocation.unassigned + short

@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Optional, Sequence
+from typing import Literal, Optional, Sequence
 
 import numpy as np
 
 from .contract import SHANGHAI, Scenario, Trip, as_shanghai
-from .driving import DrivingRules
+from .driving import DAY, DrivingRules
 from .errors import InputError, Problem
 from .places import PlaceError, Point, resolve_all
 from .travel import DistanceProvider, GeodesicRoad
@@ -64,6 +64,44 @@ class OrderData:
     valid_until: int
     pending: int = 0
     part: int = 0
+    #: for a train chain's legs: ``feeder`` (origin → boarding station) or ``last_mile`` (alighting
+    #: station → site), the order part they carry (``parent``) and the train
+    leg: Literal["direct", "feeder", "last_mile"] = "direct"
+    parent: Optional[int] = None
+    train: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class TrainData:
+    """A train offer in integer minutes: its calls ``(station index, arrive, depart)`` (None at the
+    ends), where workers board and alight (station indices), its cars and costs."""
+
+    index: int
+    id: str
+    name: str
+    kind: str
+    calls: tuple[tuple[int, Optional[int], Optional[int]], ...]
+    board: tuple[int, ...]
+    alight: tuple[int, ...]
+    cars: int
+    seats_per_car: int
+    fixed_cost: float
+    cost_per_seat: float
+    min_riders: int
+
+    @property
+    def seats(self) -> int:
+        return self.cars * self.seats_per_car
+
+    def departs(self, station: int) -> int:
+        t = next(d for s, _, d in self.calls if s == station)
+        assert t is not None
+        return t
+
+    def arrives(self, station: int) -> int:
+        t = next(a for s, a, _ in self.calls if s == station)
+        assert t is not None
+        return t
 
 
 @dataclass(frozen=True)
@@ -95,12 +133,42 @@ class ProblemData:
     two_driver_km: float
     min_riders: int
     time_rules: bool
+    station_ids: tuple[str, ...] = ()
+    station_place: tuple[int, ...] = ()
+    trains: tuple[TrainData, ...] = ()
+    station_minutes: int = 60
+    exempt_km: float = 100.0
+    #: per site: the station it stands for (feeders drop there), or None for a real site
+    site_station: tuple[Optional[int], ...] = ()
 
     def minute(self, when: datetime) -> int:
         return int((when - self.t0).total_seconds() // 60)
 
     def when(self, minute: int) -> datetime:
         return (self.t0 + timedelta(minutes=minute)).astimezone(SHANGHAI)
+
+    def open_at(self, site: int, t: int, dwell: int) -> int:
+        """The earliest t' ≥ t at which a drop of ``dwell`` minutes fits inside receiving hours.
+
+        The hours may wrap midnight (22:00–06:00): the drop then fits from 22:00 until 06:00 the
+        next morning. A station (a feeder's drop) receives at any time."""
+        a, b = self.site_hours[site]
+        if not self.time_rules or (self.site_station and self.site_station[site] is not None):
+            return t
+        for _ in range(3):
+            m = t % DAY
+            day = t - m
+            if a <= b:
+                if a <= m and m + dwell <= b:
+                    return t
+                t = day + a if m < a else day + DAY + a
+            else:  # overnight: open [a, 24:00) and [00:00, b]
+                if m >= a and m + dwell <= DAY + b:
+                    return t
+                if m + dwell <= b:
+                    return t
+                t = day + a
+        return t
 
     def risk_at(self, place: int, t: int) -> int:
         level = 0
@@ -122,10 +190,11 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
     pol = scenario.policy
     problems: list[Problem] = []
     locs = ([d.location for d in scenario.depots] + [s.location for s in scenario.sites]
-            + [o.origin for o in scenario.orders])
+            + [s.location for s in scenario.stations] + [o.origin for o in scenario.orders])
     points = resolve_all(locs, pol.county_snap_km)
     wheres = ([(f"depots[{i}] ({d.id})", "location") for i, d in enumerate(scenario.depots)]
               + [(f"sites[{i}] ({s.id})", "location") for i, s in enumerate(scenario.sites)]
+              + [(f"stations[{i}] ({s.id})", "location") for i, s in enumerate(scenario.stations)]
               + [(f"orders[{i}] ({o.id})", "origin." + ("county" if o.origin.county else
                                                          "address" if o.origin.address else "lat"))
                  for i, o in enumerate(scenario.orders)])
@@ -146,13 +215,16 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
             places.append(p)
         return index[key]
 
-    nd, ns = len(scenario.depots), len(scenario.sites)
+    nd, ns, nst = len(scenario.depots), len(scenario.sites), len(scenario.stations)
     depot_place = tuple(len(places) + i for i in range(nd))
     resolved = [p for p in points if isinstance(p, Point)]  # every one: the errors were raised above
     places.extend(replace(p, ref=d.id) for p, d in zip(resolved[:nd], scenario.depots))
     site_place = tuple(len(places) + i for i in range(ns))
     places.extend(replace(p, ref=x.id) for p, x in zip(resolved[nd:nd + ns], scenario.sites))
-    origin_place = [add(p) for p in resolved[nd + ns:]]
+    station_place = tuple(len(places) + i for i in range(nst))
+    places.extend(replace(p, ref=x.id, name=x.name or x.id)
+                  for p, x in zip(resolved[nd + ns:nd + ns + nst], scenario.stations))
+    origin_place = [add(p) for p in resolved[nd + ns + nst:]]
 
     provider = distances or GeodesicRoad(pol.road_factor)
     km = np.asarray(provider.matrix(places, places), dtype=float)
@@ -198,6 +270,15 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
         for pl in places_of.get(r.county[:6], ()):  # a region without orders changes nothing
             risk.setdefault(pl, []).append((a, b, RISK[r.risk]))
     pools = tuple(tuple(scenario.driver_pool(v.id)) for v in scenario.fleet)
+    station_index = {s.id: i for i, s in enumerate(scenario.stations)}
+    trains = tuple(
+        TrainData(i, t.id, t.name, t.kind,
+                  # arrivals rounded up and departures down: a connection never gets tighter by rounding
+                  tuple((station_index[c.station], None if c.arrive is None else m_up(c.arrive),
+                         None if c.depart is None else m(c.depart)) for c in t.calls),
+                  tuple(station_index[s] for s in t.boarding()), tuple(station_index[s] for s in t.alighting()),
+                  t.cars, t.seats_per_car, t.fixed_cost, t.cost_per_seat, t.min_riders)
+        for i, t in enumerate(scenario.trains))
     return ProblemData(
         name=scenario.name, t0=t0, places=tuple(places), km=km,
         site_ids=tuple(s.id for s in scenario.sites), site_place=site_place,
@@ -211,7 +292,10 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
         now=now_m, pools=pools, depot_warning_km=pol.depot_warning_km, max_stops=pol.max_pickup_stops,
         max_ride=int(pol.max_ride_hours * 60), boarding=int(-(-pol.boarding_minutes // 1)),
         alighting=int(-(-pol.alight_minutes // 1)), two_driver_km=pol.two_driver_km,
-        min_riders=pol.min_riders_per_trip, time_rules=pol.time_rules)
+        min_riders=pol.min_riders_per_trip, time_rules=pol.time_rules,
+        station_ids=tuple(s.id for s in scenario.stations), station_place=station_place, trains=trains,
+        station_minutes=int(math.ceil(pol.station_minutes - 1e-9)), exempt_km=pol.feeder_night_exempt_km,
+        site_station=tuple(None for _ in scenario.sites))
 
 
 def check_fixed(scenario: Scenario, fixed: Sequence[Trip]) -> None:

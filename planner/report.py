@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import datetime
-from typing import Iterable, Sequence
+from typing import Iterable, Literal, Sequence
 
+from ._chains import CarLoad
 from ._trips import TimedTrip
-from .contract import Load, Place, Plan, PlanWarning, SolverInfo, Stop, Summary, Trip, Unassigned
+from .contract import Load, Place, Plan, PlanWarning, SolverInfo, Stop, Summary, TrainLoad, Trip, Unassigned
 from .problem import ProblemData
 
 
@@ -35,8 +36,12 @@ def lower_bound_km(data: ProblemData, planned: dict[int, int]) -> float:
 
 def _place(data: ProblemData, idx: int, site: int | None = None) -> Place:
     p = data.places[idx]
+    if site is not None and data.site_station and data.site_station[site] is not None:
+        return Place(station=data.site_ids[site], name=p.name, lat=p.lat, lon=p.lon)
     if site is not None:
         return Place(id=data.site_ids[site], name=p.name, lat=p.lat, lon=p.lon)
+    if idx in data.station_place:  # a last mile's pickup
+        return Place(station=data.station_ids[data.station_place.index(idx)], name=p.name, lat=p.lat, lon=p.lon)
     if idx in data.depot_place:
         return Place(id=data.depot_ids[data.depot_place.index(idx)], name=p.name, lat=p.lat, lon=p.lon)
     if p.kind == "coords":  # where it was given, and the county it lies in (its risk and cohort)
@@ -58,6 +63,8 @@ def warnings_of(data: ProblemData, timed: Sequence[TimedTrip]) -> list[PlanWarni
     out = []
     served: dict[int, set[int]] = defaultdict(set)
     for t in timed:
+        if _purpose(data, t) != "direct":
+            continue  # a feeder's or last mile's depot serves its station
         for s in t.stops:
             if s.kind == "pickup":
                 served[data.vehicles[t.vehicle].depot].add(s.place)
@@ -73,6 +80,8 @@ def warnings_of(data: ProblemData, timed: Sequence[TimedTrip]) -> list[PlanWarni
     for site, sp in enumerate(data.site_place):
         if not depots:
             break
+        if data.site_station and data.site_station[site] is not None:
+            continue
         nearest = min(depots, key=lambda d: data.km[d, sp])
         km = float(data.km[nearest, sp])
         if km > data.depot_warning_km:
@@ -86,7 +95,8 @@ def warnings_of(data: ProblemData, timed: Sequence[TimedTrip]) -> list[PlanWarni
 def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Trip],
                unassigned: Iterable[tuple[int, int, str]],
                *, seconds: float, time_limit: float | None, status: str, seed: int | None,
-               roads: str | None = None, now: datetime | None = None) -> Plan:
+               roads: str | None = None, now: datetime | None = None,
+               cars: Sequence[CarLoad] = ()) -> Plan:
     """Assemble the plan; trips are numbered by departure time after the fixed ones."""
     trips: list[Trip] = list(fixed)
     used_ids = {t.id for t in fixed}
@@ -112,7 +122,7 @@ def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Tr
             ))
         trips.append(Trip(id=tid, vehicle_type=vt.id, bus=t.bus, depot=vt.depot_id, crew=t.crew,
                           cohort=("low", "medium")[t.cohort], km=round(t.km, 3), cost=round(t.cost, 2),
-                          stops=stops, drivers=list(t.drivers) if t.drivers else None))
+                          stops=stops, drivers=list(t.drivers) if t.drivers else None, purpose=_purpose(data, t)))
     # merge unassigned rows of the same order and reason (in order of the orders)
     merged: dict[tuple[str, str], int] = defaultdict(int)
     first: dict[str, int] = {}
@@ -122,28 +132,115 @@ def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Tr
             first.setdefault(data.orders[o].id, o)
     unassigned_rows = [Unassigned(order=o, count=c, reason=r)
                        for (o, r), c in sorted(merged.items(), key=lambda kv: (first[kv[0][0]], kv[0][1]))]
-    order_index = {o.id: o.index for o in data.orders if o.part == 0}
-    planned: dict[int, int] = defaultdict(int)
+    order_index = {o.id: o.index for o in data.orders if o.part == 0 and o.leg == "direct"}
+    by_coach: dict[int, int] = defaultdict(int)
     for trip in trips:
+        if trip.purpose != "direct":
+            continue
         for stop in trip.stops:
             for ld in stop.board:
                 if ld.order in order_index:
-                    planned[order_index[ld.order]] += ld.count
+                    by_coach[order_index[ld.order]] += ld.count
+    rows = train_loads(data, cars)
+    by_train = sum(car.count for car in cars)
+    riders: dict[int, int] = defaultdict(int)
+    for car in cars:
+        riders[car.train] += car.count
+    train_cost = sum(data.trains[t].fixed_cost + data.trains[t].cost_per_seat * r for t, r in riders.items() if r)
     km = sum(t.km for t in trips)
     cost = sum(t.cost for t in trips)
-    bound = lower_bound_km(data, planned)
+    bound = lower_bound_km(data, by_coach) + train_bound_km(data, cars)
     km_r, bound_r = round(km, 1), math.floor(bound * 10) / 10  # the bound rounds down: it stays a bound
+    direct_parts = [o for o in data.orders if o.leg == "direct"]
     summary = Summary(
-        workers_requested=sum(o.headcount for o in data.orders),
-        workers_eligible=sum(o.cleared for o in data.orders),
-        workers_planned=sum(planned.values()),
+        workers_requested=sum(o.headcount for o in direct_parts),
+        workers_eligible=sum(o.cleared for o in direct_parts),
+        workers_planned=sum(by_coach.values()) + by_train,
         trips=len(trips),
         buses_used=len({(t.vehicle_type, t.bus) for t in trips}),
         km=km_r, cost=round(cost, 2),
         lower_bound_km=bound_r,
         km_over_bound=round(km_r / bound_r, 4) if bound_r > 0 else None,
+        workers_by_mode={"coach": sum(by_coach.values()), "train": by_train},
+        trains_run=sum(1 for r in riders.values() if r),
+        train_cost=round(train_cost, 2),
+        cost_lower_bound=math.floor(cost_lower_bound(data, by_coach, cars) * 100) / 100,
     )
     return Plan(scenario=data.name, trips=trips, unassigned=unassigned_rows, summary=summary,
                 solver=SolverInfo(seconds=round(seconds, 2), time_limit=time_limit, status=status, seed=seed,
                                   roads=roads, now=now),
-                warnings=warnings_of(data, timed))
+                warnings=warnings_of(data, timed), train_loads=rows)
+
+
+def _purpose(data: ProblemData, t: TimedTrip) -> Literal["direct", "feeder", "last_mile"]:
+    first = next((o for s in t.stops for o, _ in s.loads), None)
+    return data.orders[first].leg if first is not None else "direct"
+
+
+def train_loads(data: ProblemData, cars: Sequence[CarLoad]) -> list[TrainLoad]:
+    """The cars' loads as the plan's rows, merged per (train, car, order, stations)."""
+    merged: dict[tuple[int, int, int, str, int, int], int] = defaultdict(int)
+    for c in cars:
+        merged[(c.train, c.car, c.cohort, data.orders[c.order].id, c.board, c.alight)] += c.count
+    return [TrainLoad(train=data.trains[t].id, car=car, cohort=("low", "medium")[cohort], order=o, count=n,
+                      board_at=data.station_ids[b], alight_at=data.station_ids[a])
+            for (t, car, cohort, o, b, a), n in sorted(merged.items())]
+
+
+def _depots(data: ProblemData) -> list[int]:
+    return sorted({v.depot for v in data.vehicles if v.count > 0 and v.capacity > 0})
+
+
+def _tour(data: ProblemData, depots: list[int], a: int, b: int) -> float:
+    km = data.km
+    return float(min(km[d, a] + km[a, b] + km[b, d] for d in depots))
+
+
+def train_bound_km(data: ProblemData, cars: Sequence[CarLoad]) -> float:
+    """Each train rider's cheapest feeder tour (depot → home → station → depot) and last-mile tour
+    (depot → station → site → depot) over the largest coach: the coach-km no plan can go below."""
+    usable = [v for v in data.vehicles if v.count > 0 and v.capacity > 0]
+    if not usable or not cars:
+        return 0.0
+    cap = max(v.capacity for v in usable)
+    depots = _depots(data)
+    total = 0.0
+    for c in cars:
+        o = data.orders[c.order]
+        total += c.count * (_tour(data, depots, o.place, data.station_place[c.board])
+                            + _tour(data, depots, data.station_place[c.alight], data.site_place[o.site]))
+    return total / cap
+
+
+def cost_lower_bound(data: ProblemData, by_coach: dict[int, int], cars: Sequence[CarLoad]) -> float:
+    """No plan for the planned workers costs less: each one's cheapest share over the modes.
+
+    A coach share: the least fixed cost per seat plus the least cost per km per seat times the
+    worker's own tour (a trip's route covers every rider's depot → home → site → depot tour); a
+    train share: the seat, the train's fixed cost per seat, and the coach shares of a feeder to its
+    boarding station and a last mile from its alighting station."""
+    usable = [v for v in data.vehicles if v.count > 0 and v.capacity > 0]
+    if not usable:
+        return 0.0
+    per_seat = min(v.fixed_cost / v.capacity for v in usable)
+    per_km = min(v.cost_per_km / v.capacity for v in usable)
+    depots = _depots(data)
+
+    def coach(a: int, b: int) -> float:
+        return per_seat + per_km * _tour(data, depots, a, b)
+
+    def cheapest(part: int) -> float:
+        o = data.orders[part]
+        site = data.site_place[o.site]
+        best = coach(o.place, site)
+        for t in data.trains:
+            seat = t.cost_per_seat + t.fixed_cost / max(1, t.seats)
+            for b in t.board:
+                for a in t.alight:
+                    best = min(best, coach(o.place, data.station_place[b]) + seat
+                               + coach(data.station_place[a], site))
+        return best
+
+    total = sum(n * cheapest(part) for part, n in by_coach.items())
+    total += sum(c.count * cheapest(c.order) for c in cars)
+    return total

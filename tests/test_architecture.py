@@ -98,8 +98,9 @@ def test_import_scanner_sees_function_level_and_relative_imports():
 #: The optimiser's modules in pipeline order: each may import only those before it.
 PIPELINE = ("planner.contract", "planner.errors", "planner.places", "planner.travel", "planner.driving",
             "planner.problem", "planner.eligibility", "planner.params", "planner._pricing", "planner._trips",
-            "planner._routing", "planner._full", "planner._pool", "planner._improve", "planner._allocate",
-            "planner._timing", "planner._schedule", "planner.report", "planner.optimize")
+            "planner._routing", "planner._trains", "planner._full", "planner._pool", "planner._improve",
+            "planner._allocate", "planner._coaches", "planner._timing", "planner._schedule", "planner._chains",
+            "planner.report", "planner.optimize")
 OPTIMIZER_ALL = PIPELINE[PIPELINE.index("planner.travel"):]
 
 

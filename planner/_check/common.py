@@ -159,6 +159,15 @@ class TripFacts:
     leg_driving: list[list[tuple[datetime, datetime]]]
     driving: list[tuple[datetime, datetime]]
 
+    def one_way_km(self) -> float:
+        """The longer of the outbound run (depot → last pickup) and the loaded run (first pickup → last drop)."""
+        kinds = [s.kind for s in self.trip.stops]
+        picks = [i for i, k in enumerate(kinds) if k == "pickup"]
+        drops = [i for i, k in enumerate(kinds) if k == "drop"]
+        if not picks or not drops:
+            return 0.0
+        return max(sum(self.legs[1:picks[-1] + 1]), sum(self.legs[picks[0] + 1:drops[-1] + 1]))
+
     @property
     def start(self) -> Optional[datetime]:
         return self.times[0].depart if self.times else None
@@ -192,17 +201,21 @@ class Facts:
         self.fleet: dict[str, VehicleType] = {v.id: v for v in self.sc.fleet}
         self.sites = {s.id: s for s in self.sc.sites}
         self.depots = {d.id: d for d in self.sc.depots}
+        self.stations = {s.id: s for s in self.sc.stations}
+        self.trains = {t.id: t for t in self.sc.trains}
         self.regions: dict[str, list] = defaultdict(list)
         for r in self.sc.regions:
             self.regions[r.county[:6]].append(r)
         self._resolve_places()
         self.trips = [self._trip_facts(i, t) for i, t in enumerate(self.plan.trips)]
         self.index = {t.id: i for i, t in enumerate(self.plan.trips)}
+        # workers board once, at home: a last mile's pickup at a station carries workers already counted
         self.boarded: dict[str, int] = defaultdict(int)
         for t in self.plan.trips:
             for s in t.stops:
-                for ld in s.board:
-                    self.boarded[ld.order] += ld.count
+                if s.place.station is None:
+                    for ld in s.board:
+                        self.boarded[ld.order] += ld.count
         self.coach_use: dict[tuple[str, int], list[tuple[datetime, datetime, str]]] = defaultdict(list)
         for tf in self.trips:
             if tf.start is not None and tf.end is not None:
@@ -223,11 +236,13 @@ class Facts:
                         used.append(ld.order)
         locs: list[Location] = [self.orders[o].origin for o in used]
         locs += [s.location for s in self.sc.sites] + [d.location for d in self.sc.depots]
+        locs += [s.location for s in self.sc.stations]
         pts = places.resolve_all(locs, self.p.county_snap_km) if locs else []
-        n = len(used)
+        n, ns, nd = len(used), len(self.sc.sites), len(self.sc.depots)
         self.origin_pt = dict(zip(used, pts[:n]))
-        self.site_pt = dict(zip([s.id for s in self.sc.sites], pts[n:n + len(self.sc.sites)]))
-        self.depot_pt = dict(zip([d.id for d in self.sc.depots], pts[n + len(self.sc.sites):]))
+        self.site_pt = dict(zip([s.id for s in self.sc.sites], pts[n:n + ns]))
+        self.depot_pt = dict(zip([d.id for d in self.sc.depots], pts[n + ns:n + ns + nd]))
+        self.station_pt = dict(zip([s.id for s in self.sc.stations], pts[n + ns + nd:]))
         # the home county (risk, cohort) of each boarded order; coordinates lie in a county too
         self.origin_county: dict[str, Optional[str]] = {
             o: None if isinstance(pt, places.PlaceError) else pt.county for o, pt in self.origin_pt.items()}

@@ -2,6 +2,9 @@
 the night rest, stretches within the continuous and night limits, the crew's day within its
 limit. Checked only with ``policy.driving_rules`` (the legs' own timing always).
 
+A feeder or last-mile trip whose one-way distance is at most ``policy.feeder_night_exempt_km`` may
+drive in the night rest; every other rule holds for it.
+
 Rules ``leg_time``, ``night_rest``, ``continuous_driving``, ``night_driving``, ``daily_driving``.
 """
 
@@ -50,7 +53,8 @@ def _legs(f: Facts, tf: TripFacts) -> None:
 
 def _rules(f: Facts, tf: TripFacts) -> None:
     p, tid, intervals, crew = f.p, tf.trip.id, tf.driving, tf.trip.crew
-    if p.night_rest is not None:
+    exempt = tf.trip.purpose != "direct" and tf.one_way_km() <= p.feeder_night_exempt_km + 0.5
+    if p.night_rest is not None and not exempt:
         rest = p.night_rest
         for a, b in intervals:
             inside = window_overlap_s(a, b, rest)

@@ -19,12 +19,14 @@ def check_places(f: Facts) -> None:
         for i, s in enumerate(trip.stops):
             if s.kind in ("depart", "return"):
                 _depot(f, trip, i, s, vt)
-            if s.kind == "drop":
+            if s.place.station is not None:
+                _station(f, trip, i, s)
+            elif s.kind == "drop":
                 _drop(f, trip, i, s)
             for ld in s.board:
                 if ld.order not in f.orders:
                     f.add("unknown_order", trip.id, f"{stop_label(i, s)} boards {ld.count} of unknown order {ld.order!r}")
-                elif s.kind == "pickup":
+                elif s.kind == "pickup" and s.place.station is None:
                     _pickup(f, trip, i, s, ld.order)
             for ld in s.alight:
                 if ld.order not in f.orders:
@@ -63,6 +65,17 @@ def _pickup(f: Facts, trip: Trip, i: int, s: Stop, order: str) -> None:
     elif _far(s.place, pt) > PLACE_TOL_KM:
         f.add("wrong_origin", trip.id, f"{stop_label(i, s)}: coordinates are {_far(s.place, pt):.1f} km from the "
               f"origin of order {order} ({o.origin.county or o.origin.address or 'coordinates'})")
+
+
+def _station(f: Facts, trip: Trip, i: int, s: Stop) -> None:
+    station = f.stations.get(s.place.station or "")
+    if station is None:
+        f.add("wrong_station", trip.id, f"{stop_label(i, s)}: {s.place.station!r} is not a station")
+        return
+    pt = f.station_pt.get(station.id)
+    if isinstance(pt, places.Point) and _far(s.place, pt) > PLACE_TOL_KM:
+        f.add("wrong_station", trip.id, f"{stop_label(i, s)}: coordinates are {_far(s.place, pt):.1f} km from "
+              f"station {station.id}")
 
 
 def _drop(f: Facts, trip: Trip, i: int, s: Stop) -> None:

@@ -40,7 +40,7 @@ def check_regions(f: Facts) -> None:
         cohorts: dict[str, list[str]] = defaultdict(list)
         for i, s in enumerate(trip.stops):
             tm = tf.times[i]
-            if s.kind != "pickup" or tm.depart is None:
+            if s.kind != "pickup" or tm.depart is None or s.place.station is not None:
                 continue
             dep = tm.depart
             for ld in s.board:

@@ -26,6 +26,7 @@ def check_trips(f: Facts) -> None:
         seen.add(trip.id)
         _coach(f, tf)
         _structure(f, tf)
+        _purpose(f, tf)
         _loads(f, tf)
         _crew_km_cost(f, tf)
         _availability(f, tf)
@@ -84,6 +85,21 @@ def _structure(f: Facts, tf: TripFacts) -> None:
                 f.add("alight_time", tid, f"{stop_label(i, s)} lasts {minutes(dwell)}, "
                       f"less than {p.alight_minutes:g} min to alight")
         prev = tm.depart or prev
+
+
+def _purpose(f: Facts, tf: TripFacts) -> None:
+    """A direct trip goes from homes to sites; a feeder from homes to stations; a last mile from
+    stations to sites."""
+    trip = tf.trip
+    want = {"direct": (False, False), "feeder": (False, True), "last_mile": (True, False)}[trip.purpose]
+    for i, s in enumerate(trip.stops):
+        if s.kind not in ("pickup", "drop"):
+            continue
+        at_station = s.place.station is not None
+        expected = want[0] if s.kind == "pickup" else want[1]
+        if at_station != expected:
+            where = "a station" if at_station else ("a home county" if s.kind == "pickup" else "a site")
+            f.add("purpose", trip.id, f"{stop_label(i, s)}: a {trip.purpose} trip's {s.kind} is at {where}")
 
 
 def _loads(f: Facts, tf: TripFacts) -> None:

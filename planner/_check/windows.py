@@ -25,7 +25,7 @@ def check_windows(f: Facts) -> None:
         last_alight: dict[str, datetime] = {}
         for i, s in enumerate(trip.stops):
             tm = tf.times[i]
-            if s.kind == "pickup" and tm.depart is not None:
+            if s.kind == "pickup" and tm.depart is not None and s.place.station is None:
                 dep = tm.depart
                 for ld in s.board:
                     o = f.orders.get(ld.order)
@@ -39,6 +39,8 @@ def check_windows(f: Facts) -> None:
             if arr is None:
                 continue
             site = f.sites.get(s.place.id or "") if s.kind == "drop" else None
+            if s.place.station is not None:
+                continue  # a feeder's drop at its station: the chain's rules are the trains family's
             for ld in s.alight:
                 o = f.orders.get(ld.order)
                 if o is None:

@@ -41,7 +41,7 @@ def check_screening(f: Facts) -> None:
     for tf in f.trips:
         for i, s in enumerate(tf.trip.stops):
             dep = tf.times[i].depart
-            if s.kind != "pickup" or dep is None:
+            if s.kind != "pickup" or dep is None or s.place.station is not None:
                 continue
             for ld in s.board:
                 o = f.orders.get(ld.order)

@@ -16,6 +16,8 @@ from ..contract import (
     Order,
     Region,
     Site,
+    Station,
+    TrainOffer,
     VehicleType,
     as_shanghai,
     unknown_field_message,
@@ -23,15 +25,16 @@ from ..contract import (
 from ..errors import Problem
 
 _SECTION_RANK = {s: i for i, s in enumerate(
-    ("file", "scenario", "sites", "depots", "fleet", "regions", "orders", "policy"))}
+    ("file", "scenario", "sites", "depots", "fleet", "regions", "orders", "policy", "stations", "trains"))}
 
 
 _MODELS: dict[str, type[BaseModel]] = {
     "sites": Site, "depots": Depot, "fleet": VehicleType, "regions": Region, "orders": Order,
+    "stations": Station, "trains": TrainOffer,
 }
 
 
-_ID_SECTIONS = ("sites", "depots", "fleet", "orders")
+_ID_SECTIONS = ("sites", "depots", "fleet", "orders", "stations", "trains")
 
 
 _TOP_LEVEL = ("name", "fixed")

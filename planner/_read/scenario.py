@@ -17,9 +17,12 @@ from ..contract import (
     Policy,
     Region,
     Scenario,
+    Station,
+    TrainOffer,
     Trip,
     VehicleType,
     driver_pool_problems,
+    train_problems,
     unknown_field_message,
 )
 from ..errors import InputError, Problem
@@ -126,6 +129,14 @@ def _finish(items: dict[str, list[_Item]], policy_raw: object, policy_where: str
         section = "depots" if where.startswith("depots") else "fleet"
         problems.add(section, 0, Problem(where, fld, message))
 
+    stations = [it.obj for it in items.get("stations", []) if isinstance(it.obj, Station)]
+    trains = [it.obj for it in items.get("trains", []) if isinstance(it.obj, TrainOffer)]
+    for text in train_problems(stations, trains):
+        where, fld, message = text.split(": ", 2)
+        if "duplicate id" in message:
+            continue  # reported above on the raw ids
+        problems.add("trains", 0, Problem(where, fld, message))
+
     known_depots = ", ".join(sorted(ids["depots"])) or "none"
     for item in items.get("fleet", []):
         vt = item.obj
@@ -142,7 +153,7 @@ def _finish(items: dict[str, list[_Item]], policy_raw: object, policy_where: str
     # every place in one batch
     entries: list[tuple[str, str, Location]] = []
     owners: list[_Item] = []
-    for section, prefix in (("sites", "location"), ("depots", "location")):
+    for section, prefix in (("sites", "location"), ("depots", "location"), ("stations", "location")):
         for it in items.get(section, []):
             if it.obj is not None:
                 entries.append((it.where, prefix, it.obj.location))  # type: ignore[attr-defined]

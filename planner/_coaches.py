@@ -1,0 +1,44 @@
+"""The coach steps for one group of workers, from eligible groups to allocated trips.
+
+full coaches (``_full``) → the remainders pooled (``_pool``) → improved (``_improve``) → orders
+allocated (``_allocate``), leftovers seated. :func:`planner.solve` runs it for the workers who go
+by coach all the way; the train step (``_chains``) for each train's feeders and last miles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ._allocate import allocate, seat_leftovers
+from ._full import demand_by_key, full_coaches, largest_type
+from ._improve import improve, key_windows
+from ._pool import pool_remainders
+from ._pricing import pooling_types
+from ._trips import AllocatedTrip
+from .contract import Reason
+from .eligibility import Eligible
+from .params import Deadline, SolveParams
+from .problem import ProblemData
+
+Tell = Callable[[str, float], None]
+
+
+def pooled_trips(data: ProblemData, eligible: list[Eligible], vtypes: list[int], params: SolveParams, seed: int,
+                 deadline: Deadline, tell: Tell, span: tuple[float, float] = (0.05, 0.8)
+                 ) -> tuple[list[AllocatedTrip], list[tuple[int, int, Reason]]]:
+    """Full coaches, the remainders pooled and improved, then orders allocated to the trips.
+
+    ``vtypes``: the coach types of this group's fleet; ``span``: the part of the progress bar
+    (from, to) this group fills."""
+    lo, hi = span
+    pooling = [v for v in pooling_types(data) if v in vtypes]
+    drafts, left = full_coaches(data, demand_by_key(data, eligible), largest_type(data, vtypes))
+    pooled = pool_remainders(data, left, deadline=deadline, params=params, vtypes=pooling,
+                             report=lambda f: tell("pooling", lo + (hi - lo) * 0.45 * f))
+    tell("improving", lo + (hi - lo) * 0.45)
+    drafts += improve(data, pooled.drafts, pooling, params.objective,
+                      deadline=deadline.at(params.improve_share), seed=seed,
+                      windows=key_windows(data, eligible), report=lambda f: tell("improving", lo + (hi - lo) * (0.45 + 0.55 * f)))
+    allocation = allocate(data, drafts, eligible, pooled.unplaced)
+    trips, short = seat_leftovers(data, allocation.trips, allocation.leftovers, vtypes, pooling)
+    return trips, allocation.unassigned + short
