@@ -1,4 +1,4 @@
-"""The planner's commands: ``fangang plan`` and ``fangang check``.
+"""The planner's commands: ``fangang plan``, ``fangang check`` and ``fangang suggest-trains``.
 
 Exit codes: 0 success; 1 the plan breaks a rule (``check``); 2 bad input (the message names the
 item and the field).
@@ -57,8 +57,17 @@ def summary_table(plan: Plan) -> Table:
         ("cost (yuan)", f"{s.cost:,.2f}"),
         ("lower bound (km)", f"{s.lower_bound_km:,.1f}"),
         ("km ÷ bound", f"{s.km / s.lower_bound_km:.3f}" if s.lower_bound_km else "–"),
-        ("solve seconds", f"{plan.solver.seconds:.1f}"),
     ]
+    if s.workers_by_mode is not None:
+        rows += [("workers by coach", f"{s.workers_by_mode.get('coach', 0):,}"),
+                 ("workers by train", f"{s.workers_by_mode.get('train', 0):,}"),
+                 ("trains run", f"{s.trains_run or 0:,}"),
+                 ("train cost (yuan)", f"{s.train_cost or 0:,.2f}")]
+        if s.cost_lower_bound:
+            rows.append(("cost ÷ cost bound", f"{(s.cost + (s.train_cost or 0)) / s.cost_lower_bound:.3f}"))
+    rows.append(("solve seconds", f"{plan.solver.seconds:.1f}"))
+    if plan.suggestions:
+        rows.append(("special trains suggested", f"{len(plan.suggestions)} (fangang suggest-trains)"))
     reasons: Counter[str] = Counter()
     for u in plan.unassigned:
         reasons[u.reason] += u.count
@@ -174,6 +183,80 @@ def check(
         t.add_row(v.rule, v.trip or "", v.message)
     out.print(t)
     raise typer.Exit(code=1)
+
+
+def suggestions_table(suggestions) -> Table:
+    """Suggested special trains as a rich table."""
+    t = Table(title=f"{len(suggestions)} special train(s) to request from the railway")
+    for col in ("offer", "from", "to", "day", "leaves", "arrives", "riders", "est. cost", "saves", "brings back"):
+        t.add_column(col, justify="right" if col in ("riders", "est. cost", "saves", "brings back") else "left")
+    for sg in suggestions:
+        offer = (sg.model_extra or {}).get("offer", {})
+        names = {st["id"]: st["name"] for st in (sg.model_extra or {}).get("stations", [])}
+        calls = offer.get("calls", [])
+        t.add_row(offer.get("id", ""), " + ".join(names.get(b, b) for b in sg.from_), names.get(sg.to, sg.to), sg.day,
+                  str(calls[0].get("depart", ""))[11:16] if calls else "",
+                  str(calls[-1].get("arrive", ""))[:16].replace("T", " ") if calls else "",
+                  f"{sg.riders:,}", f"{sg.est_cost:,.0f}", f"{sg.saves:,.0f}", f"{sg.brings_back:,}")
+    return t
+
+
+@app.command("suggest-trains")
+def suggest_trains(
+    scenario: Path = typer.Argument(..., help="Scenario file (JSON or .xlsx)."),
+    plan_file: Optional[Path] = typer.Option(None, "--plan", help="Suggest for this plan (default: plan first)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the suggestions here (JSON)."),
+    apply_to: Optional[Path] = typer.Option(None, "--apply",
+                                            help="Write the scenario with the suggested trains added as offers "
+                                                 "(their stations, and local coaches where a boarding station "
+                                                 "has no coach yard within 150 km) to this JSON file."),
+    stations: Optional[Path] = typer.Option(None, "--stations", help="Your own station table (id,name,lat,lon CSV)."),
+    links: Optional[Path] = typer.Option(None, "--links", help="Your own rail links (from,to,km CSV)."),
+    time_limit: float = typer.Option(30.0, "--time-limit", help="Seconds for the solve when no --plan is given."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Propose special trains (返岗专列) for the workers a plan leaves behind or brings from very far."""
+    from pydantic import ValidationError
+
+    from .optimize import solve
+    from .params import SolveParams
+    from .rail import FAR_KM, RailNetwork, apply, suggest
+
+    scen = _load(scenario)
+    if (stations is None) != (links is None):
+        err.print("[bold red]invalid input[/]: --stations and --links go together")
+        raise typer.Exit(code=2)
+    try:
+        network = RailNetwork.from_csv(stations, links) if stations and links else RailNetwork.default()
+    except (OSError, ValueError) as e:
+        err.print(f"[bold red]invalid rail network[/]: {e}", highlight=False)
+        raise typer.Exit(code=2) from None
+    if plan_file is not None:
+        try:
+            base = Plan.model_validate(json.loads(plan_file.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError, ValidationError) as e:
+            err.print(f"[bold red]invalid plan file[/] {plan_file}: {e}")
+            raise typer.Exit(code=2) from None
+    else:
+        try:
+            base = solve(scen, time_limit=time_limit, seed=seed, params=SolveParams(suggest_trains=False))
+        except InputError as e:
+            _fail_input(e)
+    found = suggest(scen, base, network)
+    out = Console()
+    if not found:
+        out.print("no special train suggested: every worker a train could help is planned, and none rides "
+                  f"a coach for {int(FAR_KM):,} km or more")
+    else:
+        out.print(suggestions_table(found))
+    if output is not None:
+        output.write_text(json.dumps([sg.model_dump(mode="json", by_alias=True) for sg in found], ensure_ascii=False,
+                                     indent=1), encoding="utf-8")
+        out.print(f"suggestions written to {output}")
+    if apply_to is not None:
+        applied = apply(scen.model_dump(mode="json", by_alias=True, exclude_none=True), found)
+        apply_to.write_text(json.dumps(applied, ensure_ascii=False, indent=1), encoding="utf-8")
+        out.print(f"scenario with {len(found)} suggested train(s) written to {apply_to}")
 
 
 def main() -> None:  # pragma: no cover - console entry when the service layer is absent

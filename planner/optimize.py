@@ -3,7 +3,8 @@
 compile (:mod:`planner.problem`) → dispatched trips booked and eligibility
 (:mod:`planner.eligibility`) → full coaches (``_full``) → the remainders pooled (``_pool``) →
 improved (``_improve``) → orders allocated (``_allocate``) → trips scheduled on coaches, with
-their fallback (``_schedule``) → the contract-v1 plan with its lower bound (:mod:`planner.report`).
+their fallback (``_schedule``) → the contract-v1 plan with its lower bound (:mod:`planner.report`)
+→ special trains suggested for whom it leaves behind (:mod:`planner.rail`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .contract import Plan, Reason, Scenario, Trip
 from .eligibility import eligibility
 from .params import Deadline, SolveParams
 from .problem import check_fixed, compile_scenario
+from .rail import suggest
 from .report import build_plan
 from .travel import DistanceProvider
 
@@ -114,6 +116,9 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
                       time_limit=time_limit, status="feasible" if timed or not eligible else "no trips",
                       seed=seed, roads=distances.source if distances is not None else "geodesic", now=now,
                       cars=by_train.cars if by_train is not None else ())
+    if params.suggest_trains and params.pooling:
+        tell("suggesting trains", 0.97)
+        plan.suggestions = suggest(scenario, plan)
     if progress:
         progress(Progress("done", 1.0, plan.summary.cost))
     return plan

@@ -24,6 +24,9 @@ class SolveParams:
         against its neighbour's; the best split is kept.
     pool_share, improve_share
         The shares of the time limit by which the giant tours and the local search are done.
+    suggest_trains
+        Fill the plan's ``suggestions`` with special trains for the workers it leaves behind or
+        brings from very far (:func:`planner.rail.suggest`, on the rail network fangang ships).
     """
 
     pooling: bool = True
@@ -31,6 +34,7 @@ class SolveParams:
     radial: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
     pool_share: float = 0.7
     improve_share: float = 0.9
+    suggest_trains: bool = True
 
 
 @dataclass(frozen=True)
