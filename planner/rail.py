@@ -11,8 +11,10 @@ reach them (ride limit, deadline, connection, no seat), and those a coach brings
 are grouped by the station nearest their home county and the station nearest their site. Each
 large group becomes a special train: it boards at its station (and at a second one on the way
 with riders of its own), leaves in the evening of the day its riders are ready, runs at
-:data:`SPEED_KMH` along the shortest path, and is priced at :data:`SEAT_YUAN_PER_KM` a seat-km
-(a hard-seat fare) plus the coach shares of its feeders and last miles.
+the average speed of its class along the shortest path — conventional (:data:`CONVENTIONAL`,
+70 km/h, hard-seat fares) unless the ride door to door would exceed the policy's ``max_ride_hours``,
+then an EMU charter (:data:`EMU`, 200 km/h) — and is priced at its class's fare per seat-km plus
+each rider's share of a feeder and a last-mile coach.
 """
 
 from __future__ import annotations
@@ -31,14 +33,31 @@ import networkx as nx
 
 from .contract import SHANGHAI, Plan, Scenario, Suggestion
 
-#: Average speed of a special train, stops included (conventional K/T trains: 60–80 km/h).
-SPEED_KMH = 70.0
-#: Estimated fare of a hard seat per km.
-SEAT_YUAN_PER_KM = 0.07
+
+@dataclass(frozen=True)
+class TrainClass:
+    """A class of special train, for estimates: its average speed over the whole run (stops
+    included), the seats of a car, the most cars and a seat's fare per km."""
+
+    prefix: str
+    name: str
+    speed_kmh: float
+    seats_per_car: int
+    max_cars: int
+    fare_per_km: float
+
+
+#: Conventional K/T trains (60–80 km/h overall; hard-seat cars of 118 seats; 800–1,400 riders)
+#: and EMU charters (G/D, ~200 km/h; 8-car sets of ~576 seats, two coupled at most), after
+#: ``../shared/research/trains.md``.
+CONVENTIONAL = TrainClass("L", "conventional (K/T)", 70.0, 118, 12, 0.07)
+EMU = TrainClass("G", "EMU (G/D)", 200.0, 72, 16, 0.30)
+#: The classes suggestions use: conventional, unless the ride door to door would be too long.
+CLASSES = (CONVENTIONAL, EMU)
+#: Average speed and fare of the conventional class (what the module's doc calls SPEED_KMH).
+SPEED_KMH, SEAT_YUAN_PER_KM = CONVENTIONAL.speed_kmh, CONVENTIONAL.fare_per_km
 #: A home county feeds the station whose city seat is nearest, if within this (great-circle km).
 FEEDER_KM = 150.0
-#: Seats of a hard-seat car, and the most cars of a special train.
-SEATS_PER_CAR, MAX_CARS = 118, 18
 #: Fewest riders worth a special train.
 MIN_RIDERS = 150
 #: Reasons that a train may cure.
@@ -115,8 +134,9 @@ class RailNetwork:
             self._from[a] = nx.single_source_dijkstra_path_length(self.graph, a, weight="km")
         return float(self._from[a].get(b, math.inf))
 
-    def hours(self, a: str, b: str) -> float:
-        return self.km(a, b) / SPEED_KMH
+    def hours(self, a: str, b: str, cls: TrainClass = CONVENTIONAL) -> float:
+        """Hours along the shortest path at the class's average speed."""
+        return self.km(a, b) / cls.speed_kmh
 
 
 @dataclass
@@ -127,6 +147,8 @@ class _Rider:
     ready: datetime  # at the boarding station
     deadline: datetime  # arrival at the alighting station
     coach_share: float  # what this worker costs by coach (0 when stranded)
+    road_hours: float  # feeder and last mile, with their margins at the stations
+    local_share: float  # what this worker's feeder and last mile cost by coach
 
 
 def suggest(scenario: Scenario, plan: Plan, network: Optional[RailNetwork] = None) -> list[Suggestion]:
@@ -173,17 +195,22 @@ def suggest(scenario: Scenario, plan: Plan, network: Optional[RailNetwork] = Non
             continue
         feeder_h = _geo_km(pt.lat, pt.lon, network.stations[a].lat, network.stations[a].lon) * factor / 60 + 2.5
         last_h = _geo_km(spt.lat, spt.lon, network.stations[d].lat, network.stations[d].lon) * factor / 60 + 2.0
-        share = ((cheap.fixed_cost + cheap.cost_per_km * 2 * road) / cheap.seats) if cheap is not None else 0.0
+        sa, sd = network.stations[a], network.stations[d]
+        local_km = (_geo_km(pt.lat, pt.lon, sa.lat, sa.lon) + _geo_km(spt.lat, spt.lon, sd.lat, sd.lon)) * factor
+        share = local = 0.0
+        if cheap is not None:  # a coach there and back, a seat's share
+            share = (cheap.fixed_cost + cheap.cost_per_km * 2 * road) / cheap.seats
+            local = (2 * cheap.fixed_cost + cheap.cost_per_km * 2 * local_km) / cheap.seats
+        road_h = feeder_h + last_h  # both with their margins for boarding and the station
+        ready, latest = o.earliest_departure + timedelta(hours=feeder_h), o.arrive_by - timedelta(hours=last_h)
         if stranded.get(oid):
-            groups[(a, d)].append(_Rider(oid, stranded[oid], True, o.earliest_departure + timedelta(hours=feeder_h),
-                                         o.arrive_by - timedelta(hours=last_h), 0.0))
+            groups[(a, d)].append(_Rider(oid, stranded[oid], True, ready, latest, 0.0, road_h, local))
         if far and by_coach.get(oid):
-            groups[(a, d)].append(_Rider(oid, by_coach[oid], False, o.earliest_departure + timedelta(hours=feeder_h),
-                                         o.arrive_by - timedelta(hours=last_h), share))
-    return _trains(network, groups)
+            groups[(a, d)].append(_Rider(oid, by_coach[oid], False, ready, latest, share, road_h, local))
+    return _trains(network, groups, scenario.policy.max_ride_hours)
 
 
-def _trains(network: RailNetwork, groups: dict[tuple[str, str], list[_Rider]]) -> list[Suggestion]:
+def _trains(network: RailNetwork, groups: dict[tuple[str, str], list[_Rider]], max_ride_h: float) -> list[Suggestion]:
     """One special train per large group (a second boarding station joins a group on its way)."""
     out: list[Suggestion] = []
     taken: set[tuple[str, str]] = set()
@@ -204,33 +231,40 @@ def _trains(network: RailNetwork, groups: dict[tuple[str, str], list[_Rider]]) -
                 riders += groups[other]
                 taken.add(other)
         taken.add(key)
-        for train in _departures(network, boards, d, riders):
-            out.append(train)
+        out += _departures(network, boards, d, riders, max_ride_h)
     kept = [s for s in out if s.riders >= MIN_RIDERS]
     for k, s in enumerate(kept, start=1):
         offer = (s.model_extra or {})["offer"]
-        offer["id"] = offer["name"] = f"S{k:02d}"
+        offer["id"] = f"S{k:02d}"
+        offer["name"] = f"{offer['name']}{k:02d}"
     return kept
 
 
-def _departures(network: RailNetwork, boards: list[str], dest: str, riders: list[_Rider]) -> list[Suggestion]:
+def _departures(network: RailNetwork, boards: list[str], dest: str, riders: list[_Rider], max_ride_h: float
+                ) -> list[Suggestion]:
     """Trains for ``riders`` from ``boards`` to ``dest``: each leaves at 20:00 on the day its riders
-    are ready and takes those who arrive by their deadline; riders left over wait for the next."""
+    are ready and takes those who arrive by their deadline, in the first class of :data:`CLASSES`
+    whose ride door to door is within ``max_ride_h``; riders left over wait for the next."""
     out: list[Suggestion] = []
-    hours_from = {b: network.hours(boards[0], b) for b in boards}
-    run_h = network.hours(boards[0], dest)
     left = sorted(riders, key=lambda r: r.ready)
+    km = network.km(boards[0], dest)
     while left:
         first = left[0].ready.astimezone(SHANGHAI)
         depart = first.replace(hour=20, minute=0, second=0, microsecond=0)
         if depart < first:
             depart += timedelta(days=1)
-        arrive = depart + timedelta(minutes=math.ceil(run_h * 60))
-        ride = [r for r in left if r.ready <= depart and r.deadline >= arrive]
+        ride: list[_Rider] = []
+        cls = CONVENTIONAL
+        for cls in CLASSES:
+            arrive = depart + timedelta(minutes=math.ceil(network.hours(boards[0], dest, cls) * 60) + 10 * (len(boards) - 1))
+            ride = [r for r in left if r.ready <= depart and r.deadline >= arrive
+                    and r.road_hours + (arrive - depart).total_seconds() / 3600 <= max_ride_h]
+            if ride:
+                break
         if not ride:
             left = left[1:]
             continue
-        cap = SEATS_PER_CAR * MAX_CARS
+        cap = cls.seats_per_car * cls.max_cars
         chosen: list[_Rider] = []
         seats = 0
         for r in ride:
@@ -239,28 +273,26 @@ def _departures(network: RailNetwork, boards: list[str], dest: str, riders: list
             chosen.append(r)
             seats += r.count
         left = [r for r in left if r not in chosen]
-        km = network.km(boards[0], dest)
-        seat = round(km * SEAT_YUAN_PER_KM)
-        cars = max(1, math.ceil(seats / SEATS_PER_CAR))
+        seat = round(km * cls.fare_per_km)
+        cars = max(1, math.ceil(seats / cls.seats_per_car))
         calls: list[dict[str, Any]] = []
         for i, b in enumerate(boards):
-            t = depart + timedelta(minutes=math.ceil(hours_from[b] * 60) + 10 * i)
+            t = depart + timedelta(minutes=math.ceil(network.hours(boards[0], b, cls) * 60) + 10 * i)
             calls.append({"station": b, "depart": t.isoformat()} if i == 0 else
                          {"station": b, "arrive": (t - timedelta(minutes=10)).isoformat(), "depart": t.isoformat()})
         calls.append({"station": dest, "arrive": arrive.isoformat()})
         stations = [{"id": s, "name": network.stations[s].name,
                      "location": {"lat": network.stations[s].lat, "lon": network.stations[s].lon}} for s in boards + [dest]]
-        est = seats * seat
-        coach = sum(r.count * r.coach_share for r in chosen if not r.stranded)
-        saves = coach - sum(r.count * seat for r in chosen if not r.stranded)
+        est = sum(r.count * (seat + r.local_share) for r in chosen)
+        saves = sum(r.count * (r.coach_share - seat - r.local_share) for r in chosen if not r.stranded)
         out.append(Suggestion.model_validate({
             "from": boards, "to": dest, "day": depart.date().isoformat(), "riders": seats,
             "est_cost": round(est, 2), "saves": round(saves, 2),
             "brings_back": sum(r.count for r in chosen if r.stranded),
-            "offer": {"id": "", "name": "", "kind": "special", "calls": calls, "board_at": boards, "alight_at": [dest],
-                      "cars": min(MAX_CARS, cars), "seats_per_car": SEATS_PER_CAR, "fixed_cost": 0.0,
+            "offer": {"id": "", "name": cls.prefix, "kind": "special", "calls": calls, "board_at": boards,
+                      "alight_at": [dest], "cars": cars, "seats_per_car": cls.seats_per_car, "fixed_cost": 0.0,
                       "cost_per_seat": float(seat), "min_riders": 1},
-            "stations": stations}))
+            "train_class": cls.name, "stations": stations}))
     return out
 
 

@@ -120,3 +120,18 @@ def test_suggest_trains_refuses_half_a_network(tiny, tiny_json, tmp_path):
     path = tiny_json(far_scenario(tiny, arrive_by=(13, "08:00")))
     r = CliRunner().invoke(app, ["suggest-trains", str(path), "--stations", str(tmp_path / "x.csv")])
     assert r.exit_code == 2 and "--links" in r.output
+
+
+def test_an_emu_is_suggested_when_a_conventional_train_would_make_the_ride_too_long(tiny):
+    """With a 30 h ride limit door to door, ~2,000 rail km at 70 km/h (≈ 29 h) plus feeder and last
+    mile is too long: the suggestion is an EMU charter (200 km/h, 72-seat cars), and it is used."""
+    d = far_scenario(tiny, arrive_by=(13, "08:00"))
+    d["policy"] = {**d.get("policy", {}), "max_ride_hours": 30}
+    plan = solve(Scenario.model_validate(d), time_limit=TL)
+    (sg,) = plan.suggestions
+    offer = sg.model_extra["offer"]
+    assert sg.model_extra["train_class"] == rail.EMU.name and offer["seats_per_car"] == rail.EMU.seats_per_car
+    assert offer["cars"] == math.ceil(300 / rail.EMU.seats_per_car)
+    sc2 = Scenario.model_validate(rail.apply(d, plan.suggestions))
+    plan2 = solve(sc2, time_limit=TL)
+    assert check(sc2, plan2) == [] and plan2.summary.workers_by_mode["train"] == 300
