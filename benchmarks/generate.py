@@ -38,6 +38,8 @@ import json
 import math
 import os
 import sys
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -46,9 +48,24 @@ import numpy as np
 from planner.contract import SHANGHAI
 from planner.places import counties as all_counties
 
-#: The park: Zhengzhou airport economy zone.
-PARK = (34.53, 113.84)
-DEPOT = (34.56, 113.81)
+
+@dataclass(frozen=True)
+class Park:
+    """Where a generated park lies: its name, the centre of its sites and its coach yard."""
+
+    name: str
+    centre: tuple[float, float]
+    depot: tuple[float, float]
+
+
+#: Parks the generator knows: Zhengzhou's airport economy zone (the default), Kunshan's
+#: development zone (Jiangsu: its workers come from far inland) and Chongqing's Liangjiang zone.
+PARKS: dict[str, Park] = {
+    "zhengzhou": Park("郑州航空港", (34.53, 113.84), (34.56, 113.81)),
+    "kunshan": Park("昆山开发区", (31.35, 120.98), (31.38, 120.95)),
+    "chongqing": Park("重庆两江新区", (29.72, 106.63), (29.70, 106.60)),
+}
+PARK, DEPOT = PARKS["zhengzhou"].centre, PARKS["zhengzhou"].depot
 WINDOW_START = datetime(2027, 2, 11, tzinfo=SHANGHAI)
 WINDOW_DAYS = 11
 #: Home counties lie between these geodesic distances from the park (km).
@@ -110,9 +127,9 @@ def _city_names() -> dict[str, str]:
     return out
 
 
-def _round_trip_days(lat: float, lon: float) -> float:
+def _round_trip_days(lat: float, lon: float, park: tuple[float, float] = PARK) -> float:
     """Rough days a coach needs for a round trip park → county → park (for fleet sizing only)."""
-    return 2 * 1.3 * _geo_km(lat, lon, *PARK) / 75.0 / 16.0 + 0.5
+    return 2 * 1.3 * _geo_km(lat, lon, *park) / 75.0 / 16.0 + 0.5
 
 
 def _iso(t: datetime) -> str:
@@ -145,8 +162,9 @@ def _addresses_ok(texts: list[str], codes: list[str]) -> list[bool]:
 
 
 def generate(workers: int, counties: int, sites: int, *, seed: int, risk: bool = True,
-             max_stops: int = 3, rules: bool = True, far_km: float = FAR_KM) -> dict:
-    """Generate a contract-v1 scenario of a park near Zhengzhou.
+             max_stops: int = 3, rules: bool = True, far_km: float = FAR_KM, park: str = "zhengzhou",
+             trains: int = 0, reserved: int = 0) -> dict:
+    """Generate a contract-v1 scenario of a park (near Zhengzhou unless ``park`` says otherwise).
 
     Parameters
     ----------
@@ -170,6 +188,12 @@ def generate(workers: int, counties: int, sites: int, *, seed: int, risk: bool =
         keeps every county within a coach's reach; larger values keep the far provinces in
         (Yunnan, Guangxi, Gansu … up to ~1,900 km): their workers are unassigned
         (``ride_time_exceeded``) until trains are planned.
+    park
+        A key of :data:`PARKS`.
+    trains, reserved
+        Special trains (whole trains) and reserved-car offers on scheduled trains to offer, from
+        the boarding stations with the most far workers (:func:`train_offers`); each boarding
+        station gets a local coach yard for its feeders.
 
     Returns
     -------
@@ -180,11 +204,15 @@ def generate(workers: int, counties: int, sites: int, *, seed: int, risk: bool =
         raise ValueError("workers, counties and sites must be positive")
     if workers < counties:
         raise ValueError(f"{workers} workers cannot come from {counties} counties (one each at least)")
+    if park not in PARKS:
+        raise ValueError(f"unknown park {park!r}; known: {', '.join(PARKS)}")
+    where = PARKS[park]
+    centre = where.centre
     rng = np.random.default_rng(seed)
 
     # ---- home counties
     table = sorted(all_counties().values(), key=lambda c: c.code)
-    pool = [c for c in table if c.province in PROVINCES and NEAR_KM < _geo_km(c.lat, c.lon, *PARK) <= far_km]
+    pool = [c for c in table if c.province in PROVINCES and NEAR_KM < _geo_km(c.lat, c.lon, *centre) <= far_km]
     if counties > len(pool):
         raise ValueError(f"at most {len(pool)} labour-exporting counties are available, asked {counties}")
     pw = np.array([PROVINCES[c.province] for c in pool])
@@ -201,8 +229,8 @@ def generate(workers: int, counties: int, sites: int, *, seed: int, risk: bool =
     for s in range(sites):
         r = 15.0 * math.sqrt(rng.uniform(0.0, 1.0)) if s else rng.uniform(0.0, 3.0)
         a = rng.uniform(0.0, 2 * math.pi)
-        lat = PARK[0] + r * math.cos(a) / 111.0
-        lon = PARK[1] + r * math.sin(a) / (111.0 * math.cos(math.radians(PARK[0])))
+        lat = centre[0] + r * math.cos(a) / 111.0
+        lon = centre[1] + r * math.sin(a) / (111.0 * math.cos(math.radians(centre[0])))
         name = SITE_NAMES[s % len(SITE_NAMES)] + ("" if s < len(SITE_NAMES) else f"{s // len(SITE_NAMES) + 1}")
         site_rows.append({"id": f"F{s + 1}", "name": name,
                           "location": {"lat": round(lat, 5), "lon": round(lon, 5)},
@@ -214,6 +242,7 @@ def generate(workers: int, counties: int, sites: int, *, seed: int, risk: bool =
     orders: list[dict] = []
     cities = _city_names()
     address_of: dict[int, str] = {}
+    county_of: list = []  # each order's home county
     for c, h in zip(chosen, heads):
         h = int(h)
         k = 1 if h < 10 else int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15]))
@@ -244,6 +273,7 @@ def generate(workers: int, counties: int, sites: int, *, seed: int, risk: bool =
                 city = cities.get(c.code[:4], "")
                 address_of[len(orders)] = f"{c.province}{city}{c.name}{street}"
             orders.append(order)
+            county_of.append(c)
     # an address that cpca would not resolve back to its county stays a county code
     idx = sorted(address_of)
     ok = _addresses_ok([address_of[i] for i in idx], [orders[i]["origin"]["county"] for i in idx])
@@ -276,7 +306,7 @@ def generate(workers: int, counties: int, sites: int, *, seed: int, risk: bool =
                                 "until": _iso(until + timedelta(days=2))})
 
     # ---- fleet: enough seat-days for every worker's round trip, a coach doing 2–3 trips
-    seat_days = sum(int(h) * _round_trip_days(c.lat, c.lon) for c, h in zip(chosen, heads))
+    seat_days = sum(int(h) * _round_trip_days(c.lat, c.lon, centre) for c, h in zip(chosen, heads))
     seats_total = seat_days / SEAT_DAYS_PER_SEAT
     fleet = []
     for seats, share, fixed, per_km, crew in COACHES:
@@ -289,20 +319,153 @@ def generate(workers: int, counties: int, sites: int, *, seed: int, risk: bool =
     policy: dict = {"max_pickup_stops": max_stops}
     if not rules:
         policy = {"max_pickup_stops": 50, "driving_rules": False, "time_rules": False}
-    name = f"郑州航空港 park, {workers:,} workers, {counties} counties, {sites} sites, seed {seed}"
+    depots = [{"id": "D1", "name": "park coach yard", "location": {"lat": where.depot[0], "lon": where.depot[1]}}]
+    stations: list[dict] = []
+    offers: list[dict] = []
+    if trains or reserved:
+        stations, offers, yards, local = train_offers(orders, county_of, centre, trains, reserved, rng)
+        depots += yards
+        fleet += local
+    name = f"{where.name} park, {workers:,} workers, {counties} counties, {sites} sites, seed {seed}"
     if far_km != FAR_KM:
         name += f", counties up to {far_km:,.0f} km"
+    if trains or reserved:
+        name += f", {len([t for t in offers if t['kind'] == 'special'])} special trains"
+        name += f" and {len([t for t in offers if t['kind'] == 'cars'])} reserved-car offers"
     if not rules:
         name += " (rules off)"
-    return {
+    out = {
         "name": name,
         "sites": site_rows,
-        "depots": [{"id": "D1", "name": "park coach yard", "location": {"lat": DEPOT[0], "lon": DEPOT[1]}}],
+        "depots": depots,
         "fleet": fleet,
         "regions": regions,
         "orders": orders,
         "policy": policy,
     }
+    if stations:
+        out["stations"], out["trains"] = stations, offers
+    return out
+
+
+#: Road km ≈ this × geodesic (the default policy's road factor).
+ROAD_FACTOR = 1.3
+#: A county feeds a boarding station this far away (geodesic km): the hubs of the offers.
+HUB_KM = 250.0
+#: A special train's fixed price (a path requested from the railway bureau), its fewest riders,
+#: and the fewest far workers near a station for a special train to be offered there.
+TRAIN_FIXED, TRAIN_MIN_RIDERS, TRAIN_GROUP = 30_000.0, 200, 300
+
+
+def train_offers(orders: list[dict], county_of: list, park: tuple[float, float], trains: int, reserved: int,
+                 rng: np.random.Generator) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+    """Train offers for a generated park: stations, offers, local coach yards and their fleets.
+
+    The offers go where coaches cannot, or only just: workers whose straight ride (two drivers, the
+    default driving rules, road km = :data:`ROAD_FACTOR` × geodesic) exceeds 93 % of the default
+    36 h. ``trains``
+    times, the station (on fangang's rail network) that the most such workers not yet seated live
+    within :data:`HUB_KM` of gets a special train leaving at 20:00 on the day that most of them
+    are ready by — conventional (7–12 hard-seat cars of 118, :data:`planner.rail.CONVENTIONAL`) when its
+    run leaves room in the 36 h ride door to door, an EMU charter (8–16 cars of 72) otherwise —
+    with a second boarding station on its way when seats are left; ``reserved`` times, the next
+    group gets 2–4 reserved cars on a scheduled train leaving at 11:00 the next day. Run times come
+    from the class's average speed; seats cost the class's fare per km; special trains cost
+    :data:`TRAIN_FIXED` and run with at least :data:`TRAIN_MIN_RIDERS`,
+    offered where :data:`TRAIN_GROUP` far workers are. Every boarding station gets
+    a local coach yard (a county transport company) with enough 53-seaters to bring all its seats
+    in one wave, priced as the park's 53-seaters."""
+    from planner.driving import DrivingRules, leg_minutes  # noqa: PLC0415
+    from planner.rail import CONVENTIONAL, EMU, RailNetwork  # noqa: PLC0415
+
+    net = RailNetwork.default()
+    rules = DrivingRules()
+    dest = net.nearest(*park, 150)
+    if dest is None:
+        return [], [], [], []
+    # far workers: (order index, near stations, ready day, count) — seated ones drop out
+    far: list[list] = []
+    for i, (o, c) in enumerate(zip(orders, county_of)):
+        if leg_minutes(_geo_km(c.lat, c.lon, *park) * ROAD_FACTOR, rules, crew=2) + 15 <= 0.93 * 36 * 60:
+            continue
+        near = {s.id for s in net.stations.values() if s.id != dest and _geo_km(c.lat, c.lon, s.lat, s.lon) <= HUB_KM}
+        if near:
+            day = (datetime.fromisoformat(o["earliest_departure"]) - WINDOW_START).days
+            far.append([i, near, day, o["cleared"]])
+
+    def riders(st: str, day: int) -> int:  # near st and ready by the train
+        return sum(f[3] for f in far if st in f[1] and f[2] <= day)
+
+    def seat(st: str, day: int, room: int) -> int:
+        took = 0
+        for f in sorted((f for f in far if st in f[1] and f[2] <= day and f[3] > 0),
+                        key=lambda f: (-f[2], f[0])):
+            n = min(room - took, f[3])
+            f[3] -= n
+            took += n
+        return took
+
+    def station(st: str) -> dict:
+        s = net.stations[st]
+        return {"id": st, "name": s.name, "location": {"lat": s.lat, "lon": s.lon}}
+
+    used: dict[str, dict] = {dest: station(dest)}
+    offers: list[dict] = []
+    seats_at: Counter = Counter()
+    hubs = sorted(set().union(*(f[1] for f in far))) if far else []
+    for k in range(trains + reserved):
+        special = k < trains
+        groups = [(riders(st, d), st, d) for st in hubs for d in range(3)]
+        groups = [g for g in groups if g[0] >= (TRAIN_GROUP if special else 60)]
+        if not groups:
+            continue
+        n, st, day = max(groups)
+        cls = CONVENTIONAL if net.hours(st, dest, CONVENTIONAL) + 8 <= 36 else EMU
+        depart = WINDOW_START + timedelta(days=day, hours=20)
+        if special:
+            lo, hi = (7, 12) if cls is CONVENTIONAL else (8, 16)
+            cars = min(hi, max(lo, math.ceil(n * 1.05 / cls.seats_per_car)))
+        else:
+            cars = int(min(4, max(2, math.ceil(n / cls.seats_per_car))))
+            depart += timedelta(days=1, hours=-9)
+        room = cars * cls.seats_per_car
+        room -= seat(st, day, room)
+        boards = [st]
+        total = net.km(st, dest)
+        if special and room >= cls.seats_per_car:  # a second station on the way, with riders of its own
+            on_way = [(riders(b, day), b) for b in hubs if b != st and riders(b, day) >= 100
+                      and net.km(st, b) + net.km(b, dest) <= 1.05 * total and net.km(st, b) <= 600]
+            if on_way:
+                b = max(on_way)[1]
+                seat(b, day, room)
+                boards.append(b)
+        calls: list[dict] = [{"station": st, "depart": _iso(depart)}]
+        if len(boards) > 1:
+            t = depart + timedelta(minutes=math.ceil(net.hours(st, boards[1], cls) * 60))
+            calls.append({"station": boards[1], "arrive": _iso(t), "depart": _iso(t + timedelta(minutes=10))})
+        arrive = depart + timedelta(minutes=math.ceil(net.hours(st, dest, cls) * 60) + 10 * (len(boards) - 1))
+        calls.append({"station": dest, "arrive": _iso(arrive)})
+        number = (4000 + k) if special else (1100 + 2 * k)
+        scheduled = "D" if cls is EMU else "K"
+        offers.append({"id": f"T{len(offers) + 1:02d}", "name": f"{cls.prefix if special else scheduled}{number}",
+                       "kind": "special" if special else "cars", "calls": calls, "board_at": boards,
+                       "alight_at": [dest], "cars": cars, "seats_per_car": cls.seats_per_car,
+                       "fixed_cost": TRAIN_FIXED if special else 0.0,
+                       "cost_per_seat": float(round(total * cls.fare_per_km)),
+                       "min_riders": TRAIN_MIN_RIDERS if special else 1})
+        for b in boards:
+            used[b] = station(b)
+            seats_at[b] += cars * cls.seats_per_car
+    yards, local = [], []
+    for st, seats in sorted(seats_at.items()):
+        s = net.stations[st]
+        yards.append({"id": f"Y{st}", "name": f"{s.name[:-1]}客运 (feeders)",
+                      "location": {"lat": round(s.lat + 0.01, 5), "lon": round(s.lon + 0.01, 5)}})
+        local.append({"id": f"local-{st}", "seats": 53, "count": math.ceil(seats / 45) + 2,
+                      "depot": f"Y{st}", "fixed_cost": 1200.0, "cost_per_km": 7.0, "crew_cost": 600.0,
+                      "available_from": _iso(WINDOW_START),
+                      "available_until": _iso(WINDOW_START + timedelta(days=WINDOW_DAYS))})
+    return list(used.values()), offers, yards, local
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,13 +478,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-risk", action="store_true", help="no risk regions")
     ap.add_argument("--far-km", type=float, default=FAR_KM,
                     help=f"farthest home county, geodesic km (default {FAR_KM:,.0f}; larger keeps far counties in)")
+    ap.add_argument("--park", default="zhengzhou", choices=sorted(PARKS), help="where the park lies")
+    ap.add_argument("--trains", type=int, default=0, help="special trains to offer (default none)")
+    ap.add_argument("--reserved", type=int, default=0, help="reserved-car offers on scheduled trains")
     ap.add_argument("--no-rules", action="store_true",
                     help="switch off driving and time rules, max 50 pickup stops (CVRP comparison)")
     ap.add_argument("--name", help="scenario name (default: describes the size and seed)")
     ap.add_argument("-o", "--output", help="output file (default: stdout)")
     args = ap.parse_args(argv)
     scenario = generate(args.workers, args.counties, args.sites, seed=args.seed, risk=not args.no_risk,
-                        max_stops=args.max_stops, rules=not args.no_rules, far_km=args.far_km)
+                        max_stops=args.max_stops, rules=not args.no_rules, far_km=args.far_km, park=args.park,
+                        trains=args.trains, reserved=args.reserved)
     if args.name:
         scenario["name"] = args.name
     text = json.dumps(scenario, ensure_ascii=False, indent=1)

@@ -46,6 +46,10 @@ class Size:
     time_limit: float
     rules: bool = True
     far_km: float = 1300.0  # farthest home county (geodesic km from the park)
+    park: str = "zhengzhou"
+    trains: int = 0  # special trains offered
+    reserved: int = 0  # reserved-car offers
+    suggest: bool = False  # also plan with the trains fangang suggests added as offers
 
 
 SIZES = {
@@ -56,8 +60,23 @@ SIZES = {
     # far counties kept in (Yunnan, Guangxi, Gansu …): beyond a coach's reach until trains exist
     "20k-far": Size("20k-far", 20_000, 300, 3, 60.0, far_km=3000.0),
     "100k-far": Size("100k-far", 100_000, 1_500, 10, 240.0, far_km=3000.0),
+    # a park near Kunshan (Jiangsu) recruiting from far inland: trains with feeders and last miles
+    "kunshan-20k": Size("kunshan-20k", 20_000, 300, 3, 80.0, far_km=3000.0, park="kunshan", trains=6, reserved=2),
+    "kunshan-20k-notrains": Size("kunshan-20k-notrains", 20_000, 300, 3, 80.0, far_km=3000.0, park="kunshan",
+                                 suggest=True),
+    "kunshan-100k": Size("kunshan-100k", 100_000, 1_500, 10, 240.0, far_km=3000.0, park="kunshan", trains=16,
+                         reserved=4),
 }
 PLANNERS = ("fangang", "naive", "pyvrp")
+
+
+def coach_only(scenario: dict) -> dict:
+    """``scenario`` without its trains, stations and the local coach yards of its boarding stations."""
+    out = {k: v for k, v in scenario.items() if k not in ("trains", "stations")}
+    out["depots"] = [d for d in scenario["depots"] if not d["id"].startswith("Y")]
+    keep = {d["id"] for d in out["depots"]}
+    out["fleet"] = [f for f in scenario["fleet"] if f["depot"] in keep]
+    return out
 
 
 def _peak_mb() -> float:
@@ -113,10 +132,16 @@ def _run(path: str, planner: str, time_limit: float, seed: int) -> dict:
         except Exception as e:  # noqa: BLE001  (report the checker's failure, keep benchmarking)
             note = f"checker failed: {type(e).__name__}: {e}"
     s = plan.summary
+    by_mode = s.workers_by_mode or {"coach": s.workers_planned, "train": 0}
+    total = s.cost + (s.train_cost or 0.0)
     return {"seconds": seconds, "peak_mb": peak, "planned": s.workers_planned, "trips": s.trips,
             "km": s.km, "cost": s.cost, "bound": s.lower_bound_km, "ratio": s.km_over_bound,
             "unassigned": dict(unassigned), "violations": violations, "violation_rules": rules,
-            "note": note, "status": plan.solver.status}
+            "note": note, "status": plan.solver.status, "eligible": s.workers_eligible,
+            "by_coach": by_mode.get("coach", 0), "by_train": by_mode.get("train", 0), "trains_run": s.trains_run or 0,
+            "train_cost": s.train_cost or 0.0, "total_cost": total, "cost_bound": s.cost_lower_bound,
+            "cost_ratio": total / s.cost_lower_bound if s.cost_lower_bound else None,
+            "suggested": len(plan.suggestions)}
 
 
 def run_one(path: Path, planner: str, time_limit: float, seed: int) -> dict:
@@ -167,6 +192,52 @@ def _table(size: Size, seed: int, time_limit: float, rows: list[tuple[str, dict]
     return t
 
 
+def _train_table(size: Size, seed: int, time_limit: float, rows: list[tuple[str, dict]], scenario: dict):
+    """The table of a size with trains: workers by mode, cost against the cost lower bound."""
+    from rich.table import Table  # noqa: PLC0415
+
+    eligible = sum(o["cleared"] for o in scenario["orders"])
+    offers = scenario.get("trains", [])
+    title = (f"{size.name}: {size.workers:,} workers ({eligible:,} cleared), {size.counties:,} counties, "
+             f"{size.sites} sites, park {size.park}, counties up to {size.far_km:,.0f} km, "
+             f"{sum(t['kind'] == 'special' for t in offers)} special trains + "
+             f"{sum(t['kind'] == 'cars' for t in offers)} reserved-car offers, seed {seed}, all rules, "
+             f"time limit {time_limit:g} s")
+    caption = ("coach-only = the same scenario without trains, stations and the stations' local coaches; "
+               "suggested = the scenario with the trains fangang suggested for the first plan added as offers "
+               "(planner.rail.apply). planned % = of the workers allowed to travel (eligible). "
+               "cost = coaches + trains; cost bound = each worker's cheapest share over the modes "
+               "(summary.cost_lower_bound).")
+    t = Table(title=title, caption=caption, caption_justify="left")
+    for col in ("plan", "plan s", "peak MB", "eligible", "planned", "planned %", "by coach", "by train",
+                "trains run", "coach-km", "cost ¥", "cost bound ¥", "cost ÷ bound", "unassigned by reason",
+                "suggested", "violations"):
+        t.add_column(col, justify="left" if col in ("plan", "unassigned by reason") else "right")
+    for planner, r in rows:
+        if "error" in r:
+            t.add_row(planner, *["—"] * 14, "ERROR: " + r["error"][:80])
+            continue
+        t.add_row(planner, f"{r['seconds']:.1f}", f"{r['peak_mb']:,.0f}", f"{r['eligible']:,}", f"{r['planned']:,}",
+                  f"{100 * r['planned'] / max(1, r['eligible']):.2f}", f"{r['by_coach']:,}", f"{r['by_train']:,}",
+                  str(r["trains_run"]), f"{r['km']:,.0f}", f"{r['total_cost']:,.0f}",
+                  f"{r['cost_bound']:,.0f}" if r["cost_bound"] else "—",
+                  f"{r['cost_ratio']:.3f}" if r["cost_ratio"] else "—", _fmt_unassigned(r["unassigned"]),
+                  str(r["suggested"]), "n/a" if r["violations"] is None else str(r["violations"]))
+    return t
+
+
+def _with_suggestions(path: Path, plan_path: Path) -> Path:
+    """The scenario at ``path`` with the trains suggested in the plan at ``plan_path`` as offers."""
+    from planner.contract import Plan  # noqa: PLC0415
+    from planner.rail import apply  # noqa: PLC0415
+
+    scenario = json.loads(path.read_text(encoding="utf-8"))
+    plan = Plan.model_validate(json.loads(plan_path.read_text(encoding="utf-8")))
+    out = path.with_name(path.stem + "-suggested.json")
+    out.write_text(json.dumps(apply(scenario, plan.suggestions), ensure_ascii=False), encoding="utf-8")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     from rich.console import Console  # noqa: PLC0415
 
@@ -195,25 +266,39 @@ def main(argv: list[str] | None = None) -> int:
         size = SIZES[name]
         tl = args.time_limit if args.time_limit is not None else size.time_limit
         scenario = generate(size.workers, size.counties, size.sites, seed=args.seed, rules=size.rules,
-                            far_km=size.far_km)
+                            far_km=size.far_km, park=size.park, trains=size.trains, reserved=size.reserved)
         path = OUT / f"park-{name}-seed{args.seed}.json"
         path.write_text(json.dumps(scenario, ensure_ascii=False), encoding="utf-8")
+        trains = size.park != "zhengzhou" or size.trains or size.suggest
         rows = []
-        for planner in planners:
-            console.print(f"[dim]{name}: {planner} (time limit {tl:g} s) …[/dim]")
-            r = run_one(path, planner, tl, args.seed)
+        runs: list[tuple[str, Path, str]] = [("fangang", path, "fangang")]
+        if trains and size.trains:
+            alone = path.with_name(path.stem + "-coach-only.json")
+            alone.write_text(json.dumps(coach_only(scenario), ensure_ascii=False), encoding="utf-8")
+            runs.append(("coach-only", alone, "fangang"))
+        elif not trains:
+            runs += [(p, path, p) for p in planners[1:]]
+        if size.suggest:
+            runs.append(("suggested", path, "fangang"))
+        for label, where, planner in runs:
+            if label == "suggested":
+                where = _with_suggestions(path, path.with_name(path.stem.replace("park-", "plan-") + "-fangang.json"))
+            console.print(f"[dim]{name}: {label} (time limit {tl:g} s) …[/dim]")
+            r = run_one(where, planner, tl, args.seed)
             if "error" in r:
                 console.print(f"[red]{name} {planner}: {r['error']}[/red]\n{r.get('trace', '')}")
             elif r.get("note"):
                 console.print(f"[dim]  {r['note']}[/dim]")
-            rows.append((planner, r))
-            records.append({"size": name, "planner": planner, "workers": size.workers,
+            rows.append((label, r))
+            records.append({"size": name, "planner": label, "workers": size.workers,
                             "counties": size.counties, "sites": size.sites, "rules": size.rules,
                             "seed": args.seed, "time_limit": tl, **{k: v for k, v in r.items() if k != "trace"}})
-        console.print(_table(size, args.seed, tl, rows, scenario))
+        console.print(_train_table(size, args.seed, tl, rows, scenario) if trains
+                      else _table(size, args.seed, tl, rows, scenario))
     fields = ["size", "planner", "workers", "counties", "sites", "rules", "seed", "time_limit", "seconds",
               "peak_mb", "planned", "trips", "km", "cost", "bound", "ratio", "unassigned", "violations",
-              "violation_rules", "status", "note", "error"]
+              "violation_rules", "status", "eligible", "by_coach", "by_train", "trains_run", "train_cost",
+              "total_cost", "cost_bound", "cost_ratio", "suggested", "note", "error"]
     with open(OUT / "park.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
@@ -222,9 +307,10 @@ def main(argv: list[str] | None = None) -> int:
             for k in ("unassigned", "violation_rules"):
                 if isinstance(rec.get(k), dict):
                     rec[k] = ";".join(f"{a}={b}" for a, b in sorted(rec[k].items()))
-            for k in ("seconds", "peak_mb", "km", "cost", "bound", "ratio"):
+            for k in ("seconds", "peak_mb", "km", "cost", "bound", "ratio", "train_cost", "total_cost", "cost_bound",
+                      "cost_ratio"):
                 if isinstance(rec.get(k), float):
-                    rec[k] = round(rec[k], 4 if k == "ratio" else 1)
+                    rec[k] = round(rec[k], 4 if k.endswith("ratio") else 1)
             w.writerow(rec)
     console.print(f"[dim]results: {OUT / 'park.csv'}[/dim]")
     return 0

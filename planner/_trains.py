@@ -22,6 +22,7 @@ new order parts of the compiled problem.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Optional
 
@@ -34,11 +35,19 @@ from .problem import NO_LIMIT, OrderData, ProblemData
 
 #: coach types based this close (road km) to a site are the park's fleet; to a station, its local fleet
 NEAR_KM = 150.0
-#: a feeder boards no more than this long before the latest it could (minutes): workers do not
-#: wait half a day at the station
-FEEDER_EARLY = 90
+#: a feeder boards no more than this long before the latest it could (minutes): workers wait at
+#: the station (in its closed waiting area) a few hours at most, not half a day
+FEEDER_EARLY = 240
 #: the most chains kept per group for the mode choice, cheapest first
 CHAINS_KEPT = 3
+#: a train with fewest riders runs in the mode choice only with this much more (feeders that
+#: fail later would leave it below its fewest, and all its riders without a train)
+RUN_CUSHION = 1.1
+#: a group with a train chain whose straight coach ride takes more than this share of the ride
+#: limit rides a train while seats are left (on a 20,000-worker park near Kunshan, every coach
+#: rider lost to the ride limit had a straight ride of 95 % of it or more): its coach share in the
+#: mode choice is raised by NEAR_LIMIT yuan
+COACH_MARGIN, NEAR_LIMIT = 0.93, 5_000
 #: the price of leaving a worker unplanned in the mode choice (yuan: more than any way to travel)
 UNPLANNED = 1_000_000
 
@@ -102,9 +111,19 @@ def chains(data: ProblemData, e: Eligible, fl: Fleets) -> list[Chain]:
         for b in t.board:
             bp = data.station_place[b]
             feeder_km = float(data.km[o.place, bp])
-            drive_in = leg_minutes(feeder_km, rules, crew=2 if feeder_km > data.two_driver_km else 1)
+            crew = 2 if feeder_km > data.two_driver_km else 1
+            feeder_rules = replace(rules, night_rest=None) if feeder_km <= data.exempt_km else rules
+            drive_in = leg_minutes(feeder_km, feeder_rules, crew=crew)
+            for _ in range(3):  # the drive at the hour it would start (a night stop may fall in it)
+                latest = min(e.board_until, t.departs(b) - data.station_minutes - data.alighting - drive_in - 30)
+                at_that_hour = leg_minutes(feeder_km, feeder_rules, crew=crew, start=latest)
+                if at_that_hour <= drive_in:
+                    break
+                drive_in = at_that_hour
             latest = min(e.board_until, t.departs(b) - data.station_minutes - data.alighting - drive_in - 30)
             if latest < e.board_from:
+                continue
+            if not _feeder_reaches(data, fl.local[b], o.place, bp, feeder_km, latest):
                 continue
             feeder = share(data, fl.local[b], o.place, bp)
             for a in t.alight:
@@ -125,6 +144,23 @@ def chains(data: ProblemData, e: Eligible, fl: Fleets) -> list[Chain]:
                 out.append(Chain(t.index, b, a, feeder + t.cost_per_seat + last, earliest, latest))
     out.sort(key=lambda c: (c.cost, c.train, c.board, c.alight))
     return out[:CHAINS_KEPT]
+
+
+def _feeder_reaches(data: ProblemData, types: tuple[int, ...], home: int, station: int, feeder_km: float,
+                    latest: int) -> bool:
+    """Whether a coach of ``types`` can, by estimate, drive from its depot to the county and board
+    by ``latest``, its crew then driving on to the station (out and in are one drive for it)."""
+    if not data.time_rules:
+        return True
+    for v in types:
+        vt = data.vehicles[v]
+        out_km = float(data.km[vt.depot, home])
+        out = leg_minutes(out_km, data.rules, crew=2)
+        both = leg_minutes(out_km + feeder_km, data.rules, crew=2)
+        if vt.available_from + out + data.boarding <= latest \
+                and vt.available_from + both + data.boarding <= latest + leg_minutes(feeder_km, data.rules, crew=2):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -165,17 +201,20 @@ def choose(data: ProblemData, eligible: list[Eligible], vtypes: list[int], *, ti
     groups = [e for e in eligible]
     options = [chains(data, e, fl) for e in groups]
     direct_cost: list[Optional[int]] = []
-    for e in groups:
+    for e, opts in zip(groups, options):
         o = data.orders[e.order]
         ok = e.by_coach and coach_reaches(data, e, fl)
         price = share(data, fl.home, o.place, data.site_place[o.site]) if ok else None
+        if price is not None and opts and _near_the_limit(data, e):
+            price += NEAR_LIMIT  # a seat on a train first, the coach if none is left
         direct_cost.append(None if price is None else int(round(price)))
     coach_cannot = [c is None for c in direct_cost]
     flat = [(g, c.train, int(round(c.cost))) for g, cs in enumerate(options) for c in cs]
     problem = ModeProblem(
         size=tuple(e.count for e in groups), cohort=tuple(e.cohort for e in groups), direct=tuple(direct_cost),
-        options=tuple(flat), trains=tuple((t.seats_per_car, t.cars, int(round(t.fixed_cost)), t.min_riders)
-                                          for t in data.trains),
+        options=tuple(flat), trains=tuple((t.seats_per_car, t.cars, int(round(t.fixed_cost)),
+                                           min(t.seats, math.ceil(t.min_riders * RUN_CUSHION)) if t.min_riders > 1
+                                           else t.min_riders) for t in data.trains),
         unplanned=UNPLANNED)
     choice = choose_modes(problem, time_limit=time_limit, seed=seed)
     direct: list[Eligible] = []
@@ -196,6 +235,16 @@ def choose(data: ProblemData, eligible: list[Eligible], vtypes: list[int], *, ti
             unassigned.append((e.order, choice.unplanned[g], reason))
     extended, legs = extend(data, picked)
     return Modes(extended, direct, legs, choice.runs, unassigned, fl, {e.order: e for e in groups})
+
+
+def _near_the_limit(data: ProblemData, e: Eligible) -> bool:
+    """Whether the group's straight ride by coach takes more than :data:`COACH_MARGIN` of the ride
+    limit: pooled and scheduled, such rides often break it, so a train is preferred."""
+    if not data.time_rules:
+        return False
+    o = data.orders[e.order]
+    ride = leg_minutes(float(data.km[o.place, data.site_place[o.site]]), data.rules, crew=2) + data.boarding
+    return ride > COACH_MARGIN * data.max_ride
 
 
 def coach_reaches(data: ProblemData, e: Eligible, fl: Fleets) -> bool:

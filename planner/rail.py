@@ -7,14 +7,18 @@ and ``rail_links.csv`` (consecutive stations along each line, km = great-circle 
 ``benchmarks/rail_data.py``). A coordinator may replace both with CSVs of the same columns.
 
 Train suggestions (:func:`suggest`): workers a plan leaves behind for want of a coach that can
-reach them (ride limit, deadline, connection, no seat), and those a coach brings from very far,
-are grouped by the station nearest their home county and the station nearest their site. Each
-large group becomes a special train: it boards at its station (and at a second one on the way
-with riders of its own), leaves in the evening of the day its riders are ready, runs at
-the average speed of its class along the shortest path — conventional (:data:`CONVENTIONAL`,
-70 km/h, hard-seat fares) unless the ride door to door would exceed the policy's ``max_ride_hours``,
-then an EMU charter (:data:`EMU`, 200 km/h) — and is priced at its class's fare per seat-km plus
-each rider's share of a feeder and a last-mile coach.
+reach them (ride limit, deadline, connection, no seat), and those a coach brings from
+:data:`FAR_KM` or farther, are gathered hub by hub: the station that the most of them are near
+(within :data:`FEEDER_KM`; the stranded count twice) boards those it can carry to the station
+nearest their site. Its trains leave at 20:00 on the day that carries the most (ready at the hub,
+screening still valid at their first boarding, arriving by their deadline, door to door within
+the policy's ``max_ride_hours``), at the average speed of their class along the shortest path —
+conventional (:data:`CONVENTIONAL`, 70 km/h, hard-seat fares) unless the ride would be too long,
+then an EMU charter (:data:`EMU`, 200 km/h). A load of :data:`MIN_RIDERS` or more is a special
+train, a smaller one (down to a group booking's :data:`GROUP_MIN`) reserved cars on a scheduled
+train. Costs are estimates: the class's fare per seat-km plus each rider's share of a feeder and
+a last-mile coach (a special train's own price is the railway's to name: the offer leaves
+``fixed_cost`` 0 for the coordinator to fill in).
 """
 
 from __future__ import annotations
@@ -56,10 +60,12 @@ EMU = TrainClass("G", "EMU (G/D)", 200.0, 72, 16, 0.30)
 CLASSES = (CONVENTIONAL, EMU)
 #: Average speed and fare of the conventional class (what the module's doc calls SPEED_KMH).
 SPEED_KMH, SEAT_YUAN_PER_KM = CONVENTIONAL.speed_kmh, CONVENTIONAL.fare_per_km
-#: A home county feeds the station whose city seat is nearest, if within this (great-circle km).
-FEEDER_KM = 150.0
-#: Fewest riders worth a special train.
-MIN_RIDERS = 150
+#: A home county may feed a station this far away (great-circle km); a site's station is the
+#: nearest within it.
+FEEDER_KM = 250.0
+#: Fewest riders worth a special train; smaller groups (down to a group booking's
+#: :data:`GROUP_MIN`) get reserved cars on a scheduled train.
+MIN_RIDERS, GROUP_MIN = 300, 20
 #: Reasons that a train may cure.
 STRANDED = ("ride_time_exceeded", "deadline_unreachable", "connection_missed", "no_train_seat", "no_vehicle")
 #: Coach riders this far (road km) from their site are worth a train too.
@@ -141,21 +147,33 @@ class RailNetwork:
 
 @dataclass
 class _Rider:
+    """The workers of one order a train could carry (stranded, or brought from very far by coach)."""
+
     order: str
     count: int
     stranded: bool
-    ready: datetime  # at the boarding station
-    deadline: datetime  # arrival at the alighting station
-    coach_share: float  # what this worker costs by coach (0 when stranded)
-    road_hours: float  # feeder and last mile, with their margins at the stations
-    local_share: float  # what this worker's feeder and last mile cost by coach
+    lat: float
+    lon: float
+    earliest: datetime
+    arrive_by: datetime
+    screening_until: Optional[datetime]
+    dest: str  # the station nearest the order's site
+    last_km: float  # road km from that station to the site
+    coach_share: float  # what one of them costs by coach (0 when stranded)
+    near: list[str]  # stations within FEEDER_KM, nearest first
+
+
+@dataclass(frozen=True)
+class _Cost:
+    fixed: float
+    per_km: float
+    seats: int
 
 
 def suggest(scenario: Scenario, plan: Plan, network: Optional[RailNetwork] = None) -> list[Suggestion]:
     """Special trains for the workers ``plan`` leaves behind or brings from very far (see the
     module's doc). Each suggestion carries, besides the contract's fields, ``offer`` (a train
-    offer for the scenario), ``stations`` it needs and, for a boarding station with no coach yard
-    near it, a suggested local ``depot`` and ``fleet`` for its feeders."""
+    offer for the scenario), ``train_class`` and the ``stations`` it needs."""
     from . import places  # noqa: PLC0415
 
     network = network or RailNetwork.default()
@@ -179,121 +197,150 @@ def suggest(scenario: Scenario, plan: Plan, network: Optional[RailNetwork] = Non
     site_pt = dict(zip(sites, points[len(orders):]))
     factor = scenario.policy.road_factor
     cheap = min(scenario.fleet, key=lambda v: (v.fixed_cost + v.cost_per_km * 1000) / v.seats, default=None)
-    groups: dict[tuple[str, str], list[_Rider]] = defaultdict(list)
+    coach = _Cost(cheap.fixed_cost, cheap.cost_per_km, cheap.seats) if cheap is not None else None
+    riders: list[_Rider] = []
     for oid, o in orders.items():
         pt, spt = origin[oid], site_pt.get(o.site)
         if not isinstance(pt, places.Point) or not isinstance(spt, places.Point):
             continue
         road = _geo_km(pt.lat, pt.lon, spt.lat, spt.lon) * factor
-        far = road >= FAR_KM
-        count = stranded.get(oid, 0) + (by_coach.get(oid, 0) if far else 0)
-        if not count:
-            continue
-        a = network.nearest(pt.lat, pt.lon, FEEDER_KM)
         d = network.nearest(spt.lat, spt.lon, FEEDER_KM)
-        if a is None or d is None or a == d:
+        if d is None:
             continue
-        feeder_h = _geo_km(pt.lat, pt.lon, network.stations[a].lat, network.stations[a].lon) * factor / 60 + 2.5
-        last_h = _geo_km(spt.lat, spt.lon, network.stations[d].lat, network.stations[d].lon) * factor / 60 + 2.0
-        sa, sd = network.stations[a], network.stations[d]
-        local_km = (_geo_km(pt.lat, pt.lon, sa.lat, sa.lon) + _geo_km(spt.lat, spt.lon, sd.lat, sd.lon)) * factor
-        share = local = 0.0
-        if cheap is not None:  # a coach there and back, a seat's share
-            share = (cheap.fixed_cost + cheap.cost_per_km * 2 * road) / cheap.seats
-            local = (2 * cheap.fixed_cost + cheap.cost_per_km * 2 * local_km) / cheap.seats
-        road_h = feeder_h + last_h  # both with their margins for boarding and the station
-        ready, latest = o.earliest_departure + timedelta(hours=feeder_h), o.arrive_by - timedelta(hours=last_h)
+        sd = network.stations[d]
+        near = sorted((s for s in network.stations.values() if s.id != d
+                       and _geo_km(pt.lat, pt.lon, s.lat, s.lon) <= FEEDER_KM),
+                      key=lambda s: _geo_km(pt.lat, pt.lon, s.lat, s.lon))
+        if not near:
+            continue
+        last_km = _geo_km(spt.lat, spt.lon, sd.lat, sd.lon) * factor
+        share = (coach.fixed + coach.per_km * 2 * road) / coach.seats if coach is not None else 0.0
+        common = dict(lat=pt.lat, lon=pt.lon, earliest=o.earliest_departure, arrive_by=o.arrive_by,
+                      screening_until=o.screening_valid_until, dest=d, last_km=last_km, near=[s.id for s in near])
         if stranded.get(oid):
-            groups[(a, d)].append(_Rider(oid, stranded[oid], True, ready, latest, 0.0, road_h, local))
-        if far and by_coach.get(oid):
-            groups[(a, d)].append(_Rider(oid, by_coach[oid], False, ready, latest, share, road_h, local))
-    return _trains(network, groups, scenario.policy.max_ride_hours)
+            riders.append(_Rider(oid, stranded[oid], True, coach_share=0.0, **common))  # type: ignore[arg-type]
+        if road >= FAR_KM and by_coach.get(oid):
+            riders.append(_Rider(oid, by_coach[oid], False, coach_share=share, **common))  # type: ignore[arg-type]
+    return _gather(network, riders, scenario.policy.max_ride_hours, factor, coach)
 
 
-def _trains(network: RailNetwork, groups: dict[tuple[str, str], list[_Rider]], max_ride_h: float) -> list[Suggestion]:
-    """One special train per large group (a second boarding station joins a group on its way)."""
+def _gather(network: RailNetwork, riders: list[_Rider], max_ride_h: float, factor: float,
+            coach: Optional[_Cost]) -> list[Suggestion]:
+    """Trains, hub by hub: the boarding station that gathers the most riders not yet seated (a
+    rider counts where it is near, the stranded twice) gets the trains its riders can take; riders
+    it cannot carry try their other stations. Numbers the suggestions."""
     out: list[Suggestion] = []
-    taken: set[tuple[str, str]] = set()
-    ranked = sorted(groups, key=lambda k: -sum(r.count for r in groups[k]))
-    for key in ranked:
-        if key in taken:
+    pending = list(riders)
+    tried: set[tuple[str, str, str]] = set()  # (order, stranded?, station) that could not ride from there
+    while pending:
+        score: dict[tuple[str, str], int] = defaultdict(int)
+        for r in pending:
+            for st in r.near:
+                if (r.order, str(r.stranded), st) not in tried:
+                    score[(st, r.dest)] += r.count * (2 if r.stranded else 1)
+        if not score:
+            break
+        (hub, dest), _ = max(score.items(), key=lambda kv: (kv[1], kv[0]))
+        group = [r for r in pending if r.dest == dest and hub in r.near
+                 and (r.order, str(r.stranded), hub) not in tried]
+        if sum(r.count for r in group) < GROUP_MIN:
+            for r in group:
+                tried.add((r.order, str(r.stranded), hub))
             continue
-        a, d = key
-        riders = list(groups[key])
-        boards = [a]
-        total = network.km(a, d)
-        for other in ranked:  # a second station on the way, with riders of its own
-            b, d2 = other
-            if other in taken or other == key or d2 != d or len(boards) > 1:
-                continue
-            if network.km(a, b) + network.km(b, d) <= 1.05 * total and network.km(a, b) <= 600:
-                boards.append(b)
-                riders += groups[other]
-                taken.add(other)
-        taken.add(key)
-        out += _departures(network, boards, d, riders, max_ride_h)
-    kept = [s for s in out if s.riders >= MIN_RIDERS]
-    for k, s in enumerate(kept, start=1):
-        offer = (s.model_extra or {})["offer"]
+        trains, seated = _departures(network, hub, dest, group, max_ride_h, factor, coach)
+        out += trains
+        for r in group:
+            if id(r) not in seated:
+                tried.add((r.order, str(r.stranded), hub))
+        pending = [r for r in pending if id(r) not in seated]
+    out = [sg for sg in out if sg.brings_back or sg.saves > 0]
+    for k, sg in enumerate(out, start=1):
+        offer = (sg.model_extra or {})["offer"]
         offer["id"] = f"S{k:02d}"
         offer["name"] = f"{offer['name']}{k:02d}"
-    return kept
+    return out
 
 
-def _departures(network: RailNetwork, boards: list[str], dest: str, riders: list[_Rider], max_ride_h: float
-                ) -> list[Suggestion]:
-    """Trains for ``riders`` from ``boards`` to ``dest``: each leaves at 20:00 on the day its riders
-    are ready and takes those who arrive by their deadline, in the first class of :data:`CLASSES`
-    whose ride door to door is within ``max_ride_h``; riders left over wait for the next."""
+def _departures(network: RailNetwork, hub: str, dest: str, group: list[_Rider], max_ride_h: float, factor: float,
+                coach: Optional[_Cost]) -> tuple[list[Suggestion], set[int]]:
+    """Trains from ``hub`` to ``dest`` for ``group``: each leaves at 20:00 on the day that carries
+    the most of them (ready at the hub by then, within their screening, arriving by their
+    deadline, door to door within ``max_ride_h``), in the first class of :data:`CLASSES` that
+    carries any; a large load gets a special train, a small one reserved cars. Returns the
+    suggestions and the riders seated (by ``id``)."""
+    sh = network.stations[hub]
+    sd = network.stations[dest]
+    km = network.km(hub, dest)
+    if math.isinf(km):
+        return [], set()
     out: list[Suggestion] = []
-    left = sorted(riders, key=lambda r: r.ready)
-    km = network.km(boards[0], dest)
+    seated: set[int] = set()
+    left = list(group)
+
+    def feeder_h(r: _Rider) -> float:  # to the hub, with boarding and the hour at the station
+        return _geo_km(r.lat, r.lon, sh.lat, sh.lon) * factor / 60 + 2.5
+
+    def fits(r: _Rider, depart: datetime, arrive: datetime) -> bool:
+        board = depart - timedelta(hours=feeder_h(r))
+        door = arrive + timedelta(hours=r.last_km / 60 + 2.0)
+        return (r.earliest <= board and door <= r.arrive_by
+                and (r.screening_until is None or board <= r.screening_until)
+                and (door - board).total_seconds() / 3600 <= max_ride_h)
+
     while left:
-        first = left[0].ready.astimezone(SHANGHAI)
-        depart = first.replace(hour=20, minute=0, second=0, microsecond=0)
-        if depart < first:
-            depart += timedelta(days=1)
-        ride: list[_Rider] = []
-        cls = CONVENTIONAL
-        for cls in CLASSES:
-            arrive = depart + timedelta(minutes=math.ceil(network.hours(boards[0], dest, cls) * 60) + 10 * (len(boards) - 1))
-            ride = [r for r in left if r.ready <= depart and r.deadline >= arrive
-                    and r.road_hours + (arrive - depart).total_seconds() / 3600 <= max_ride_h]
-            if ride:
-                break
-        if not ride:
-            left = left[1:]
-            continue
-        cap = cls.seats_per_car * cls.max_cars
+        best: Optional[tuple[int, datetime, TrainClass, list[_Rider]]] = None
+        days = sorted({(r.earliest + timedelta(hours=feeder_h(r))).astimezone(SHANGHAI).date() for r in left})
+        days = sorted(set(days) | {d + timedelta(days=k) for d in days for k in (1, 2)})
+        for day in days:
+            depart = datetime(day.year, day.month, day.day, 20, tzinfo=SHANGHAI)
+            for cls in CLASSES:
+                arrive = depart + timedelta(minutes=math.ceil(km / cls.speed_kmh * 60))
+                ride = [r for r in left if fits(r, depart, arrive)]
+                n = min(sum(r.count for r in ride), cls.seats_per_car * cls.max_cars)
+                if ride and (best is None or n > best[0]):
+                    best = (n, depart, cls, ride)
+                if ride:
+                    break
+        if best is None or best[0] < GROUP_MIN:
+            break
+        _, depart, cls, ride = best
+        ride.sort(key=lambda r: (not r.stranded, r.arrive_by))
         chosen: list[_Rider] = []
         seats = 0
         for r in ride:
-            if seats + r.count > cap:
-                continue
-            chosen.append(r)
-            seats += r.count
-        left = [r for r in left if r not in chosen]
+            if seats + r.count <= cls.seats_per_car * cls.max_cars:
+                chosen.append(r)
+                seats += r.count
+        if not chosen:
+            break
+        seated.update(id(r) for r in chosen)
+        left = [r for r in left if id(r) not in seated]
+        arrive = depart + timedelta(minutes=math.ceil(km / cls.speed_kmh * 60))
         seat = round(km * cls.fare_per_km)
-        cars = max(1, math.ceil(seats / cls.seats_per_car))
-        calls: list[dict[str, Any]] = []
-        for i, b in enumerate(boards):
-            t = depart + timedelta(minutes=math.ceil(network.hours(boards[0], b, cls) * 60) + 10 * i)
-            calls.append({"station": b, "depart": t.isoformat()} if i == 0 else
-                         {"station": b, "arrive": (t - timedelta(minutes=10)).isoformat(), "depart": t.isoformat()})
-        calls.append({"station": dest, "arrive": arrive.isoformat()})
-        stations = [{"id": s, "name": network.stations[s].name,
-                     "location": {"lat": network.stations[s].lat, "lon": network.stations[s].lon}} for s in boards + [dest]]
-        est = sum(r.count * (seat + r.local_share) for r in chosen)
-        saves = sum(r.count * (r.coach_share - seat - r.local_share) for r in chosen if not r.stranded)
+
+        def local(r: _Rider) -> float:  # a seat's share of a feeder and a last-mile coach
+            if coach is None:
+                return 0.0
+            feeder_km = _geo_km(r.lat, r.lon, sh.lat, sh.lon) * factor
+            return (2 * coach.fixed + coach.per_km * 2 * (feeder_km + r.last_km)) / coach.seats
+
+        special = seats >= MIN_RIDERS
+        est = sum(r.count * (seat + local(r)) for r in chosen)
+        saves = sum(r.count * (r.coach_share - seat - local(r)) for r in chosen if not r.stranded)
+        stations = [{"id": s.id, "name": s.name, "location": {"lat": s.lat, "lon": s.lon}} for s in (sh, sd)]
         out.append(Suggestion.model_validate({
-            "from": boards, "to": dest, "day": depart.date().isoformat(), "riders": seats,
+            "from": [hub], "to": dest, "day": depart.date().isoformat(), "riders": seats,
             "est_cost": round(est, 2), "saves": round(saves, 2),
             "brings_back": sum(r.count for r in chosen if r.stranded),
-            "offer": {"id": "", "name": cls.prefix, "kind": "special", "calls": calls, "board_at": boards,
-                      "alight_at": [dest], "cars": cars, "seats_per_car": cls.seats_per_car, "fixed_cost": 0.0,
-                      "cost_per_seat": float(seat), "min_riders": 1},
+            "offer": {"id": "", "name": cls.prefix if special else ("D" if cls is EMU else "K"),
+                      "kind": "special" if special else "cars",
+                      "calls": [{"station": hub, "depart": depart.isoformat()},
+                                {"station": dest, "arrive": arrive.isoformat()}],
+                      "board_at": [hub], "alight_at": [dest], "cars": math.ceil(seats / cls.seats_per_car),
+                      "seats_per_car": cls.seats_per_car, "fixed_cost": 0.0, "cost_per_seat": float(seat),
+                      "min_riders": 1},
             "train_class": cls.name, "stations": stations}))
-    return out
+    return out, seated
 
 
 def apply(scenario: dict[str, Any], suggestions: list[Suggestion], fleet_like: Optional[dict[str, Any]] = None

@@ -10,6 +10,7 @@ from typing import Iterable, Literal, Sequence
 from ._chains import CarLoad
 from ._trips import TimedTrip
 from .contract import Load, Place, Plan, PlanWarning, SolverInfo, Stop, Summary, TrainLoad, Trip, Unassigned
+from .driving import leg_minutes
 from .problem import ProblemData
 
 
@@ -218,7 +219,8 @@ def cost_lower_bound(data: ProblemData, by_coach: dict[int, int], cars: Sequence
     A coach share: the least fixed cost per seat plus the least cost per km per seat times the
     worker's own tour (a trip's route covers every rider's depot → home → site → depot tour); a
     train share: the seat, the train's fixed cost per seat, and the coach shares of a feeder to its
-    boarding station and a last mile from its alighting station."""
+    boarding station and a last mile from its alighting station. A worker whom no coach can bring
+    (:func:`coach_impossible`) has only the train shares."""
     usable = [v for v in data.vehicles if v.count > 0 and v.capacity > 0]
     if not usable:
         return 0.0
@@ -232,7 +234,7 @@ def cost_lower_bound(data: ProblemData, by_coach: dict[int, int], cars: Sequence
     def cheapest(part: int) -> float:
         o = data.orders[part]
         site = data.site_place[o.site]
-        best = coach(o.place, site)
+        best = math.inf if data.trains and coach_impossible(data, part) else coach(o.place, site)
         for t in data.trains:
             seat = t.cost_per_seat + t.fixed_cost / max(1, t.seats)
             for b in t.board:
@@ -244,3 +246,15 @@ def cost_lower_bound(data: ProblemData, by_coach: dict[int, int], cars: Sequence
     total = sum(n * cheapest(part) for part, n in by_coach.items())
     total += sum(c.count * cheapest(c.order) for c in cars)
     return total
+
+
+def coach_impossible(data: ProblemData, part: int) -> bool:
+    """No coach can bring this order part's workers: even a two-driver coach driving straight
+    home → site, at its best hour of the day under the driving rules, exceeds the ride limit or
+    arrives after the deadline from the earliest boarding."""
+    if not data.time_rules:
+        return False
+    o = data.orders[part]
+    km = data.km[o.place, data.site_place[o.site]]
+    ride = min(leg_minutes(km, data.rules, crew=2, start=h * 60) for h in range(24)) + data.boarding
+    return ride > data.max_ride or max(o.earliest, data.now) + ride > o.arrive_by

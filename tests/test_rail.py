@@ -95,10 +95,15 @@ def test_no_suggestion_when_every_worker_is_near_and_planned(tiny):
     assert plan.suggestions == []
 
 
-def test_too_few_stranded_for_a_train_get_no_suggestion(tiny):
-    """Fewer than rail.MIN_RIDERS workers are not worth a special train."""
+def test_a_small_group_gets_reserved_cars_and_fewer_than_a_group_booking_nothing(tiny):
+    """Fewer than rail.MIN_RIDERS stranded workers get reserved cars on a scheduled train, not a
+    special train; fewer than a group booking (rail.GROUP_MIN) get no suggestion."""
     d = far_scenario(tiny, arrive_by=(13, "08:00"))
     d["orders"][0]["headcount"] = d["orders"][0]["cleared"] = rail.MIN_RIDERS - 1
+    plan = solve(Scenario.model_validate(d), time_limit=TL)
+    (sg,) = plan.suggestions
+    assert sg.model_extra["offer"]["kind"] == "cars" and sg.riders == rail.MIN_RIDERS - 1
+    d["orders"][0]["headcount"] = d["orders"][0]["cleared"] = rail.GROUP_MIN - 1
     plan = solve(Scenario.model_validate(d), time_limit=TL)
     assert plan.summary.workers_planned == 0 and plan.suggestions == []
 

@@ -139,10 +139,10 @@ def test_a_train_arriving_at_night_waits_for_the_receiving_hours(tiny):
 
 
 def test_feeders_may_drive_in_the_night_rest_only_when_short(tiny):
-    """K1 leaves 曲靖 at 05:30 on the 12th: a feeder from 麒麟区 (≤ 100 km one way) may drive at 03:00–05:00;
-    with the exemption cut to 0 km it must not, so it drives before 02:00 and the plan is still
-    legal."""
-    near = (tiny.order("Q1", "530302", 40, earliest=tiny.at(11, "06:00"), arrive_by=tiny.at(14)),)
+    """K1 leaves 曲靖 at 05:30 on the 12th and the workers of 麒麟区 (≤ 100 km one way) may leave
+    from 02:30: their feeder drives in the 02:00–05:00 rest, as the exemption allows; with the
+    exemption cut to 0 km no feeder may, and the plan is still legal."""
+    near = (tiny.order("Q1", "530302", 40, earliest=tiny.at(12, "02:30"), arrive_by=tiny.at(14)),)
     _, plan = solved(train_scenario(tiny, n=0, depart="12 05:30", arrive="13 05:30", arrive_by=(14, "00:00"),
                                     orders=near), time_limit=TL)
     assert plan.summary.workers_by_mode["train"] == 40
