@@ -1,9 +1,11 @@
-"""What people take away from a plan: passenger manifests (乘车名单), the bus operators'
-schedule, each agency's boarding list, and the cost / delivered-headcount report.
+"""What people take away from a plan: passenger manifests (乘车名单) per coach and per train car,
+the bus operators' schedule, each agency's boarding list, and the cost / delivered-headcount report.
 
 Tables are built as rows of plain values once, then written as CSV (UTF-8 with BOM, so Excel
 shows the Chinese) or XLSX. Which workers ride which coach: an order's cleared workers, in
-roster order, fill its loads in trip order (earliest boarding first).
+roster order, fill its loads in trip order (earliest boarding first) on direct and feeder trips;
+the workers a feeder brought ride the train (its cars in the order of the plan's
+``train_loads``) and then the last-mile coaches, first come first served.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ def coach(trip: dict[str, Any]) -> str:
     return f"{trip['vehicle_type']} #{trip['bus'] + 1}"
 
 
+_PURPOSE = {"direct": "直达 direct", "feeder": "接站 feeder", "last_mile": "送厂 last mile"}
+
+
 def _ordered_trips(doc: dict[str, Any]) -> list[dict[str, Any]]:
     def first_board(t: dict[str, Any]) -> tuple[str, str]:
         times = [s.get("depart") or s.get("arrive") or "" for s in t["stops"] if s["kind"] == "pickup"]
@@ -48,18 +53,46 @@ def _ordered_trips(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(doc.get("trips", []), key=first_board)
 
 
+def _first_boarding(trip: dict[str, Any]) -> bool:
+    """Whether the workers boarding this trip board here for the first time (not a last mile)."""
+    return trip.get("purpose", "direct") != "last_mile"
+
+
+def _trains(doc: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["id"]: t for t in snapshot["scenario"].get("trains", [])} if doc.get("train_loads") else {}
+
+
+def _stations(snapshot: dict[str, Any]) -> dict[str, str]:
+    return {s["id"]: s.get("name") or s["id"] for s in snapshot["scenario"].get("stations", [])}
+
+
+def _call(train: dict[str, Any], station: str, key: str) -> str:
+    return next((_t(c.get(key)) for c in train.get("calls", []) if c["station"] == station), "")
+
+
+def _train_loads(doc: dict[str, Any], trains: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The plan's train loads in the order workers fill them: by departure, train, car."""
+    def key(r: dict[str, Any]) -> tuple[str, str, int]:
+        return (_call(trains.get(r["train"], {}), r["board_at"], "depart"), r["train"], r["car"])
+    return sorted(doc.get("train_loads", []), key=key)
+
+
 def assign_workers(doc: dict[str, Any], snapshot: dict[str, Any]) -> dict[tuple[str, int, str], list[dict[str, Any]]]:
     """(trip id, stop index, order id) → the roster entries boarding there (may be fewer than the count).
 
-    Boardings are filled in time order, each with the cleared workers whose screening expires
-    first among those still valid when they board (roster order between equals): the plan was
-    made so that this matching exists."""
+    Boardings of direct and feeder trips are filled in time order, each with the cleared workers
+    whose screening expires first among those still valid when they board (roster order between
+    equals): the plan was made so that this matching exists. A last-mile trip's boardings take
+    the order's train riders as they arrive (:func:`train_riders`)."""
     far = "9999"
     pools = {oid: sorted((w for w in ws if w["screening"] == "cleared"),
                          key=lambda w: _t(w.get("screening_valid_until")) or far)
              for oid, ws in snapshot.get("rosters", {}).items()}
     out: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
-    for trip in _ordered_trips(doc):
+    trips = _ordered_trips(doc)
+    for trip in trips:
+        if not _first_boarding(trip):
+            continue
         for i, stop in enumerate(trip["stops"]):
             for ld in stop.get("board", []):
                 pool = pools.get(ld["order"], [])
@@ -70,6 +103,53 @@ def assign_workers(doc: dict[str, Any], snapshot: dict[str, Any]) -> dict[tuple[
                 for w in chosen:
                     pool.remove(w)
                 out[(trip["id"], i, ld["order"])] = chosen
+    arrived: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for riders in train_riders(doc, snapshot, out).values():
+        for w, _ in riders:
+            arrived[w["__order"]].append(w)
+    for trip in trips:
+        if _first_boarding(trip):
+            continue
+        for i, stop in enumerate(trip["stops"]):
+            for ld in stop.get("board", []):
+                queue = arrived.get(ld["order"], [])
+                out[(trip["id"], i, ld["order"])] = [_plain(w) for w in queue[:ld["count"]]]
+                del queue[:ld["count"]]
+    return out
+
+
+def _plain(w: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in w.items() if not k.startswith("__")}
+
+
+def train_riders(doc: dict[str, Any], snapshot: dict[str, Any],
+                 seats: Optional[dict[tuple[str, int, str], list[dict[str, Any]]]] = None
+                 ) -> dict[int, list[tuple[dict[str, Any], dict[str, Any]]]]:
+    """Index into the plan's train_loads (as :func:`_train_loads` orders them) → the workers
+    in that load with their feeder pickup (``{"trip", "coach", "place", "time"}``), each worker
+    tagged ``__order``. Workers a feeder brought fill their order's loads in that order."""
+    trains = _trains(doc, snapshot)
+    if not trains:
+        return {}
+    if seats is None:
+        seats = assign_workers(doc, snapshot)
+    brought: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
+    for trip in _ordered_trips(doc):
+        if trip.get("purpose") != "feeder":
+            continue
+        for i, stop in enumerate(trip["stops"]):
+            for ld in stop.get("board", []):
+                pickup = {"trip": trip["id"], "coach": coach(trip), "place": _place(stop["place"]),
+                          "time": _t(stop.get("depart"))}
+                workers = seats.get((trip["id"], i, ld["order"]), [])
+                brought[ld["order"]] += [({**w, "__order": ld["order"]}, pickup) for w in workers]
+                rest = ld["count"] - len(workers)
+                brought[ld["order"]] += [({"__order": ld["order"], "__unnamed": True}, pickup)] * max(0, rest)
+    out: dict[int, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    for k, r in enumerate(_train_loads(doc, trains)):
+        queue = brought.get(r["order"], [])
+        out[k] = queue[:r["count"]]
+        del queue[:r["count"]]
     return out
 
 
@@ -110,7 +190,7 @@ def manifest_rows(doc: dict[str, Any], snapshot: dict[str, Any], protector: Prot
                         "工厂 site": _place(drop.get("place", {})) if drop else "",
                         "预计到达 arrives": _t(drop.get("arrive")) if drop else "",
                         "订单 order": order, "中介 agency": owners.get(order, {}).get("agency", "")}
-                workers = seats.get((trip["id"], i, order), [])
+                workers = [w for w in seats.get((trip["id"], i, order), []) if "name" in w]
                 for w in workers:
                     no += 1
                     if unmasked:
@@ -127,9 +207,58 @@ def manifest_rows(doc: dict[str, Any], snapshot: dict[str, Any], protector: Prot
     return rows
 
 
+TRAIN_MANIFEST_COLUMNS = ["列车 train", "车厢 car", "客群 cohort", "上车站 boards at", "开车 departs",
+                          "下车站 alights at", "到站 arrives", "订单 order", "中介 agency", "序号 no.", "姓名 name",
+                          "身份证号 ID number", "电话 phone", "户籍地址 hometown", "接站车 feeder coach",
+                          "接站上车点 feeder pickup", "接站上车时间 feeder boards", "人数 count"]
+
+
+def train_manifest_rows(doc: dict[str, Any], snapshot: dict[str, Any], protector: Protector, *,
+                        unmasked: bool, only_orders: Optional[set[str]] = None) -> list[Row]:
+    """One row per worker per train car (列车乘车名单), with the feeder coach that brings them to the
+    station; loads without a roster get one row with the count."""
+    trains = _trains(doc, snapshot)
+    names = _stations(snapshot)
+    owners = snapshot.get("orders", {})
+    riders = train_riders(doc, snapshot)
+    rows: list[Row] = []
+    numbers: dict[tuple[str, int], int] = defaultdict(int)
+    for k, r in enumerate(_train_loads(doc, trains)):
+        if only_orders is not None and r["order"] not in only_orders:
+            continue
+        t = trains.get(r["train"], {})
+        base = {"列车 train": f"{t.get('name') or r['train']} ({r['train']})", "车厢 car": r["car"] + 1,
+                "客群 cohort": r["cohort"], "上车站 boards at": names.get(r["board_at"], r["board_at"]),
+                "开车 departs": _call(t, r["board_at"], "depart"),
+                "下车站 alights at": names.get(r["alight_at"], r["alight_at"]),
+                "到站 arrives": _call(t, r["alight_at"], "arrive"), "订单 order": r["order"],
+                "中介 agency": owners.get(r["order"], {}).get("agency", "")}
+        unnamed: dict[tuple[str, str, str], int] = defaultdict(int)
+        for w, pickup in riders.get(k, []):
+            if w.get("__unnamed"):
+                unnamed[(pickup["coach"], pickup["place"], pickup["time"])] += 1
+                continue
+            numbers[(r["train"], r["car"])] += 1
+            if unmasked:
+                idn, phone = protector.open(w["id_number"]), protector.open(w["phone"])
+            else:
+                idn, phone = w["id_number_masked"], w["phone_masked"]
+            rows.append({**base, "序号 no.": numbers[(r["train"], r["car"])], "姓名 name": w["name"],
+                         "身份证号 ID number": idn or "", "电话 phone": phone or "",
+                         "户籍地址 hometown": w.get("hometown") or "", "接站车 feeder coach": pickup["coach"],
+                         "接站上车点 feeder pickup": pickup["place"], "接站上车时间 feeder boards": pickup["time"],
+                         "人数 count": 1})
+        for (c, place, when), n in sorted(unnamed.items()):
+            rows.append({**base, "序号 no.": "", "姓名 name": "（名单未登记 no roster）", "身份证号 ID number": "",
+                         "电话 phone": "", "户籍地址 hometown": "", "接站车 feeder coach": c,
+                         "接站上车点 feeder pickup": place, "接站上车时间 feeder boards": when, "人数 count": n})
+    return rows
+
+
 # ------------------------------------------------------------------ schedule for bus operators
 
-SCHEDULE_COLUMNS = ["车次 trip", "车辆 coach", "车型 vehicle type", "运营商 operator", "车场 depot", "司机 crew",
+SCHEDULE_COLUMNS = ["车次 trip", "用途 purpose", "车辆 coach", "车型 vehicle type", "运营商 operator", "车场 depot",
+                    "司机 crew",
                     "客群 cohort", "已发车 dispatched", "站序 stop", "类型 kind", "地点 place", "到达 arrive",
                     "出发 depart", "上车 board", "下车 alight", "公里 km", "费用 cost"]
 
@@ -144,7 +273,8 @@ def schedule_rows(doc: dict[str, Any], snapshot: dict[str, Any]) -> list[Row]:
     for trip in sorted(doc.get("trips", []), key=key):
         for i, s in enumerate(trip["stops"], start=1):
             rows.append({
-                "车次 trip": trip["id"], "车辆 coach": coach(trip), "车型 vehicle type": trip["vehicle_type"],
+                "车次 trip": trip["id"], "用途 purpose": _PURPOSE.get(trip.get("purpose", "direct"), ""),
+                "车辆 coach": coach(trip), "车型 vehicle type": trip["vehicle_type"],
                 "运营商 operator": operators.get(trip["vehicle_type"], ""), "车场 depot": trip["depot"],
                 "司机 crew": trip["crew"], "客群 cohort": trip["cohort"],
                 "已发车 dispatched": "是 yes" if trip.get("dispatched") else "",
@@ -159,30 +289,63 @@ def schedule_rows(doc: dict[str, Any], snapshot: dict[str, Any]) -> list[Row]:
 # ------------------------------------------------------------------ boarding lists for agencies
 
 BOARDING_COLUMNS = ["中介 agency", "订单 order", "你的编号 your ref", "上车点 pickup", "上车时间 boarding",
-                    "发车 departs", "车次 trip", "车辆 coach", "工厂 site", "预计到达 arrives", "人数 count",
-                    "姓名 names", "未安排原因 not planned because"]
+                    "发车 departs", "车次 trip", "车辆 coach", "火车站 station", "列车 train", "车厢 car",
+                    "开车 train departs", "工厂 site", "预计到达 arrives", "人数 count", "姓名 names",
+                    "未安排原因 not planned because"]
 
 
 def boarding_rows(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[set[str]] = None) -> list[Row]:
-    """Where and when an agency's workers board (one row per order per coach), and who was not planned."""
+    """Where and when an agency's workers board (one row per order per coach; for a train, the
+    feeder coach with the station, train and cars, and the site they reach after the last mile),
+    and who was not planned."""
     seats = assign_workers(doc, snapshot)
     owners = snapshot.get("orders", {})
+    trains = _trains(doc, snapshot)
+    names = _stations(snapshot)
+    loads = _train_loads(doc, trains)
+    riders = train_riders(doc, snapshot, seats)
+    cars_of: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)  # (feeder trip, order) → cars
+    for k, r in enumerate(loads):
+        for trip_id in sorted({p["trip"] for _, p in riders.get(k, [])}):
+            cars_of[(trip_id, r["order"])].append((r["train"], r["car"]))
+    last_drop: dict[str, dict[str, Any]] = {}  # order → the latest drop of its last miles
+    for trip in doc.get("trips", []):
+        if trip.get("purpose") == "last_mile":
+            for s in trip["stops"]:
+                for ld in s.get("alight", []) if s["kind"] == "drop" else []:
+                    if _t(s.get("arrive")) >= _t(last_drop.get(ld["order"], {}).get("arrive")):
+                        last_drop[ld["order"]] = s
     rows: list[Row] = []
     for trip in _ordered_trips(doc):
+        if not _first_boarding(trip):
+            continue
         for i, stop in enumerate(trip["stops"]):
             for ld in stop.get("board", []):
                 order = ld["order"]
                 if only_orders is not None and order not in only_orders:
                     continue
                 drop = _drop_of(trip, order)
-                names = "、".join(w["name"] for w in seats.get((trip["id"], i, order), []))
-                rows.append({"中介 agency": owners.get(order, {}).get("agency", ""), "订单 order": order,
-                             "你的编号 your ref": owners.get(order, {}).get("ref") or "",
-                             "上车点 pickup": _place(stop["place"]), "上车时间 boarding": _t(stop.get("arrive")),
-                             "发车 departs": _t(stop.get("depart")), "车次 trip": trip["id"], "车辆 coach": coach(trip),
-                             "工厂 site": _place(drop.get("place", {})) if drop else "",
-                             "预计到达 arrives": _t(drop.get("arrive")) if drop else "",
-                             "人数 count": ld["count"], "姓名 names": names, "未安排原因 not planned because": ""})
+                names_ = "、".join(w["name"] for w in seats.get((trip["id"], i, order), []) if "name" in w)
+                row = {"中介 agency": owners.get(order, {}).get("agency", ""), "订单 order": order,
+                       "你的编号 your ref": owners.get(order, {}).get("ref") or "",
+                       "上车点 pickup": _place(stop["place"]), "上车时间 boarding": _t(stop.get("arrive")),
+                       "发车 departs": _t(stop.get("depart")), "车次 trip": trip["id"], "车辆 coach": coach(trip),
+                       "火车站 station": "", "列车 train": "", "车厢 car": "", "开车 train departs": "",
+                       "工厂 site": _place(drop.get("place", {})) if drop else "",
+                       "预计到达 arrives": _t(drop.get("arrive")) if drop else "",
+                       "人数 count": ld["count"], "姓名 names": names_, "未安排原因 not planned because": ""}
+                if trip.get("purpose") == "feeder":
+                    cars = cars_of.get((trip["id"], order), [])
+                    station = (drop.get("place") or {}).get("station", "")
+                    t = trains.get(cars[0][0], {}) if cars else {}
+                    final = last_drop.get(order, {})
+                    row.update({"火车站 station": names.get(station, station),
+                                "列车 train": "、".join(sorted({trains.get(c[0], {}).get("name") or c[0] for c in cars})),
+                                "车厢 car": "、".join(str(c[1] + 1) for c in sorted(set(cars))),
+                                "开车 train departs": _call(t, station, "depart") if t else "",
+                                "工厂 site": _place(final.get("place", {})) if final else "",
+                                "预计到达 arrives": _t(final.get("arrive")) if final else ""})
+                rows.append(row)
     for u in doc.get("unassigned", []):
         if only_orders is not None and u["order"] not in only_orders:
             continue
@@ -201,14 +364,18 @@ def _num(text: str) -> tuple[int, str]:
 # ------------------------------------------------------------------ report
 
 REPORT_COLUMNS = ["level", "name", "orders", "workers_requested", "workers_cleared", "workers_delivered",
-                  "workers_unassigned", "trips", "km_share", "cost_share", "cost_per_delivered"]
+                  "workers_by_train", "workers_unassigned", "trips", "km_share", "coach_cost_share", "train_cost_share",
+                  "cost_share", "cost_per_delivered"]
 
 
 def report(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[set[str]] = None) -> dict[str, Any]:
     """Cost and delivered headcount per agency and per province (of the workers' home county).
 
-    A trip's cost and km are shared among its riders in proportion to their number; subsidies
-    are paid per delivered worker, so ``workers_delivered`` counts workers planned on a trip.
+    A trip's cost and km are shared among its riders in proportion to their number (a feeder's
+    and a last mile's among theirs: ``coach_cost_share``); a train's seats are its riders' and its
+    fixed cost is shared among them (``train_cost_share``). Subsidies are paid per delivered
+    worker, so ``workers_delivered`` counts workers planned (on a direct coach or a feeder, once),
+    of whom ``workers_by_train`` ride a train.
     """
     from planner.contract import Location  # noqa: PLC0415
     from planner.places import province_of, resolve_all  # noqa: PLC0415
@@ -225,7 +392,8 @@ def report(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[
 
     def blank() -> dict[str, Any]:
         return {"orders": 0, "workers_requested": 0, "workers_cleared": 0, "workers_delivered": 0,
-                "workers_unassigned": 0, "trips": set(), "km_share": 0.0, "cost_share": 0.0}
+                "workers_by_train": 0, "workers_unassigned": 0, "trips": set(), "km_share": 0.0,
+                "coach_cost_share": 0.0, "train_cost_share": 0.0}
 
     groups: dict[tuple[str, str], dict[str, Any]] = defaultdict(blank)
 
@@ -251,20 +419,35 @@ def report(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[
                 continue
             for k in keys(oid):
                 g = groups[k]
-                g["workers_delivered"] += n
+                if _first_boarding(trip):
+                    g["workers_delivered"] += n
                 g["trips"].add(trip["id"])
                 g["km_share"] += trip["km"] * n / total
-                g["cost_share"] += trip["cost"] * n / total
+                g["coach_cost_share"] += trip["cost"] * n / total
+    trains = {t["id"]: t for t in snapshot["scenario"].get("trains", [])}
+    aboard: dict[str, int] = defaultdict(int)
+    for r in doc.get("train_loads", []):
+        aboard[r["train"]] += r["count"]
+    for r in doc.get("train_loads", []):
+        t = trains.get(r["train"], {})
+        if r["order"] not in orders or not aboard[r["train"]]:
+            continue
+        share = r["count"] * (t.get("cost_per_seat", 0.0) + t.get("fixed_cost", 0.0) / aboard[r["train"]])
+        for k in keys(r["order"]):
+            groups[k]["workers_by_train"] += r["count"]
+            groups[k]["train_cost_share"] += share
     for u in doc.get("unassigned", []):
         if u["order"] in orders:
             for k in keys(u["order"]):
                 groups[k]["workers_unassigned"] += u["count"]
 
     def finish(level: str, name: str, g: dict[str, Any]) -> dict[str, Any]:
+        cost = g["coach_cost_share"] + g["train_cost_share"]
         return {"level": level, "name": name, **{k: v for k, v in g.items() if k != "trips"},
                 "trips": len(g["trips"]), "km_share": round(g["km_share"], 1),
-                "cost_share": round(g["cost_share"], 2),
-                "cost_per_delivered": round(g["cost_share"] / g["workers_delivered"], 2) if g["workers_delivered"] else None}
+                "coach_cost_share": round(g["coach_cost_share"], 2), "train_cost_share": round(g["train_cost_share"], 2),
+                "cost_share": round(cost, 2),
+                "cost_per_delivered": round(cost / g["workers_delivered"], 2) if g["workers_delivered"] else None}
 
     out: dict[str, Any] = {"agencies": [], "provinces": [], "total": finish("total", "all", groups[("total", "all")])}
     for (level, name), g in sorted(groups.items()):

@@ -131,6 +131,27 @@ class Region(Base):
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class Station(_LocationColumns, Base):
+    """A railway station where workers board or leave a train."""
+
+    __tablename__ = "stations"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class TrainOffer(Base):
+    """A train the railway offers (a special train or reserved cars), as the contract gives it."""
+
+    __tablename__ = "train_offers"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(10))
+    offer: Mapped[dict[str, Any]] = mapped_column()  # the contract's TrainOffer, as JSON
+
+
 class ReferenceSettings(Base):
     """The single row of scenario-wide reference data: its name and the policy."""
 

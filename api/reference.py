@@ -1,4 +1,5 @@
-"""Reference data (sites, depots, fleet, regions, policy) between contract models and tables."""
+"""Reference data (sites, depots, fleet, regions, stations, train offers, policy) between contract
+models and tables."""
 
 from __future__ import annotations
 
@@ -8,7 +9,18 @@ from typing import Any, Optional
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from planner.contract import SHANGHAI, Depot, Location, Policy, Region, Scenario, Site, VehicleType
+from planner.contract import (
+    SHANGHAI,
+    Depot,
+    Location,
+    Policy,
+    Region,
+    Scenario,
+    Site,
+    Station,
+    TrainOffer,
+    VehicleType,
+)
 
 from . import models as m
 
@@ -38,6 +50,7 @@ def get_location(row: Any) -> Location:
 _COLUMNS = {
     "Site": {"id", "name", "location", "receive_from", "receive_until", "intake_per_day"},
     "Depot": {"id", "name", "location"},
+    "Station": {"id", "name", "location"},
     "VehicleType": {"id", "seats", "count", "depot", "fixed_cost", "cost_per_km", "crew_cost",
                     "available_from", "available_until"},
     "Region": {"county", "risk", "from_", "until"},
@@ -74,6 +87,17 @@ def depot_row(depot: Depot) -> m.Depot:
     return row
 
 
+def station_row(station: Station) -> m.Station:
+    row = m.Station(id=station.id, name=station.name, extra=_extra(station))
+    set_location(row, station.location)
+    return row
+
+
+def train_row(offer: TrainOffer) -> m.TrainOffer:
+    return m.TrainOffer(id=offer.id, name=offer.name, kind=offer.kind,
+                        offer=offer.model_dump(mode="json", exclude_none=True, by_alias=True))
+
+
 def vehicle_row(vt: VehicleType) -> m.VehicleType:
     return m.VehicleType(id=vt.id, seats=vt.seats, count=vt.count, depot=vt.depot,
                          fixed_cost=vt.fixed_cost, cost_per_km=vt.cost_per_km, crew_cost=vt.crew_cost,
@@ -105,6 +129,15 @@ def site_dict(row: m.Site) -> dict[str, Any]:
 def depot_dict(row: m.Depot) -> dict[str, Any]:
     return Depot.model_validate({**row.extra, "id": row.id, "name": row.name,
                                  "location": get_location(row)}).model_dump(mode="json", exclude_none=True)
+
+
+def station_dict(row: m.Station) -> dict[str, Any]:
+    return Station.model_validate({**row.extra, "id": row.id, "name": row.name,
+                                   "location": get_location(row)}).model_dump(mode="json", exclude_none=True)
+
+
+def train_dict(row: m.TrainOffer) -> dict[str, Any]:
+    return TrainOffer.model_validate(row.offer).model_dump(mode="json", exclude_none=True, by_alias=True)
 
 
 def vehicle_dict(row: m.VehicleType) -> dict[str, Any]:
@@ -139,6 +172,8 @@ def reference_dict(session: Session) -> dict[str, Any]:
         "depots": [depot_dict(r) for r in session.scalars(select(m.Depot).order_by(m.Depot.id))],
         "fleet": [vehicle_dict(r) for r in session.scalars(select(m.VehicleType).order_by(m.VehicleType.id))],
         "regions": [region_dict(r) for r in session.scalars(select(m.Region).order_by(m.Region.county, m.Region.id))],
+        "stations": [station_dict(r) for r in session.scalars(select(m.Station).order_by(m.Station.id))],
+        "trains": [train_dict(r) for r in session.scalars(select(m.TrainOffer).order_by(m.TrainOffer.id))],
         "orders": [],
         "policy": policy_dict(session),
     }
@@ -153,10 +188,12 @@ def site_ids(session: Session) -> set[str]:
 
 def replace_all(session: Session, scenario: Scenario, policy_raw: Optional[dict[str, Any]] = None) -> None:
     """Replace every piece of reference data with ``scenario``'s (orders are not touched)."""
-    for table in (m.VehicleType, m.Region, m.Site, m.Depot):
+    for table in (m.TrainOffer, m.Station, m.VehicleType, m.Region, m.Site, m.Depot):
         session.execute(delete(table))
     session.add_all([depot_row(d) for d in scenario.depots])
+    session.add_all([station_row(s) for s in scenario.stations])
     session.flush()
+    session.add_all([train_row(t) for t in scenario.trains])
     session.add_all([site_row(s) for s in scenario.sites])
     session.add_all([vehicle_row(v) for v in scenario.fleet])
     session.add_all([region_row(r) for r in scenario.regions])

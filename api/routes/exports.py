@@ -61,6 +61,26 @@ def manifests(plan_id: int, fmt: Fmt, session: SessionDep, user: CurrentUser, pr
     return _file(ex.manifest_workbook(rows), fmt, f"manifests-plan-{plan_id}.xlsx")
 
 
+@router.get("/{plan_id}/train-manifests.{fmt}", responses=_ERRORS,
+            summary="Passenger manifests per train car (列车乘车名单), with each worker's feeder pickup")
+def train_manifests(plan_id: int, fmt: Fmt, session: SessionDep, user: CurrentUser, protector: ProtectorDep,
+                    agency: Annotated[Optional[str], Query(description="coordinators: only this agency's workers")] = None
+                    ) -> Response:
+    """Coordinators see full ID numbers and phones; agencies get their own workers, masked.
+    XLSX: one sheet per train (its cars in order). CSV: one row per worker."""
+    job, doc = _doc(session, plan_id, user)
+    rows = ex.train_manifest_rows(doc, job.snapshot, protector, unmasked=user.role == "coordinator",
+                                  only_orders=_scope(job, user, agency))
+    if fmt == "csv":
+        return _file(ex.to_csv(ex.TRAIN_MANIFEST_COLUMNS, rows), fmt, f"train-manifests-plan-{plan_id}.csv")
+    by_train: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_train.setdefault(r["列车 train"], []).append(r)
+    sheets = [(f"列车 {t}", ex.TRAIN_MANIFEST_COLUMNS, sorted(rs, key=lambda r: (r["车厢 car"], str(r["序号 no."]))))
+              for t, rs in by_train.items()] or [("列车 trains", ex.TRAIN_MANIFEST_COLUMNS, [])]
+    return _file(ex.to_xlsx(sheets), fmt, f"train-manifests-plan-{plan_id}.xlsx")
+
+
 @router.get("/{plan_id}/schedule.{fmt}", responses=_ERRORS,
             summary="The bus operators' schedule: every stop of every trip, by coach and time (coordinators)")
 def schedule(plan_id: int, fmt: Fmt, session: SessionDep, _: Coordinator,

@@ -1,4 +1,5 @@
-"""Reference data (coordinators): the whole scenario without orders, or one piece at a time."""
+"""Reference data (coordinators): the whole scenario without orders, or one piece at a time —
+sites, depots, the fleet, risk regions, railway stations and the railway's train offers."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, select
 
-from planner.contract import Depot, Location, Policy, Region, Scenario, Site, VehicleType
+from planner.contract import Depot, Location, Policy, Region, Scenario, Site, Station, TrainOffer, VehicleType
 from planner.errors import Problem
 from planner.read import validation_problems
 
@@ -46,9 +47,11 @@ def _places(entries: list[tuple[str, str, Location]]) -> list[Problem]:
     return out
 
 
-def _location_problems(sites: list[Site], depots: list[Depot], regions: list[Region]) -> list[Problem]:
+def _location_problems(sites: list[Site], depots: list[Depot], regions: list[Region],
+                       stations: Optional[list[Station]] = None) -> list[Problem]:
     entries = [(f"sites ({s.id})", "location", s.location) for s in sites]
     entries += [(f"depots ({d.id})", "location", d.location) for d in depots]
+    entries += [(f"stations ({s.id})", "location", s.location) for s in stations or []]
     entries += [(f"regions ({r.county})", "county", Location(county=r.county)) for r in regions]
     return _places(entries)
 
@@ -58,7 +61,7 @@ def get_reference(session: SessionDep, _: Coordinator) -> dict[str, Any]:
     return ref.reference_dict(session)
 
 
-@router.put("", summary="Replace all reference data (sites, depots, fleet, regions, policy)")
+@router.put("", summary="Replace all reference data (sites, depots, fleet, regions, stations, trains, policy)")
 def put_reference(session: SessionDep, _: Coordinator,
                   scenario: Scenario = Body(openapi_examples={"small": {"value": _SCENARIO_EXAMPLE}})
                   ) -> dict[str, Any]:
@@ -69,7 +72,7 @@ def put_reference(session: SessionDep, _: Coordinator,
     if scenario.orders:
         raise ApiError(422, "reference data carries no orders: agencies submit them to /v1/orders",
                        [Problem("body", "orders", "reference data carries no orders")])
-    problems = _location_problems(scenario.sites, scenario.depots, scenario.regions)
+    problems = _location_problems(scenario.sites, scenario.depots, scenario.regions, scenario.stations)
     if problems:
         raise ApiError(422, f"{len(problems)} place(s) cannot be found; nothing was changed", problems)
     counts = {v.id: v.count for v in scenario.fleet}
@@ -198,6 +201,81 @@ def _delete(session: SessionDep, table: Any, key: str, what: str) -> None:
         raise ApiError(404, f"no {what} {key!r}")
     session.delete(row)
     session.commit()
+
+
+# ------------------------------------------------------------------ stations and train offers
+
+
+@router.get("/stations", summary="Railway stations where workers board or leave a train")
+def list_stations(session: SessionDep, _: CurrentUser) -> list[dict[str, Any]]:
+    return [ref.station_dict(r) for r in session.scalars(select(m.Station).order_by(m.Station.id))]
+
+
+@router.put("/stations/{station_id}", summary="Create or replace one station")
+def put_station(station_id: str, station: Station, session: SessionDep, _: Coordinator) -> dict[str, Any]:
+    if station.id != station_id:
+        raise ApiError(422, f"the body's id {station.id!r} differs from the path's {station_id!r}",
+                       [Problem("body", "id", f"{station.id!r} differs from the path's {station_id!r}")])
+    problems = _location_problems([], [], [], [station])
+    if problems:
+        raise ApiError(422, "the station's place cannot be found", problems)
+    session.merge(ref.station_row(station))
+    session.commit()
+    return ref.station_dict(session.get(m.Station, station_id))  # type: ignore[arg-type]
+
+
+@router.delete("/stations/{station_id}", status_code=204, summary="Remove a station no train offer calls at")
+def delete_station(station_id: str, session: SessionDep, _: Coordinator) -> Response:
+    users = [t.id for t in session.scalars(select(m.TrainOffer).order_by(m.TrainOffer.id))
+             if any(c.get("station") == station_id for c in t.offer.get("calls", []))]
+    if users:
+        raise ApiError(409, f"station {station_id!r} is called at by train offers {', '.join(users)}")
+    _delete(session, m.Station, station_id, "station")
+    return Response(status_code=204)
+
+
+_TRAIN_EXAMPLE = {"id": "T1", "name": "L4001", "kind": "special", "cars": 10, "seats_per_car": 118,
+                  "fixed_cost": 30000, "cost_per_seat": 90, "min_riders": 300,
+                  "calls": [{"station": "PDS", "depart": "2027-02-12T20:00:00+08:00"},
+                            {"station": "ZK", "arrive": "2027-02-12T23:10:00+08:00",
+                             "depart": "2027-02-12T23:20:00+08:00"},
+                            {"station": "SX", "arrive": "2027-02-13T15:00:00+08:00"}]}
+
+
+@router.get("/trains", summary="The railway's train offers (special trains and reserved cars)")
+def list_trains(session: SessionDep, _: Coordinator) -> list[dict[str, Any]]:
+    return [ref.train_dict(r) for r in session.scalars(select(m.TrainOffer).order_by(m.TrainOffer.id))]
+
+
+@router.get("/trains/{train_id}", summary="One train offer")
+def get_train(train_id: str, session: SessionDep, _: Coordinator) -> dict[str, Any]:
+    row = session.get(m.TrainOffer, train_id)
+    if row is None:
+        raise ApiError(404, f"no train offer {train_id!r}")
+    return ref.train_dict(row)
+
+
+@router.put("/trains/{train_id}", summary="Create or replace one train offer (its stations must be known)")
+def put_train(train_id: str, session: SessionDep, _: Coordinator,
+              offer: TrainOffer = Body(openapi_examples={"special": {"value": _TRAIN_EXAMPLE}})) -> dict[str, Any]:
+    if offer.id != train_id:
+        raise ApiError(422, f"the body's id {offer.id!r} differs from the path's {train_id!r}",
+                       [Problem("body", "id", f"{offer.id!r} differs from the path's {train_id!r}")])
+    known = set(session.scalars(select(m.Station.id)))
+    problems = [Problem(f"body.calls[{i}]", "station", f"unknown station {c.station!r}; add it at "
+                        f"/v1/reference/stations/{c.station} first")
+                for i, c in enumerate(offer.calls) if c.station not in known]
+    if problems:
+        raise ApiError(422, f"{len(problems)} unknown station(s); nothing was changed", problems)
+    session.merge(ref.train_row(offer))
+    session.commit()
+    return ref.train_dict(session.get(m.TrainOffer, train_id))  # type: ignore[arg-type]
+
+
+@router.delete("/trains/{train_id}", status_code=204, summary="Withdraw a train offer")
+def delete_train(train_id: str, session: SessionDep, _: Coordinator) -> Response:
+    _delete(session, m.TrainOffer, train_id, "train offer")
+    return Response(status_code=204)
 
 
 # ------------------------------------------------------------------ regions (risk levels change often)
