@@ -86,7 +86,15 @@ def write_workbook(doc: dict, path: Path, *, dotted: bool = False, policy_layout
             row[k] = naive(o.get(k))
         orders.append(row)
     sheet("orders", orders)
-    policy = dict(doc["policy"])
+    if doc.get("stations"):
+        sheet("stations", [{**{k: v for k, v in st.items() if k != "location"},
+                            **location_columns(st["location"], place_prefix)} for st in doc["stations"]])
+    if doc.get("trains"):
+        sheet("trains", [{k: ",".join(v) if isinstance(v, list) else v for k, v in t.items() if k != "calls"}
+                         for t in doc["trains"]])
+        sheet("train_calls", [{"train": t["id"], "station": c["station"], "arrive": naive(c.get("arrive")),
+                               "depart": naive(c.get("depart"))} for t in doc["trains"] for c in t["calls"]])
+    policy = dict(doc.get("policy", {}))
     if policy.get("night_rest"):
         policy["night_rest"] = "-".join(policy["night_rest"])
     ws = wb.create_sheet("policy")
@@ -573,3 +581,44 @@ def test_an_ambiguous_address_is_refused_with_its_candidates(tmp_path: Path) -> 
     doc["orders"][0]["origin"] = {"address": "朝阳区建国路88号"}
     p = _problem(raises_input_error(write_json(tmp_path, doc)), "origin.address")
     assert "110105" in p.message and "220104" in p.message
+
+
+# ------------------------------------------------------------------ trains in a workbook
+
+
+def _train_doc(tiny) -> dict:
+    from test_trains import train_scenario
+
+    d = train_scenario(tiny, trains=2)
+    d["trains"][1]["kind"] = "cars"
+    d["trains"][1]["board_at"] = ["QJZ"]
+    return d
+
+
+def test_xlsx_stations_trains_and_calls_equal_json(tiny, tmp_path: Path) -> None:
+    """Stations, train offers (board_at as a comma list) and their calls (sheet train_calls, in
+    order) read from a workbook give the scenario the JSON gives."""
+    doc = _train_doc(tiny)
+    jpath = tmp_path / "t.json"
+    jpath.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    from_xlsx = load_scenario(write_workbook(doc, tmp_path / "t.xlsx"))
+    assert from_xlsx.model_dump() == load_scenario(jpath).model_dump()
+    assert [c.station for c in from_xlsx.trains[0].calls] == ["QJZ", "ZZZ"]
+
+
+def test_xlsx_unknown_sheet_is_refused_not_ignored(tiny, tmp_path: Path) -> None:
+    path = write_workbook(_train_doc(tiny), tmp_path / "t.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb.create_sheet("trian_calls").append(["train", "station"])
+    wb.save(path)
+    err = raises_input_error(path)
+    assert [p.field for p in err.problems] == ["sheet"] and "'trian_calls'" in err.problems[0].message
+
+
+def test_xlsx_a_call_of_an_unknown_train_names_its_row(tiny, tmp_path: Path) -> None:
+    path = write_workbook(_train_doc(tiny), tmp_path / "t.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb["train_calls"].append(["K9", "QJZ", None, "2027-02-11 20:00"])
+    wb.save(path)
+    err = raises_input_error(path)
+    assert any(p.where == "train_calls row 6" and p.field == "train" and "'K9'" in p.message for p in err.problems)

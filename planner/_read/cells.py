@@ -9,15 +9,15 @@ from datetime import date, datetime, time
 Row = dict[str, object]
 
 
-_TEXT_FIELDS = {"id", "name", "agency", "site", "depot", "county", "address", "risk"}
+_TEXT_FIELDS = {"id", "name", "agency", "site", "depot", "county", "address", "risk", "station", "train", "kind"}
 
 
 _INT_FIELDS = {"headcount", "cleared", "failed", "seats", "count", "intake_per_day",
-               "max_pickup_stops", "min_riders_per_trip"}
+               "max_pickup_stops", "min_riders_per_trip", "cars", "seats_per_car", "min_riders"}
 
 
 _DATETIME_FIELDS = {"earliest_departure", "arrive_by", "screening_valid_until",
-                    "available_from", "available_until", "from", "until"}
+                    "available_from", "available_until", "from", "until", "arrive", "depart"}
 
 
 _CLOCK_FIELDS = {"receive_from", "receive_until"}

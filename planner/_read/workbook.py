@@ -1,6 +1,9 @@
 """A scenario as an Excel workbook: one sheet per section (``sites``, ``depots``, ``fleet``,
-``orders``; ``regions``, ``policy``, ``scenario`` optional), flat location columns, policy as
-key/value rows or one header row."""
+``orders``; ``regions``, ``policy``, ``scenario``, ``stations``, ``trains`` and ``train_calls``
+optional), flat location columns, policy as key/value rows or one header row. A train offer is a
+row of ``trains`` (``board_at``/``alight_at`` as comma-separated station ids) and its calls, in
+order, the rows of ``train_calls`` (``train``, ``station``, ``arrive``, ``depart``). A sheet of
+another name is refused, not ignored."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from .tables import _open_workbook, _order_rows, _rows_to_dicts, _sheet_rows
 REQUIRED_SHEETS = ("sites", "depots", "fleet", "orders")
 
 
-OPTIONAL_SHEETS = ("regions", "policy", "scenario")
+OPTIONAL_SHEETS = ("regions", "policy", "scenario", "stations", "trains", "train_calls")
 
 
 _LOCATION_COLUMNS = {
@@ -36,7 +39,7 @@ def _find_sheets(wb) -> dict[str, Any]:
 def _generic_row(section: str, row: Row) -> dict:
     """A sheet row of sites/depots/fleet/regions as a nested dict (flat location columns)."""
     data: dict = {}
-    has_location = section in ("sites", "depots")
+    has_location = section in ("sites", "depots", "stations")
     for header, value in row.items():
         if _empty(value):
             continue
@@ -103,6 +106,39 @@ def _policy_from_sheet(values: dict[str, object]) -> dict:
     return out
 
 
+def _train_items(tables: dict[str, list[list[object]]], problems: _Problems) -> list[_Item]:
+    """The ``trains`` sheet's offers, each with its calls from ``train_calls`` (in sheet order)."""
+    calls: dict[str, list[dict]] = {}
+    call_rows: dict[str, list[int]] = {}
+    for i, row in enumerate(_rows_to_dicts(tables.get("train_calls", []))):
+        if all(_empty(v) for v in row.values()):
+            continue
+        raw = _generic_row("train_calls", row)
+        train = raw.pop("train", None)
+        if train is None:
+            problems.add("train_calls", i + 2, Problem(f"train_calls row {i + 2}", "train", "required field is missing"))
+            continue
+        calls.setdefault(str(train), []).append(raw)
+        call_rows.setdefault(str(train), []).append(i + 2)
+    out: list[_Item] = []
+    for i, row in enumerate(_rows_to_dicts(tables.get("trains", []))):
+        if all(_empty(v) for v in row.values()):
+            continue
+        raw = _generic_row("trains", row)
+        for key in ("board_at", "alight_at"):
+            if isinstance(raw.get(key), str):
+                raw[key] = [s.strip() for s in re.split(r"[,，、;\s]+", raw[key]) if s.strip()]
+        raw["calls"] = calls.pop(str(raw.get("id")), [])
+        item = _Item("trains", i + 2, _where(f"trains row {i + 2}", raw, "trains"), raw)
+        _validate(item, problems)
+        out.append(item)
+    for train in calls:
+        first = call_rows[train][0]
+        problems.add("train_calls", first, Problem(f"train_calls row {first}", "train",
+                                                   f"unknown train {train!r} (no row of sheet 'trains' has this id)"))
+    return out
+
+
 def _load_workbook(data: bytes, filename: str) -> Scenario:
     wb = _open_workbook(data, filename)
     try:
@@ -112,14 +148,18 @@ def _load_workbook(data: bytes, filename: str) -> Scenario:
             found = ", ".join(wb.sheetnames) or "none"
             raise InputError([Problem(filename, "sheet", f"missing sheet {s!r} (sheets found: {found})")
                               for s in missing])
-        tables = {name: _sheet_rows(ws) for name, ws in sheets.items()
-                  if name in REQUIRED_SHEETS + OPTIONAL_SHEETS}
+        unknown = [name for name in wb.sheetnames if str(name).strip().lower() not in REQUIRED_SHEETS + OPTIONAL_SHEETS]
+        if unknown:
+            raise InputError([Problem(filename, "sheet", f"unknown sheet {name!r}: nothing of it would be read "
+                                      f"(sheets: {', '.join(REQUIRED_SHEETS + OPTIONAL_SHEETS)})")
+                              for name in unknown])
+        tables = {name: _sheet_rows(ws) for name, ws in sheets.items()}
     finally:
         wb.close()
 
     problems = _Problems()
     items: dict[str, list[_Item]] = {}
-    for section in ("sites", "depots", "fleet", "regions"):
+    for section in ("sites", "depots", "fleet", "regions", "stations"):
         rows = _rows_to_dicts(tables.get(section, []))
         section_items = []
         for i, row in enumerate(rows):
@@ -130,6 +170,8 @@ def _load_workbook(data: bytes, filename: str) -> Scenario:
         items[section] = section_items
         for item in section_items:
             _validate(item, problems)
+
+    items["trains"] = _train_items(tables, problems)
 
     parsed, order_problems = _order_rows(_rows_to_dicts(tables["orders"]), 2, "orders row")
     for row_no, p in order_problems:
