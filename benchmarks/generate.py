@@ -354,7 +354,7 @@ ROAD_FACTOR = 1.3
 HUB_KM = 250.0
 #: A special train's fixed price (a path requested from the railway bureau), its fewest riders,
 #: and the fewest far workers near a station for a special train to be offered there.
-TRAIN_FIXED, TRAIN_MIN_RIDERS, TRAIN_GROUP = 30_000.0, 200, 300
+TRAIN_FIXED, TRAIN_MIN_RIDERS, TRAIN_GROUP = 30_000.0, 150, 200
 
 
 def train_offers(orders: list[dict], county_of: list, park: tuple[float, float], trains: int, reserved: int,

@@ -345,33 +345,44 @@ def _departures(network: RailNetwork, hub: str, dest: str, group: list[_Rider], 
 
 def apply(scenario: dict[str, Any], suggestions: list[Suggestion], fleet_like: Optional[dict[str, Any]] = None
           ) -> dict[str, Any]:
-    """``scenario`` (a dict) with the suggested trains, their stations and, where no coach yard is
-    within 150 km of a boarding station, a local yard and coaches for its feeders."""
+    """``scenario`` (a dict) with the suggested trains as offers, their stations and, where the
+    coaches based within 150 km of a boarding station have fewer seats than its suggested riders
+    plus a tenth, a local yard there (``Y<station>``) with coaches like ``fleet_like`` (default:
+    the scenario's first coach type) for the rest: its feeders in one wave."""
     out = dict(scenario)
     stations = {s["id"]: s for s in out.get("stations", [])}
     trains = list(out.get("trains", []))
     depots = list(out.get("depots", []))
     fleet = list(out.get("fleet", []))
     template = fleet_like or (fleet[0] if fleet else None)
+    riders: dict[str, int] = defaultdict(int)
     for s in suggestions:
         extra = s.model_extra or {}
         for st in extra.get("stations", []):
             stations.setdefault(st["id"], st)
         offer = dict(extra["offer"])
         while any(t["id"] == offer["id"] for t in trains):
-            offer["id"] = offer["name"] = offer["id"] + "b"
+            offer["id"] = offer["id"] + "b"
         trains.append(offer)
         for b in s.from_:
-            st = stations[b]["location"]
-            near = any(_geo_km(st["lat"], st["lon"], d["location"]["lat"], d["location"]["lon"]) <= 150
-                       for d in depots if "lat" in d["location"])
-            if near or template is None:
-                continue
-            depot_id = f"Y{b}"
+            riders[b] += s.riders
+    where = {d["id"]: d["location"] for d in depots}
+    for b, n in sorted(riders.items()):
+        if template is None:
+            break
+        st = stations[b]["location"]
+        near = sum(v["seats"] * v["count"] for v in fleet if "lat" in where.get(v["depot"], {})
+                   and _geo_km(st["lat"], st["lon"], where[v["depot"]]["lat"], where[v["depot"]]["lon"]) <= 150)
+        short = math.ceil(n * 1.1) - near
+        if short <= 0:
+            continue
+        depot_id = f"Y{b}"
+        if depot_id not in where:
             depots.append({"id": depot_id, "name": f"{stations[b]['name']} local coaches (suggested)",
                            "location": {"lat": st["lat"], "lon": st["lon"]}})
-            fleet.append({**{k: v for k, v in template.items() if k not in ("drivers", "operator")},
-                          "id": f"local-{b}", "depot": depot_id,
-                          "count": math.ceil(s.riders / template["seats"]) + 1})
+            where[depot_id] = depots[-1]["location"]
+        fleet.append({**{k: v for k, v in template.items() if k not in ("drivers", "operator")},
+                      "id": f"local-{b}-{len(fleet)}", "depot": depot_id,
+                      "count": math.ceil(short / template["seats"]) + 1})
     out.update(stations=list(stations.values()), trains=trains, depots=depots, fleet=fleet)
     return out
