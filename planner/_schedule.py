@@ -211,7 +211,8 @@ def place(data: ProblemData, trip: AllocatedTrip, fleet: Fleet, intake: dict[tup
                 break
         if reason.reason == "ride_time_exceeded" and data.rules.enabled:
             # a long ride can fit when it boards at another hour, or after the crew has rested
-            for rest in (0, 600):
+            # (10 h; a whole day clears the 24 h driving window of a long drive out)
+            for rest in (0, 600, DAY):
                 for hold in range(0 if rest else 60, DAY, 60):
                     got = _place_with(data, one, v, 2, km, fleet, intake, hold=hold, rest=rest)
                     if isinstance(got, TimedTrip):

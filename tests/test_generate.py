@@ -57,3 +57,29 @@ def test_sample_park_loads():
     scenario = Scenario.model_validate(json.loads(SAMPLE.read_text(encoding="utf-8")))
     assert sum(o.headcount for o in scenario.orders) == 3000
     assert len(scenario.sites) == 3
+
+
+def test_a_kunshan_park_with_trains_offers_them_where_coaches_cannot_reach():
+    """Near Kunshan with far counties, the offers board at stations near the far workers (each
+    within reach of a coach yard of its own), leave from fangang's rail network and end at the
+    station nearest the park; the scenario validates and is the same for the same seed."""
+    from benchmarks.generate import PARKS, train_offers  # noqa: F401  (the function the doc names)
+    from planner.rail import RailNetwork, _geo_km
+
+    d = generate(3000, 60, 2, seed=2, park="kunshan", far_km=3000, trains=3, reserved=1)
+    assert d == generate(3000, 60, 2, seed=2, park="kunshan", far_km=3000, trains=3, reserved=1)
+    sc = Scenario.model_validate(json.loads(json.dumps(d, ensure_ascii=False)))
+    net = RailNetwork.default()
+    dest = net.nearest(*PARKS["kunshan"].centre, 150)
+    assert sc.trains and {t.alighting()[0] for t in sc.trains} == {dest}
+    assert any(t.kind == "special" for t in sc.trains)
+    for t in sc.trains:
+        assert t.calls[0].depart < t.calls[-1].arrive and t.seats >= 100
+        for b in t.boarding():
+            st = next(s for s in sc.stations if s.id == b)
+            yards = [dp for dp in sc.depots if _geo_km(st.location.lat, st.location.lon, dp.location.lat,
+                                                       dp.location.lon) <= 150]
+            assert any(v.depot in {y.id for y in yards} for v in sc.fleet)
+    site = sc.sites[0].location
+    assert _geo_km(site.lat, site.lon, *PARKS["kunshan"].centre) <= 16
+    assert generate(3000, 60, 2, seed=2, park="kunshan", far_km=3000).get("trains") is None
