@@ -217,7 +217,9 @@ def cost_lower_bound(data: ProblemData, by_coach: dict[int, int], cars: Sequence
     """No plan for the planned workers costs less: each one's cheapest share over the modes.
 
     A coach share: the least fixed cost per seat plus the least cost per km per seat times the
-    worker's own tour (a trip's route covers every rider's depot → home → site → depot tour); a
+    worker's own tour (a trip's route covers every rider's depot → home → site → depot tour), plus
+    the least second driver's cost per seat when the worker's own ride is longer than
+    ``two_driver_km`` (the trip then needs two drivers); a
     train share: the seat, the train's fixed cost per seat, and the coach shares of a feeder to its
     boarding station and a last mile from its alighting station. A worker whom no coach can bring
     (:func:`coach_impossible`) has only the train shares."""
@@ -226,10 +228,14 @@ def cost_lower_bound(data: ProblemData, by_coach: dict[int, int], cars: Sequence
         return 0.0
     per_seat = min(v.fixed_cost / v.capacity for v in usable)
     per_km = min(v.cost_per_km / v.capacity for v in usable)
+    second = min(v.crew_cost / v.capacity for v in usable)
     depots = _depots(data)
 
     def coach(a: int, b: int) -> float:
-        return per_seat + per_km * _tour(data, depots, a, b)
+        # a trip whose loaded run covers more than two_driver_km has a second driver: a worker's
+        # own leg a → b is part of it (road km are geodesic × factor, a metric)
+        extra = second if data.km[a, b] > data.two_driver_km else 0.0
+        return per_seat + extra + per_km * _tour(data, depots, a, b)
 
     def cheapest(part: int) -> float:
         o = data.orders[part]

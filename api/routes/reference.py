@@ -34,6 +34,13 @@ _SCENARIO_EXAMPLE = {
 }
 
 
+def _same_id(body_id: str, path_id: str) -> None:
+    """A PUT's body names the item of its path."""
+    if body_id != path_id:
+        raise ApiError(422, f"the body's id {body_id!r} differs from the path's {path_id!r}",
+                       [Problem("body", "id", f"{body_id!r} differs from the path's {path_id!r}")])
+
+
 def _places(entries: list[tuple[str, str, Location]]) -> list[Problem]:
     """Resolve every place once; a county or address that cannot be found is a problem."""
     from planner.places import PlaceError, resolve_all  # noqa: PLC0415
@@ -111,9 +118,7 @@ def list_sites(session: SessionDep, _: CurrentUser) -> list[dict[str, Any]]:
 
 @router.put("/sites/{site_id}", summary="Create or replace one site")
 def put_site(site_id: str, site: Site, session: SessionDep, _: Coordinator) -> dict[str, Any]:
-    if site.id != site_id:
-        raise ApiError(422, f"the body's id {site.id!r} differs from the path's {site_id!r}",
-                       [Problem("body", "id", f"{site.id!r} differs from the path's {site_id!r}")])
+    _same_id(site.id, site_id)
     problems = _location_problems([site], [], [])
     if problems:
         raise ApiError(422, "the site's place cannot be found", problems)
@@ -135,9 +140,7 @@ def list_depots(session: SessionDep, _: Coordinator) -> list[dict[str, Any]]:
 
 @router.put("/depots/{depot_id}", summary="Create or replace one depot")
 def put_depot(depot_id: str, depot: Depot, session: SessionDep, _: Coordinator) -> dict[str, Any]:
-    if depot.id != depot_id:
-        raise ApiError(422, f"the body's id {depot.id!r} differs from the path's {depot_id!r}",
-                       [Problem("body", "id", f"{depot.id!r} differs from the path's {depot_id!r}")])
+    _same_id(depot.id, depot_id)
     problems = _location_problems([], [depot], [])
     if problems:
         raise ApiError(422, "the depot's place cannot be found", problems)
@@ -163,9 +166,7 @@ def list_fleet(session: SessionDep, _: Coordinator) -> list[dict[str, Any]]:
 @router.put("/fleet/{vehicle_type_id}", summary="Create or replace one vehicle type (e.g. change its count)")
 def put_vehicle_type(vehicle_type_id: str, vehicle_type: VehicleType, session: SessionDep,
                      _: Coordinator) -> dict[str, Any]:
-    if vehicle_type.id != vehicle_type_id:
-        raise ApiError(422, f"the body's id {vehicle_type.id!r} differs from the path's {vehicle_type_id!r}",
-                       [Problem("body", "id", f"{vehicle_type.id!r} differs from the path's {vehicle_type_id!r}")])
+    _same_id(vehicle_type.id, vehicle_type_id)
     if session.get(m.Depot, vehicle_type.depot) is None:
         raise ApiError(422, f"unknown depot {vehicle_type.depot!r}",
                        [Problem(f"fleet ({vehicle_type.id})", "depot", f"unknown depot {vehicle_type.depot!r}")])
@@ -213,9 +214,7 @@ def list_stations(session: SessionDep, _: CurrentUser) -> list[dict[str, Any]]:
 
 @router.put("/stations/{station_id}", summary="Create or replace one station")
 def put_station(station_id: str, station: Station, session: SessionDep, _: Coordinator) -> dict[str, Any]:
-    if station.id != station_id:
-        raise ApiError(422, f"the body's id {station.id!r} differs from the path's {station_id!r}",
-                       [Problem("body", "id", f"{station.id!r} differs from the path's {station_id!r}")])
+    _same_id(station.id, station_id)
     problems = _location_problems([], [], [], [station])
     if problems:
         raise ApiError(422, "the station's place cannot be found", problems)
@@ -258,9 +257,7 @@ def get_train(train_id: str, session: SessionDep, _: Coordinator) -> dict[str, A
 @router.put("/trains/{train_id}", summary="Create or replace one train offer (its stations must be known)")
 def put_train(train_id: str, session: SessionDep, _: Coordinator,
               offer: TrainOffer = Body(openapi_examples={"special": {"value": _TRAIN_EXAMPLE}})) -> dict[str, Any]:
-    if offer.id != train_id:
-        raise ApiError(422, f"the body's id {offer.id!r} differs from the path's {train_id!r}",
-                       [Problem("body", "id", f"{offer.id!r} differs from the path's {train_id!r}")])
+    _same_id(offer.id, train_id)
     known = set(session.scalars(select(m.Station.id)))
     problems = [Problem(f"body.calls[{i}]", "station", f"unknown station {c.station!r}; add it at "
                         f"/v1/reference/stations/{c.station} first")
