@@ -259,6 +259,37 @@ def suggest_trains(
         out.print(f"scenario with {len(found)} suggested train(s) written to {apply_to}")
 
 
+@app.command("map")
+def draw_map(
+    plan_file: Path = typer.Argument(..., metavar="PLAN", help="Plan file (JSON, contract v1)."),
+    scenario: Path = typer.Argument(..., help="Scenario file (JSON or .xlsx) the plan was made from."),
+    output: Path = typer.Option(..., "-o", "--output", help="plan.html (a self-contained page) or plan.png."),
+) -> None:
+    """Draw PLAN on a map of China: home counties by headcount, stations, sites, depots, every trip
+    and train; the HTML page filters by mode, site, agency and day and needs no network."""
+    from pydantic import ValidationError
+
+    from .plan_map import layers, to_html, to_png
+
+    scen = _load(scenario)
+    try:
+        plan_obj = Plan.model_validate(json.loads(plan_file.read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError, ValidationError) as e:
+        err.print(f"[bold red]invalid plan file[/] {plan_file}: {e}")
+        raise typer.Exit(code=2) from None
+    suffix = output.suffix.lower()
+    if suffix not in (".html", ".htm", ".png"):
+        err.print(f"[bold red]invalid output[/] {output}: give a .html or a .png file")
+        raise typer.Exit(code=2)
+    data = layers(scen, plan_obj)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".png":
+        to_png(data, output)
+    else:
+        output.write_text(to_html(data), encoding="utf-8")
+    Console().print(f"map of {len(data['trips'])} trips and {len(data['trains'])} trains written to {output}")
+
+
 def main() -> None:  # pragma: no cover - console entry when the service layer is absent
     app()
 

@@ -1,0 +1,251 @@
+"""A plan on a map of China, without the service: ``fangang map PLAN SCENARIO -o plan.html|png``.
+
+:func:`layers` turns a scenario and its plan into plain data — the provinces' outlines (shipped in
+``planner/data/china_provinces.json``, see ``benchmarks/map_data.py``), the home counties sized by
+headcount, stations, sites and depots, every trip as a line through its stops (direct coach trips
+coloured by coach, feeders, last miles) and every train that runs as a line through its calls.
+:func:`to_html` draws them as one self-contained page (inline SVG, a few lines of plain script
+for the filters by mode, site, agency and day and the hover panel; nothing is fetched, no map
+tiles); :func:`to_png` draws the same with matplotlib.
+
+Coordinates are drawn as given (the outlines are GCJ-02, within ~0.5 km of WGS-84: nothing at a
+country's scale); the projection is equirectangular with the longitudes shortened by cos 35°.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import html
+import json
+import math
+import warnings
+from collections import defaultdict
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .contract import SHANGHAI, Plan, Scenario
+
+COS = math.cos(math.radians(35.0))
+#: the colours of the legs of a train chain and of trains
+FEEDER, LAST_MILE, TRAIN = "#e67e22", "#27ae60", "#8e1b1b"
+
+
+@cache
+def provinces() -> list[dict[str, Any]]:
+    """The provinces' outlines: ``[{"code", "name", "rings": [[[lon, lat], ...]]}]``."""
+    with resources.as_file(resources.files("planner") / "data" / "china_provinces.json") as p:
+        return json.loads(Path(p).read_text(encoding="utf-8"))["provinces"]
+
+
+def _coach_colour(key: str) -> str:
+    h = int(hashlib.sha1(key.encode()).hexdigest()[:6], 16) / 0xFFFFFF
+    r, g, b = colorsys.hls_to_rgb(0.55 + 0.4 * h if h < 0.5 else 0.55 + 0.4 * (h - 0.5), 0.42, 0.75)
+    return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
+
+
+def layers(scenario: Scenario, plan: Plan) -> dict[str, Any]:
+    """Everything the map draws, as plain data (see the module's doc)."""
+    from . import places  # noqa: PLC0415
+
+    agency = {o.id: o.agency for o in scenario.orders}
+    site_of = {o.id: o.site for o in scenario.orders}
+    pts = places.resolve_all([o.origin for o in scenario.orders], scenario.policy.county_snap_km)
+    counties: dict[str, dict[str, Any]] = {}
+    for o, p in zip(scenario.orders, pts):
+        if not isinstance(p, places.Point):
+            continue
+        key = p.county or f"{p.lat:.3f},{p.lon:.3f}"
+        c = counties.setdefault(key, {"id": key, "name": p.name, "lat": p.lat, "lon": p.lon, "headcount": 0,
+                                      "planned": 0})
+        c["headcount"] += o.headcount
+    county_of_order = {o.id: (p.county or f"{p.lat:.3f},{p.lon:.3f}") for o, p in zip(scenario.orders, pts)
+                       if isinstance(p, places.Point)}
+    trips = []
+    for t in plan.trips:
+        stops = [s for s in t.stops if s.place.lat is not None and s.place.lon is not None]
+        orders = sorted({ld.order for s in t.stops for ld in s.board})
+        purpose = t.purpose or "direct"
+        if purpose != "last_mile":
+            for s in t.stops:
+                for ld in s.board:
+                    home = counties.get(county_of_order.get(ld.order, ""))
+                    if home is not None:
+                        home["planned"] += ld.count
+        first = next((s.depart for s in t.stops if s.kind == "pickup" and s.depart), None)
+        lines = [f"{t.id} · {t.vehicle_type} #{t.bus + 1} · {purpose} · {t.km:,.0f} km · ¥{t.cost:,.0f}"]
+        for s in t.stops:
+            when = (s.depart or s.arrive)
+            loads = ", ".join(f"{ld.order}×{ld.count}" for ld in (s.board or s.alight))
+            lines.append(f"{s.kind} {s.place.name or s.place.id or s.place.county or ''} "
+                         f"{when.astimezone(SHANGHAI).strftime('%m-%d %H:%M') if when else ''} {loads}".strip())
+        trips.append({
+            "id": t.id, "purpose": purpose, "coach": f"{t.vehicle_type}#{t.bus + 1}",
+            "colour": {"feeder": FEEDER, "last_mile": LAST_MILE}.get(purpose) or _coach_colour(f"{t.vehicle_type}#{t.bus}"),
+            "points": [(s.place.lat, s.place.lon) for s in stops],
+            "day": first.astimezone(SHANGHAI).date().isoformat() if first else "",
+            "sites": sorted({site_of.get(o, "") for o in orders}), "agencies": sorted({agency.get(o, "") for o in orders}),
+            "riders": sum(ld.count for s in t.stops for ld in s.board), "text": "\n".join(lines)})
+    riders: dict[str, int] = defaultdict(int)
+    for r in plan.train_loads:
+        riders[r.train] += r.count
+    where = {s.id: s for s in scenario.stations}
+    spts = places.resolve_all([s.location for s in scenario.stations], scenario.policy.county_snap_km)
+    station_pt = {s.id: p for s, p in zip(scenario.stations, spts) if isinstance(p, places.Point)}
+    trains = []
+    for offer in scenario.trains:
+        if not riders.get(offer.id):
+            continue
+        calls = [c for c in offer.calls if c.station in station_pt]
+        dep = offer.calls[0].depart
+        trains.append({"id": offer.id, "name": offer.name or offer.id, "riders": riders[offer.id],
+                       "points": [(station_pt[c.station].lat, station_pt[c.station].lon) for c in calls],
+                       "day": dep.astimezone(SHANGHAI).date().isoformat() if dep else "",
+                       "text": f"{offer.name or offer.id} ({offer.id}) · {riders[offer.id]:,} riders · "
+                               + " → ".join(where[c.station].name or c.station for c in calls)})
+
+    def located(items: list[Any], kind: str) -> list[dict[str, Any]]:
+        got = places.resolve_all([i.location for i in items], scenario.policy.county_snap_km)
+        return [{"id": i.id, "name": i.name or i.id, "kind": kind, "lat": p.lat, "lon": p.lon}
+                for i, p in zip(items, got) if isinstance(p, places.Point)]
+
+    sm = plan.summary
+    return {"title": f"{plan.scenario}: {sm.workers_planned:,} of {sm.workers_eligible:,} planned, {sm.trips:,} trips, "
+                     f"{sm.km:,.0f} coach-km, ¥{sm.cost + (sm.train_cost or 0):,.0f}",
+            "provinces": provinces(), "counties": list(counties.values()), "trips": trips, "trains": trains,
+            "sites": located(list(scenario.sites), "site"), "depots": located(list(scenario.depots), "depot"),
+            "stations": located(list(scenario.stations), "station")}
+
+
+def _xy(lat: float, lon: float) -> tuple[float, float]:
+    return round(lon * COS * 10, 1), round(-lat * 10, 1)
+
+
+def _path(points: list[tuple[float, float]]) -> str:
+    return "M" + " L".join(f"{x},{y}" for x, y in (_xy(a, b) for a, b in points))
+
+
+def to_html(data: dict[str, Any]) -> str:
+    """One self-contained HTML page (inline SVG; nothing is fetched)."""
+    e = html.escape
+    out: list[str] = []
+    for p in data["provinces"]:
+        for ring in p["rings"]:
+            d = _path([(lat, lon) for lon, lat in ring])
+            out.append(f'<path class="province" d="{d}Z"><title>{e(p["name"])}</title></path>')
+    for c in data["counties"]:
+        x, y = _xy(c["lat"], c["lon"])
+        r = round(0.6 + 0.25 * math.sqrt(c["headcount"]), 2)
+        out.append(f'<circle class="county" cx="{x}" cy="{y}" r="{r}"><title>{e(c["name"] or c["id"])}: '
+                   f'{c["headcount"]:,} workers, {c["planned"]:,} planned</title></circle>')
+    for t in data["trains"]:
+        out.append(f'<path class="trip train" data-mode="train" data-day="{t["day"]}" data-site="" data-agency="" '
+                   f'd="{_path(t["points"])}" data-text="{e(t["text"])}"><title>{e(t["text"])}</title></path>')
+    for t in data["trips"]:
+        out.append(f'<path class="trip {t["purpose"]}" data-mode="{t["purpose"]}" data-day="{t["day"]}" '
+                   f'data-site="{e(" ".join(t["sites"]))}" data-agency="{e(" ".join(t["agencies"]))}" '
+                   f'stroke="{t["colour"]}" d="{_path(t["points"])}" data-text="{e(t["text"])}">'
+                   f'<title>{e(t["text"])}</title></path>')
+    for kind, items in (("station", data["stations"]), ("depot", data["depots"]), ("site", data["sites"])):
+        for i in items:
+            x, y = _xy(i["lat"], i["lon"])
+            out.append(f'<rect class="{kind}" x="{x - 1.2}" y="{y - 1.2}" width="2.4" height="2.4">'
+                       f'<title>{kind} {e(i["name"])} ({e(i["id"])})</title></rect>')
+    xs = [x for p in data["provinces"] for ring in p["rings"] for x, _ in (_xy(lat, lon) for lon, lat in ring)]
+    ys = [y for p in data["provinces"] for ring in p["rings"] for _, y in (_xy(lat, lon) for lon, lat in ring)]
+    box = f"{min(xs) - 5:.0f} {min(ys) - 5:.0f} {max(xs) - min(xs) + 10:.0f} {max(ys) - min(ys) + 10:.0f}"
+
+    def options(values: set[str]) -> str:
+        return "".join(f'<option value="{e(v)}">{e(v)}</option>' for v in sorted(v for v in values if v))
+
+    sites = {s for t in data["trips"] for s in t["sites"]}
+    agencies = {a for t in data["trips"] for a in t["agencies"]}
+    days = {t["day"] for t in data["trips"]} | {t["day"] for t in data["trains"]}
+    modes = "".join(f'<label><input type="checkbox" class="mode" value="{m}" checked> {label}</label> '
+                    for m, label in (("direct", "直达 coach"), ("feeder", "接站 feeder"), ("train", "专列 train"),
+                                     ("last_mile", "送厂 last mile")))
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{e(data["title"])}</title>
+<style>
+body{{font-family:system-ui,"PingFang SC","Noto Sans CJK SC",sans-serif;margin:0;display:flex;flex-direction:column;height:100vh}}
+header{{padding:6px 10px;background:#f4f4f4;font-size:14px}} header label{{margin-right:8px}}
+#map{{flex:1;width:100%}} .province{{fill:#fbfbf8;stroke:#b9b9b0;stroke-width:.4}}
+.county{{fill:#3b6ea5;fill-opacity:.35;stroke:#3b6ea5;stroke-width:.2}}
+.trip{{fill:none;stroke-width:.7;stroke-opacity:.75}} .trip:hover{{stroke-width:2.2;stroke-opacity:1}}
+.train{{stroke:{TRAIN};stroke-width:1.6;stroke-dasharray:4 2}} .hidden{{display:none}}
+.site{{fill:#c0392b}} .depot{{fill:#2c3e50}} .station{{fill:#8e44ad}}
+#info{{position:fixed;right:8px;bottom:8px;max-width:40em;white-space:pre-wrap;background:#fff;border:1px solid #ccc;
+padding:6px;font-size:12px}}
+</style></head><body>
+<header><b>{e(data["title"])}</b><br>{modes}
+<label>工厂 site <select id="site"><option value="">all</option>{options(sites)}</select></label>
+<label>中介 agency <select id="agency"><option value="">all</option>{options(agencies)}</select></label>
+<label>日期 day <select id="day"><option value="">all</option>{options(days)}</select></label>
+<span id="count"></span></header>
+<svg id="map" viewBox="{box}" xmlns="http://www.w3.org/2000/svg">{"".join(out)}</svg>
+<div id="info">hover a trip for its stops and loads</div>
+<script>
+function apply(){{
+  var modes=[].slice.call(document.querySelectorAll('.mode')).filter(function(c){{return c.checked}})
+    .map(function(c){{return c.value}});
+  var site=document.getElementById('site').value, agency=document.getElementById('agency').value,
+    day=document.getElementById('day').value;
+  var shown=0;
+  document.querySelectorAll('path.trip').forEach(function(p){{
+    var ok=modes.indexOf(p.dataset.mode)>=0 && (!day||p.dataset.day===day)
+      && (!site||p.dataset.mode==='train'||p.dataset.site.split(' ').indexOf(site)>=0)
+      && (!agency||p.dataset.mode==='train'||p.dataset.agency.split(' ').indexOf(agency)>=0);
+    p.classList.toggle('hidden',!ok); if(ok)shown++;
+  }});
+  document.getElementById('count').textContent=shown+' shown';
+}}
+document.querySelectorAll('header input, header select').forEach(function(x){{x.addEventListener('change',apply)}});
+document.querySelectorAll('path.trip').forEach(function(p){{p.addEventListener('mouseover',function(){{
+  document.getElementById('info').textContent=p.dataset.text}})}});
+apply();
+</script></body></html>
+"""
+
+
+def to_png(data: dict[str, Any], path: Path, *, dpi: int = 150) -> None:
+    """The same map as a picture (matplotlib, no screen needed)."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+    from matplotlib import font_manager  # noqa: PLC0415
+
+    cjk = [f.name for f in font_manager.fontManager.ttflist
+           if any(k in f.name for k in ("CJK", "WenQuanYi", "SimHei", "Hei", "Song", "Ming"))]
+    title = data["title"]
+    if cjk:
+        plt.rcParams["font.family"] = [cjk[0], "DejaVu Sans"]
+    else:  # no font with Chinese glyphs here: the title without the scenario's (Chinese) name
+        title = title.split(": ", 1)[-1]
+
+    fig, ax = plt.subplots(figsize=(10, 8))
+    for p in data["provinces"]:
+        for ring in p["rings"]:
+            ax.fill([lon * COS for lon, _ in ring], [lat for _, lat in ring], facecolor="#fbfbf8", edgecolor="#b9b9b0",
+                    linewidth=0.4)
+    for c in data["counties"]:
+        ax.scatter([c["lon"] * COS], [c["lat"]], s=2 + 0.3 * c["headcount"] ** 0.5 * 10, color="#3b6ea5", alpha=0.35,
+                   linewidths=0)
+    for t in data["trips"]:
+        ax.plot([lon * COS for _, lon in t["points"]], [lat for lat, _ in t["points"]], color=t["colour"],
+                linewidth=0.5, alpha=0.7)
+    for t in data["trains"]:
+        ax.plot([lon * COS for _, lon in t["points"]], [lat for lat, _ in t["points"]], color=TRAIN, linewidth=1.6,
+                linestyle="--")
+    for kind, colour in (("stations", "#8e44ad"), ("depots", "#2c3e50"), ("sites", "#c0392b")):
+        ax.scatter([i["lon"] * COS for i in data[kind]], [i["lat"] for i in data[kind]], marker="s", s=10, color=colour)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    with warnings.catch_warnings():  # the default fonts have no Chinese glyphs: the title may show boxes
+        warnings.simplefilter("ignore")
+        ax.set_title(title, fontsize=8)
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
