@@ -268,6 +268,9 @@ def _place_with(data: ProblemData, trip: AllocatedTrip, v: int, crew: int, km: f
                 continue
             if f.reason == "site_intake_full":
                 return room
+            if reason.reason == "site_intake_full" and f.reason in ("screening_expired", "deadline_unreachable",
+                                                                    "ride_time_exceeded", "region_closed"):
+                return room  # a full site pushed it to a day it cannot make: the site stopped it
             if waited:
                 if f.reason in ("ride_time_exceeded", "region_closed"):
                     start += 60  # leaving at another hour may fit (the night rest, a closure)

@@ -515,3 +515,15 @@ def test_a_site_far_from_every_depot_is_a_warning(tiny):
     plan = solve(sc, time_limit=TL)
     assert [w.code for w in plan.warnings if w.code == "far_site"] == ["far_site"]
     assert "F1" in plan.warnings[-1].message
+
+
+def test_workers_kept_out_by_a_full_site_until_their_screening_ends_are_site_intake_full(tiny):
+    """Intake 40/day, screening valid until the second evening (the deadline is days later): 80
+    planned over two days; the other 20 were stopped by the full site, not by their screening,
+    which would have let them board on either day: site_intake_full."""
+    sc = tiny.scenario([tiny.order("O1", tiny.ZHONGMOU, 100, earliest=tiny.at(11, "06:00"), arrive_by=tiny.at(18),
+                                   screening_valid_until=tiny.at(12, "20:00"))],
+                       sites=[tiny.site(intake_per_day=40)], fleet=[tiny.coach(seats=40)])
+    plan = tiny.solve_checked(sc, time_limit=TL)
+    assert tiny.boarded(plan)["O1"] == 80
+    assert tiny.reasons(plan, "O1") == {"site_intake_full": 20}
