@@ -8,7 +8,7 @@ from typing import AsyncIterator, Callable, Optional
 
 from fastapi import FastAPI
 
-from . import _solve, errors
+from . import _solve, console, errors
 from .config import Settings, get_settings
 from .db import make_engine, session_factory, upgrade
 from .jobs import Runner
@@ -70,4 +70,5 @@ def create_app(settings: Optional[Settings] = None, *, solver: Optional[Callable
     app.add_middleware(errors.BodySizeLimit, limit=settings.max_request_bytes)
     for module in (health, me, reference, orders, plans, exports):
         app.include_router(module.router)
+    console.install(app)
     return app

@@ -74,6 +74,31 @@ def plan_out(job: m.PlanJob, user: m.Principal) -> PlanOut:
         violations=job.violations if user.role == "coordinator" and job.violations else None)
 
 
+def new_job(session: SessionDep, user: m.Principal, settings: Any, body: PlanIn) -> m.PlanJob:
+    """A queued plan job of all current orders against the current reference data (not yet added)."""
+    time_limit = body.time_limit or settings.default_time_limit
+    if time_limit > settings.max_time_limit:
+        raise ApiError(422, f"time_limit {time_limit:g} s is over the limit of {settings.max_time_limit:g} s",
+                       [Problem("body", "time_limit", f"at most {settings.max_time_limit:g} s")])
+    base: Optional[m.PlanJob] = None
+    if body.base_plan is not None:
+        base = get_job(session, body.base_plan)
+        if base.status != "done":
+            raise ApiError(409, f"base plan {base.id} is {base.status}; only a done plan can be a base")
+    elif body.keep_dispatched:
+        base = session.scalar(select(m.PlanJob).where(m.PlanJob.status == "done").order_by(m.PlanJob.id.desc()).limit(1))
+    snapshot = build_snapshot(session, base)
+    snapshot["now"] = (as_shanghai(body.now) if body.now is not None else datetime.now(SHANGHAI)).isoformat()
+    snapshot["roads"] = settings.roads
+    if body.base_plan is None and not snapshot["fixed"]:
+        snapshot["base_plan"] = None
+        base = None
+    job = m.PlanJob(status="queued", created_by=user.id, time_limit=time_limit, seed=body.seed,
+                    base_plan_id=base.id if base is not None else None, snapshot=snapshot, phase="queued",
+                    fraction=0.0)
+    return job
+
+
 @router.post("", status_code=202, response_model=PlanCreated, responses=_ERRORS,
              summary="Plan all current orders against the current reference data (a job)")
 def create_plan(session: SessionDep, user: Coordinator, settings: SettingsDep, runner: RunnerDep,
@@ -95,26 +120,7 @@ def create_plan(session: SessionDep, user: Coordinator, settings: SettingsDep, r
     replayed = idem.replay(session, user, key, digest)
     if replayed is not None:
         return replayed
-    time_limit = body.time_limit or settings.default_time_limit
-    if time_limit > settings.max_time_limit:
-        raise ApiError(422, f"time_limit {time_limit:g} s is over the limit of {settings.max_time_limit:g} s",
-                       [Problem("body", "time_limit", f"at most {settings.max_time_limit:g} s")])
-    base: Optional[m.PlanJob] = None
-    if body.base_plan is not None:
-        base = get_job(session, body.base_plan)
-        if base.status != "done":
-            raise ApiError(409, f"base plan {base.id} is {base.status}; only a done plan can be a base")
-    elif body.keep_dispatched:
-        base = session.scalar(select(m.PlanJob).where(m.PlanJob.status == "done").order_by(m.PlanJob.id.desc()).limit(1))
-    snapshot = build_snapshot(session, base)
-    snapshot["now"] = (as_shanghai(body.now) if body.now is not None else datetime.now(SHANGHAI)).isoformat()
-    snapshot["roads"] = settings.roads
-    if body.base_plan is None and not snapshot["fixed"]:
-        snapshot["base_plan"] = None
-        base = None
-    job = m.PlanJob(status="queued", created_by=user.id, time_limit=time_limit, seed=body.seed,
-                    base_plan_id=base.id if base is not None else None, snapshot=snapshot, phase="queued",
-                    fraction=0.0)
+    job = new_job(session, user, settings, body)
     session.add(job)
     session.flush()
     answer = {"id": job.id, "status": job.status}

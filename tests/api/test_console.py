@@ -1,0 +1,75 @@
+"""The web console's pages through the test client (the browser test drives them in Chromium):
+sign in with a key behind a CSRF-protected form, the coordinator's plan view, an agency's own
+boarding list, and nothing of another agency's."""
+
+from __future__ import annotations
+
+import re
+
+import api_factories as f
+from api_helpers import wait_for
+
+
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def sign_in(client, headers) -> None:
+    key = headers["Authorization"].split()[1]
+    page = client.get("/").text
+    r = client.post("/sign-in", data={"key": key, "csrf": csrf_of(page)}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/console"
+    assert "httponly" in r.headers["set-cookie"].lower()
+
+
+def test_sign_in_needs_the_forms_token_and_a_valid_key(client, coordinator):
+    page = client.get("/")
+    assert page.status_code == 200 and "登录" in page.text  # Chinese by default
+    assert "Sign in" in client.get("/?lang=en").text
+    key = coordinator["Authorization"].split()[1]
+    assert client.post("/sign-in", data={"key": key, "csrf": "forged"}).status_code == 403
+    bad = client.post("/sign-in", data={"key": "fg_wrong", "csrf": csrf_of(client.get("/").text)})
+    assert "invalid API key" in bad.text or "密钥无效" in bad.text
+    assert client.get("/console", follow_redirects=False).headers["location"] == "/"
+    sign_in(client, coordinator)
+    assert client.get("/console").status_code == 200
+    # the JSON API still wants its Bearer key: the console's cookie is not a key
+    assert client.get("/v1/plans").status_code == 401
+
+
+def test_coordinator_starts_a_plan_and_sees_summary_map_unassigned_and_downloads(client, coordinator, agency_a,
+                                                                               with_reference):
+    r = client.post("/v1/orders", json=[f.order(), f.order(id="O2", origin={"county": "410581"}, headcount=30,
+                                                           cleared=25)], headers=agency_a)
+    assert r.status_code == 201, r.text
+    sign_in(client, coordinator)
+    page = client.get("/console").text
+    r = client.post("/console/plans", data={"time_limit": "2", "csrf": csrf_of(page)}, follow_redirects=False)
+    assert r.status_code == 303
+    plan_id = int(r.headers["location"].rsplit("/", 1)[1])
+    assert wait_for(client, plan_id, coordinator)["status"] == "done"
+    doc = client.get(f"/v1/plans/{plan_id}/plan.json", headers=coordinator).json()
+    view = client.get(f"/console/plans/{plan_id}").text
+    assert view.count('<path class="trip') == len(doc["trips"])
+    assert f'<td class="num" id="planned">{doc["summary"]["workers_planned"]}</td>' in view
+    assert "screening_pending" in view  # 2 + 5 not cleared
+    for name in ("manifests.xlsx", "schedule.xlsx", "boarding.xlsx", "report.xlsx", "plan.json"):
+        got = client.get(f"/console/plans/{plan_id}/files/{name}")
+        assert got.status_code == 200, (name, got.text[:200])
+
+
+def test_an_agency_sees_its_boarding_list_and_nothing_of_another_agency(client, coordinator, agency_a, agency_b,
+                                                                        with_reference):
+    assert client.post("/v1/orders", json=[f.order()], headers=agency_a).status_code == 201
+    plan_id = client.post("/v1/plans", json={"time_limit": 2}, headers=coordinator).json()["id"]
+    assert wait_for(client, plan_id, coordinator)["status"] == "done"
+    sign_in(client, agency_a)
+    view = client.get(f"/console/plans/{plan_id}").text
+    assert 'id="boarding"' in view and "O1" in view and '<path class="trip' not in view
+    assert client.get(f"/console/plans/{plan_id}/files/boarding.csv").status_code == 200
+    assert client.get(f"/console/plans/{plan_id}/files/schedule.xlsx").status_code == 403
+    client.cookies.clear()
+    sign_in(client, agency_b)
+    assert client.get(f"/console/plans/{plan_id}").status_code == 404
+    assert client.get(f"/console/plans/{plan_id}/files/boarding.csv").status_code == 404
+    assert str(plan_id) not in re.sub(r"<[^>]+>", " ", client.get("/console").text).split("返岗")[-1].split()

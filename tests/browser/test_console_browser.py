@@ -1,0 +1,129 @@
+"""The web console in a real headless Chromium (Debian's ``chromium``, driven by Playwright):
+sign in, start a plan, watch it finish, the map with every trip drawn, the unassigned table, and
+an agency kept out of another agency's plan. No request leaves 127.0.0.1. Screenshots go to
+``FANGANG_SCREENSHOTS`` (default: a temporary folder, printed)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None and not os.environ.get("CI"):
+    pytest.skip("Debian's chromium is not installed here (.ci/run installs it)", allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from api.config import Settings  # noqa: E402
+from api.main import create_app  # noqa: E402
+from api.models import Principal  # noqa: E402
+from api.security import hash_api_key, new_api_key  # noqa: E402
+
+SITE = {"id": "F1", "name": "Factory 1", "location": {"lat": 34.53, "lon": 113.84},
+        "receive_from": "07:00", "receive_until": "22:00"}
+REFERENCE = {"name": "browser", "sites": [SITE],
+             "depots": [{"id": "D1", "name": "yard", "location": {"lat": 34.56, "lon": 113.81}}],
+             "fleet": [{"id": "coach53", "seats": 53, "count": 4, "depot": "D1", "fixed_cost": 1000,
+                        "cost_per_km": 7, "crew_cost": 600, "available_from": "2027-02-11T00:00:00+08:00",
+                        "available_until": "2027-02-21T00:00:00+08:00"}], "regions": [], "policy": {}}
+
+
+def _order(oid: str, county: str, n: int, cleared: int) -> dict:
+    return {"id": oid, "origin": {"county": county}, "site": "F1", "headcount": n, "cleared": cleared,
+            "earliest_departure": "2027-02-11T08:00:00+08:00", "arrive_by": "2027-02-13T00:00:00+08:00"}
+
+
+@pytest.fixture(scope="module")
+def server():
+    tmp = Path(tempfile.mkdtemp())
+    settings = Settings(database_url=f"sqlite:///{tmp / 'console.db'}", data_dir=tmp / "var", secret_key="browser",
+                        default_time_limit=2, heartbeat_seconds=0.3)
+    import uvicorn
+
+    app = create_app(settings)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert time.monotonic() < deadline, "the service did not start"
+        time.sleep(0.05)
+    keys = {}
+    with app.state.sessions.begin() as session:
+        for role, name in (("coordinator", "park"), ("agency", "agency-a"), ("agency", "agency-b")):
+            keys[name] = new_api_key()
+            session.add(Principal(name=name, role=role, key_hash=hash_api_key(keys[name]), key_prefix=keys[name][:10]))
+    yield f"http://127.0.0.1:{port}", keys
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def shots() -> Path:
+    where = Path(os.environ.get("FANGANG_SCREENSHOTS") or tempfile.mkdtemp(prefix="fangang-screens-"))
+    where.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {where}")
+    return where
+
+
+def _sign_in(page, base: str, key: str) -> None:
+    page.goto(base + "/")
+    page.fill("input[name=key]", key)
+    page.click("#sign-in")
+    page.wait_for_url(base + "/console")
+
+
+def test_a_coordinator_plans_and_reads_the_plan_and_an_agency_is_kept_out(server, shots):
+    base, keys = server
+    api = httpx.Client(base_url=base, timeout=30)
+    co = {"Authorization": f"Bearer {keys['park']}"}
+    assert api.put("/v1/reference", json=REFERENCE, headers=co).status_code == 200
+    r = api.post("/v1/orders", json=[_order("A1", "410526", 40, 38), _order("A2", "410581", 30, 30)],
+                 headers={"Authorization": f"Bearer {keys['agency-a']}"})
+    assert r.status_code == 201, r.text
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        requests: list[str] = []
+        page.on("request", lambda req: requests.append(req.url))
+        _sign_in(page, base, keys["park"])
+        page.screenshot(path=str(shots / "1-console.png"), full_page=True)
+        page.fill("input[name=time_limit]", "2")
+        page.click("#start button")
+        page.wait_for_url(f"{base}/console/plans/*")
+        plan_id = int(page.url.rsplit("/", 1)[1])
+        page.wait_for_selector("#summary", timeout=90_000)  # the page polls, then reloads when done
+        doc = api.get(f"/v1/plans/{plan_id}/plan.json", headers=co).json()
+        assert page.locator("path.trip").count() == len(doc["trips"]) > 0
+        assert page.inner_text("#planned") == str(doc["summary"]["workers_planned"])
+        page.hover("path.trip >> nth=0")
+        assert doc["trips"][0]["id"] in page.inner_text("#info")
+        page.fill("#unassigned-filter", "screening_pending")
+        assert page.locator("#unassigned-table tr:visible").count() == 2  # the header and A1's two
+        page.screenshot(path=str(shots / "2-plan-view.png"), full_page=True)
+        with page.expect_download() as dl:
+            page.click("text=manifests.xlsx")
+        assert dl.value.suggested_filename.endswith(".xlsx")
+        other = browser.new_context().new_page()
+        _sign_in(other, base, keys["agency-b"])
+        resp = other.goto(f"{base}/console/plans/{plan_id}")
+        assert resp is not None and resp.status == 404
+        other.screenshot(path=str(shots / "3-agency-kept-out.png"))
+        mine = browser.new_context().new_page()
+        _sign_in(mine, base, keys["agency-a"])
+        mine.goto(f"{base}/console/plans/{plan_id}")
+        assert "A1" in mine.inner_text("#boarding")
+        mine.screenshot(path=str(shots / "4-agency-boarding.png"), full_page=True)
+        browser.close()
+    assert requests and all(u.startswith(base) for u in requests), [u for u in requests if not u.startswith(base)]
