@@ -1,6 +1,8 @@
-"""The web console at ``/`` (first part): sign in with an API key, the coordinator's plans (start
-one, watch its progress, the plan view: summary and warnings, the map, the unassigned workers by
-reason, every download), an agency's plans with its own boarding list and downloads.
+"""The web console at ``/``: sign in with an API key; the coordinator's plans (start one, watch its
+progress, the plan view: summary and warnings, the map, a timeline of every coach and train, the
+unassigned workers by reason, dispatch and re-plan, every download) and risk regions (a county's
+level in two clicks); an agency's orders (upload a CSV/XLSX file: every bad row shown, nothing
+stored) and its plans with its own boarding list and downloads.
 
 Signed-in state is a signed, HttpOnly, SameSite=Lax cookie (``itsdangerous`` with the service's
 secret) holding the principal's id, the language and a CSRF token that every form posts back.
@@ -12,12 +14,13 @@ from anywhere but the service.
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -28,7 +31,8 @@ from planner.plan_map import layers, to_html
 
 from . import exports as ex
 from . import models as m
-from .errors import ApiError
+from . import reference as ref
+from .errors import ApiError, problem_json
 from .plans import agency_orders, agency_view, dispatched, plan_document
 from .schemas import PlanIn
 from .security import hash_api_key
@@ -45,14 +49,23 @@ WORDS: dict[str, dict[str, str]] = {
            "downloads": "下载", "warnings": "提醒", "bad_key": "密钥无效", "boarding": "上车安排",
            "requested": "申请人数", "eligible": "可出行", "planned": "已安排", "by_train": "乘火车",
            "trips": "车次", "coaches": "用车", "km": "公里", "cost": "费用", "bound": "下界", "filter": "筛选",
-           "none": "无", "lang": "English"},
+           "none": "无", "lang": "English", "orders": "订单", "file": "文件（CSV/XLSX）", "upload": "上传",
+           "stored": "已保存订单", "row": "行", "field": "字段", "why": "原因", "ref": "你的编号", "origin": "区县",
+           "site": "工厂", "cleared": "已筛查", "failed": "未通过", "pending": "待筛查", "roster": "名单",
+           "regions": "风险地区", "county": "区县代码", "risk": "风险等级", "timeline": "时间线",
+           "replan": "重新计划（保留已发车）", "dispatch": "发车", "undispatch": "撤销发车"},
     "en": {"sign_in": "Sign in", "key": "API key", "sign_out": "Sign out", "plans": "Plans", "start": "Start a plan",
            "time_limit": "time limit (s)", "status": "status", "progress": "progress", "open": "open",
            "summary": "Summary", "map": "Map", "unassigned": "Unassigned", "reason": "reason", "count": "count",
            "order": "order", "downloads": "Downloads", "warnings": "Warnings", "bad_key": "invalid API key",
            "boarding": "Boarding list", "requested": "requested", "eligible": "eligible", "planned": "planned",
            "by_train": "by train", "trips": "trips", "coaches": "coaches", "km": "km", "cost": "cost",
-           "bound": "bound", "filter": "filter", "none": "none", "lang": "中文"},
+           "bound": "bound", "filter": "filter", "none": "none", "lang": "中文", "orders": "Orders",
+           "file": "file (CSV/XLSX)", "upload": "Upload", "stored": "orders stored", "row": "row", "field": "field",
+           "why": "why", "ref": "your ref", "origin": "county", "site": "site", "cleared": "cleared",
+           "failed": "failed", "pending": "pending", "roster": "roster", "regions": "Risk regions",
+           "county": "county code", "risk": "risk", "timeline": "Timeline",
+           "replan": "Re-plan (keep dispatched trips)", "dispatch": "dispatch", "undispatch": "undo dispatch"},
 }
 DOWNLOADS = (("manifests", "xlsx"), ("train-manifests", "xlsx"), ("schedule", "xlsx"), ("boarding", "xlsx"),
              ("report", "xlsx"), ("plan", "json"))
@@ -203,7 +216,7 @@ def status(request: Request, plan_id: int) -> Response:
 def plan_view(request: Request, plan_id: int) -> Response:
     state, user = _signed_in(request)
     job = _job(request, plan_id, user)
-    context: dict[str, Any] = {"user": user, "job": job, "downloads": DOWNLOADS, "map_svg": None}
+    context: dict[str, Any] = {"user": user, "job": job, "downloads": DOWNLOADS, "map_svg": None, "timeline": None}
     if job.status == "done" and job.result is not None:
         with request.app.state.sessions() as session:
             doc = plan_document(job, dispatched(session, plan_id))
@@ -217,6 +230,8 @@ def plan_view(request: Request, plan_id: int) -> Response:
         reasons: Counter[str] = Counter()
         for u in doc.get("unassigned", []):
             reasons[u["reason"]] += u["count"]
+        if user.role == "coordinator":
+            context["timeline"] = timeline(doc, job.snapshot["scenario"].get("trains", []))
         context.update(doc=doc, summary=doc.get("summary", {}), reasons=sorted(reasons.items(), key=lambda kv: -kv[1]),
                        unassigned=doc.get("unassigned", []), warnings=doc.get("warnings", []),
                        boarding=ex.boarding_rows(doc, job.snapshot, agency_orders(job.snapshot, user.id))
@@ -247,6 +262,149 @@ def download(request: Request, plan_id: int, name: str, fmt: str) -> Response:
         if name not in handlers or fmt not in ("csv", "xlsx", "json"):
             raise ApiError(404, f"no download {name}.{fmt}")
         return handlers[name]()
+
+
+# ------------------------------------------------------------------ the timeline
+
+
+def timeline(doc: dict[str, Any], trains: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rows for the Gantt chart: one per coach (its trips, the gaps between them its rests at the
+    depot) and one per train that runs; times as minutes from the first event."""
+    from datetime import datetime, timedelta  # noqa: PLC0415
+
+    def t(text: Optional[str]) -> Optional[datetime]:
+        return datetime.fromisoformat(text) if text else None
+
+    spans: list[tuple[str, str, datetime, datetime, str, str]] = []  # row, id, start, end, kind, label
+    for trip in doc.get("trips", []):
+        times = [x for s in trip["stops"] for x in (t(s.get("arrive")), t(s.get("depart"))) if x is not None]
+        if times:
+            spans.append((f"{trip['vehicle_type']} #{trip['bus'] + 1}", trip["id"], min(times), max(times),
+                          trip.get("purpose", "direct"), f"{trip['id']} {trip.get('purpose', 'direct')}"
+                          f"{' ✓' if trip.get('dispatched') else ''}"))
+    riders = Counter[str]()
+    for r in doc.get("train_loads", []):
+        riders[r["train"]] += r["count"]
+    for tr in trains:
+        if riders.get(tr["id"]):
+            start, end = t(tr["calls"][0].get("depart")), t(tr["calls"][-1].get("arrive"))
+            if start and end:
+                spans.append((f"🚆 {tr.get('name') or tr['id']}", tr["id"], start, end, "train",
+                              f"{tr.get('name') or tr['id']} · {riders[tr['id']]} riders"))
+    if not spans:
+        return {"rows": [], "days": [], "width": 0}
+    origin = min(s[2] for s in spans).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = max(s[3] for s in spans)
+    minutes = int((end - origin).total_seconds() // 60) + 1
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for row, sid, a, b, kind, label in sorted(spans, key=lambda s: (s[4] == "train", s[0], s[2])):
+        rows.setdefault(row, []).append({"id": sid, "x": int((a - origin).total_seconds() // 60),
+                                         "w": max(1, int((b - a).total_seconds() // 60)), "kind": kind,
+                                         "label": label, "from": a.strftime("%m-%d %H:%M"),
+                                         "to": b.strftime("%m-%d %H:%M")})
+    days = [{"x": d * 1440, "label": (origin + timedelta(days=d)).strftime("%m-%d")} for d in range(minutes // 1440 + 1)]
+    return {"rows": [{"name": k, "spans": v} for k, v in rows.items()], "days": days, "width": minutes}
+
+
+# ------------------------------------------------------------------ dispatch and re-plan
+
+
+@router.post("/console/plans/{plan_id}/trips/{trip_id}/dispatch")
+def dispatch(request: Request, plan_id: int, trip_id: str, csrf: str = Form(""), undo: str = Form("")) -> Response:
+    from .routes.plans import dispatch_trip, undispatch_trip  # noqa: PLC0415
+
+    state, user = _signed_in(request)
+    _check_csrf(state, csrf)
+    if user.role != "coordinator":
+        raise ApiError(403, "only a park coordinator dispatches trips")
+    with request.app.state.sessions() as session:
+        (undispatch_trip if undo else dispatch_trip)(plan_id, trip_id, session, user)
+    return RedirectResponse(f"/console/plans/{plan_id}#timeline", status_code=303)
+
+
+@router.post("/console/plans/{plan_id}/replan")
+def replan(request: Request, plan_id: int, time_limit: float = Form(30.0), csrf: str = Form("")) -> Response:
+    """A new plan keeping this plan's dispatched trips as they are."""
+    from .routes.plans import new_job  # noqa: PLC0415
+
+    state, user = _signed_in(request)
+    _check_csrf(state, csrf)
+    if user.role != "coordinator":
+        raise ApiError(403, "only a park coordinator may re-plan")
+    with request.app.state.sessions() as session:
+        job = new_job(session, user, request.app.state.settings, PlanIn(time_limit=time_limit, base_plan=plan_id))
+        session.add(job)
+        session.commit()
+        new_id = job.id
+    request.app.state.runner.wake()
+    return RedirectResponse(f"/console/plans/{new_id}", status_code=303)
+
+
+# ------------------------------------------------------------------ an agency's orders
+
+
+@router.get("/console/orders", response_class=HTMLResponse)
+def orders_page(request: Request, stored: Optional[int] = None) -> Response:
+    from .routes.orders import list_orders  # noqa: PLC0415
+
+    state, user = _signed_in(request)
+    with request.app.state.sessions() as session:
+        rows = list_orders(session, user, None, None, 1000, 0)
+    return _page(request, "orders.html", state, user=user, orders=rows, problems=None, message=None, stored=stored)
+
+
+@router.post("/console/orders/upload", response_class=HTMLResponse)
+def upload(request: Request, file: UploadFile, csrf: str = Form("")) -> Response:
+    """The file's orders, all or nothing: a bad row shows every problem (row, field, why)."""
+    from .routes.orders import list_orders, upload_orders  # noqa: PLC0415
+
+    state, user = _signed_in(request)
+    _check_csrf(state, csrf)
+    if user.role != "agency":
+        raise ApiError(403, "only an HR agency submits orders")
+    with request.app.state.sessions() as session:
+        try:
+            answer = upload_orders(session, user, request.app.state.protector, request.app.state.settings, file, None)
+        except ApiError as exc:
+            session.rollback()
+            rows = list_orders(session, user, None, None, 1000, 0)
+            return _page(request, "orders.html", state, user=user, orders=rows, message=exc.detail,
+                         problems=[problem_json(p) for p in exc.problems or []], stored=None)
+    created = json.loads(bytes(answer.body)).get("created", 0) if hasattr(answer, "body") else 0
+    return RedirectResponse(f"/console/orders?stored={created}", status_code=303)
+
+
+# ------------------------------------------------------------------ risk regions
+
+
+@router.get("/console/regions", response_class=HTMLResponse)
+def regions_page(request: Request) -> Response:
+    state, user = _signed_in(request)
+    with request.app.state.sessions() as session:
+        rows = [ref.region_dict(r) for r in session.scalars(select(m.Region).order_by(m.Region.county, m.Region.id))]
+    return _page(request, "regions.html", state, user=user, regions=rows, error=None)
+
+
+@router.post("/console/regions", response_class=HTMLResponse)
+def set_risk(request: Request, county: str = Form(""), risk: str = Form(""), csrf: str = Form("")) -> Response:
+    """A county's risk level from now on (its earlier periods replaced); ``low`` forgets it."""
+    from .routes.reference import RiskPeriod, delete_county_risk, put_county_risk  # noqa: PLC0415
+
+    state, user = _signed_in(request)
+    _check_csrf(state, csrf)
+    if user.role != "coordinator":
+        raise ApiError(403, "only a park coordinator sets risk levels")
+    with request.app.state.sessions() as session:
+        try:
+            if risk == "low":
+                if session.scalar(select(m.Region.id).where(m.Region.county == county.strip())) is not None:
+                    delete_county_risk(county.strip(), session, user)
+            else:
+                put_county_risk(county.strip(), session, user, RiskPeriod(risk=risk))
+        except ApiError as exc:
+            rows = [ref.region_dict(r) for r in session.scalars(select(m.Region).order_by(m.Region.county))]
+            return _page(request, "regions.html", state, user=user, regions=rows, error=exc.detail)
+    return RedirectResponse("/console/regions", status_code=303)
 
 
 def install(app: Any) -> None:

@@ -73,3 +73,61 @@ def test_an_agency_sees_its_boarding_list_and_nothing_of_another_agency(client, 
     assert client.get(f"/console/plans/{plan_id}").status_code == 404
     assert client.get(f"/console/plans/{plan_id}/files/boarding.csv").status_code == 404
     assert str(plan_id) not in re.sub(r"<[^>]+>", " ", client.get("/console").text).split("返岗")[-1].split()
+
+
+def test_an_agency_uploads_a_file_sees_every_bad_row_and_nothing_is_stored_until_it_is_good(client, agency_a,
+                                                                                            with_reference):
+    sign_in(client, agency_a)
+    page = client.get("/console/orders").text
+    bad = f.order_rows(3)
+    bad[1][3] = "many"  # 人数 not a number
+    bad[2][7] = "F9"  # an unknown site
+    r = client.post("/console/orders/upload", data={"csrf": csrf_of(page)},
+                    files={"file": ("orders.csv", f.csv_bytes(f.CHINESE_HEADERS, bad), "text/csv")})
+    assert r.status_code == 200 and 'id="problems"' in r.text
+    cells = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td>", r.text)
+    assert {(row, field) for row, field in cells} >= {("3", "headcount"), ("4", "site")}
+    assert client.get("/v1/orders", headers=agency_a).json() == []  # nothing stored
+    good = f.order_rows(3)
+    r = client.post("/console/orders/upload", data={"csrf": csrf_of(r.text)},
+                    files={"file": ("orders.csv", f.csv_bytes(f.CHINESE_HEADERS, good), "text/csv")})
+    assert r.status_code == 200 and 'id="stored"' in r.text  # after the redirect
+    assert len(client.get("/v1/orders", headers=agency_a).json()) == 3
+    assert client.post("/console/orders/upload", data={"csrf": "forged"},
+                       files={"file": ("o.csv", b"x", "text/csv")}).status_code == 403
+
+
+def test_a_coordinator_sets_a_countys_risk_dispatches_a_trip_and_replans_keeping_it(client, coordinator, agency_a,
+                                                                                   with_reference):
+    assert client.post("/v1/orders", json=[f.order(), f.order(id="O2", origin={"county": "410581"})],
+                       headers=agency_a).status_code == 201
+    sign_in(client, coordinator)
+    page = client.get("/console/regions").text
+    r = client.post("/console/regions", data={"county": "411525", "risk": "medium", "csrf": csrf_of(page)})
+    assert r.status_code == 200 and "411525" in r.text
+    assert [x["risk"] for x in client.get("/v1/reference/regions", headers=coordinator).json()] == ["medium"]
+    r = client.post("/console/regions", data={"county": "999999", "risk": "high", "csrf": csrf_of(r.text)})
+    assert 'id="risk-error"' in r.text
+    r = client.post("/console/regions", data={"county": "411525", "risk": "low", "csrf": csrf_of(r.text)})
+    assert client.get("/v1/reference/regions", headers=coordinator).json() == []
+    page = client.get("/console").text
+    loc = client.post("/console/plans", data={"time_limit": "2", "csrf": csrf_of(page)},
+                      follow_redirects=False).headers["location"]
+    plan_id = int(loc.rsplit("/", 1)[1])
+    assert wait_for(client, plan_id, coordinator)["status"] == "done"
+    doc = client.get(f"/v1/plans/{plan_id}/plan.json", headers=coordinator).json()
+    view = client.get(f"/console/plans/{plan_id}").text
+    buses = {(t["vehicle_type"], t["bus"]) for t in doc["trips"]}
+    assert view.count('class="span span-') == len(doc["trips"]) and 'id="timeline"' in view
+    assert len(re.findall(r'<text x="2" y="\d+">', view)) == len(buses)
+    trip = doc["trips"][0]["id"]
+    r = client.post(f"/console/plans/{plan_id}/trips/{trip}/dispatch", data={"csrf": csrf_of(view)})
+    assert r.status_code == 200
+    after = client.get(f"/v1/plans/{plan_id}/plan.json", headers=coordinator).json()
+    assert next(t for t in after["trips"] if t["id"] == trip).get("dispatched") is True
+    r = client.post(f"/console/plans/{plan_id}/replan", data={"time_limit": "2", "csrf": csrf_of(r.text)},
+                    follow_redirects=False)
+    new_id = int(r.headers["location"].rsplit("/", 1)[1])
+    assert new_id != plan_id and wait_for(client, new_id, coordinator)["status"] == "done"
+    kept = client.get(f"/v1/plans/{new_id}", headers=coordinator).json()
+    assert kept["base_plan"] == plan_id and kept["fixed_trips"] == 1

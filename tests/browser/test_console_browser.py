@@ -121,9 +121,40 @@ def test_a_coordinator_plans_and_reads_the_plan_and_an_agency_is_kept_out(server
         assert resp is not None and resp.status == 404
         other.screenshot(path=str(shots / "3-agency-kept-out.png"))
         mine = browser.new_context().new_page()
+        mine.on("request", lambda req: requests.append(req.url))
         _sign_in(mine, base, keys["agency-a"])
         mine.goto(f"{base}/console/plans/{plan_id}")
         assert "A1" in mine.inner_text("#boarding")
         mine.screenshot(path=str(shots / "4-agency-boarding.png"), full_page=True)
+        # an upload with a bad row: the row is named, nothing is stored; then a good one
+        tmp = Path(tempfile.mkdtemp())
+        (tmp / "bad.csv").write_text("编号,区县,人数,已筛查,最早出发,最晚到达,工厂\n"
+                                     "B1,410526,20,20,2027-02-11 08:00,2027-02-13 00:00,F1\n"
+                                     "B2,410526,twenty,20,2027-02-11 08:00,2027-02-13 00:00,F1\n", encoding="utf-8")
+        (tmp / "good.csv").write_text("编号,区县,人数,已筛查,最早出发,最晚到达,工厂\n"
+                                      "B1,410526,20,20,2027-02-11 08:00,2027-02-13 00:00,F1\n", encoding="utf-8")
+        mine.goto(f"{base}/console/orders")
+        mine.set_input_files("input[type=file]", str(tmp / "bad.csv"))
+        mine.click("#upload button")
+        mine.wait_for_selector("#problems")
+        assert "3" in mine.inner_text("#problems tr:nth-child(2) td:nth-child(1)")
+        assert "headcount" in mine.inner_text("#problems")
+        mine.screenshot(path=str(shots / "5-agency-bad-upload.png"), full_page=True)
+        assert "B2" not in mine.inner_text("#orders")
+        mine.set_input_files("input[type=file]", str(tmp / "good.csv"))
+        mine.click("#upload button")
+        mine.wait_for_selector("#stored")
+        assert "B1" in mine.inner_text("#orders")
+        # the coordinator dispatches a trip and re-plans keeping it
+        page.click("#trips button.dispatch >> nth=0")
+        page.wait_for_selector("#trips button.undispatch")
+        page.fill("#replan input[name=time_limit]", "2")
+        page.click("#replan button")
+        page.wait_for_url(f"{base}/console/plans/*")
+        new_id = int(page.url.split("#")[0].rsplit("/", 1)[1])
+        assert new_id != plan_id
+        page.wait_for_selector("#summary", timeout=90_000)
+        assert api.get(f"/v1/plans/{new_id}", headers=co).json()["fixed_trips"] == 1
+        page.screenshot(path=str(shots / "6-replanned.png"), full_page=True)
         browser.close()
     assert requests and all(u.startswith(base) for u in requests), [u for u in requests if not u.startswith(base)]
