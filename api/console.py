@@ -53,7 +53,9 @@ WORDS: dict[str, dict[str, str]] = {
            "stored": "已保存订单", "row": "行", "field": "字段", "why": "原因", "ref": "你的编号", "origin": "区县",
            "site": "工厂", "cleared": "已筛查", "failed": "未通过", "pending": "待筛查", "roster": "名单",
            "regions": "风险地区", "county": "区县代码", "risk": "风险等级", "timeline": "时间线",
-           "replan": "重新计划（保留已发车）", "dispatch": "发车", "undispatch": "撤销发车"},
+           "replan": "重新计划（保留已发车）", "dispatch": "发车", "undispatch": "撤销发车", "cancel": "取消",
+           "reference": "基础数据", "replace": "替换全部基础数据（JSON 或 XLSX）", "sites": "工厂", "depots": "车场",
+           "fleet": "车辆", "stations": "车站", "trains": "列车", "policy": "规则", "roster_file": "名单文件"},
     "en": {"sign_in": "Sign in", "key": "API key", "sign_out": "Sign out", "plans": "Plans", "start": "Start a plan",
            "time_limit": "time limit (s)", "status": "status", "progress": "progress", "open": "open",
            "summary": "Summary", "map": "Map", "unassigned": "Unassigned", "reason": "reason", "count": "count",
@@ -65,7 +67,10 @@ WORDS: dict[str, dict[str, str]] = {
            "why": "why", "ref": "your ref", "origin": "county", "site": "site", "cleared": "cleared",
            "failed": "failed", "pending": "pending", "roster": "roster", "regions": "Risk regions",
            "county": "county code", "risk": "risk", "timeline": "Timeline",
-           "replan": "Re-plan (keep dispatched trips)", "dispatch": "dispatch", "undispatch": "undo dispatch"},
+           "replan": "Re-plan (keep dispatched trips)", "dispatch": "dispatch", "undispatch": "undo dispatch",
+           "cancel": "Cancel", "reference": "Reference data", "replace": "Replace all reference data (JSON or XLSX)",
+           "sites": "Sites", "depots": "Depots", "fleet": "Fleet", "stations": "Stations", "trains": "Train offers",
+           "policy": "Policy", "roster_file": "roster file"},
 }
 DOWNLOADS = (("manifests", "xlsx"), ("train-manifests", "xlsx"), ("schedule", "xlsx"), ("boarding", "xlsx"),
              ("report", "xlsx"), ("plan", "json"))
@@ -340,6 +345,19 @@ def replan(request: Request, plan_id: int, time_limit: float = Form(30.0), csrf:
     return RedirectResponse(f"/console/plans/{new_id}", status_code=303)
 
 
+@router.post("/console/plans/{plan_id}/cancel")
+def cancel(request: Request, plan_id: int, csrf: str = Form("")) -> Response:
+    from .routes.plans import cancel_plan  # noqa: PLC0415
+
+    state, user = _signed_in(request)
+    _check_csrf(state, csrf)
+    if user.role != "coordinator":
+        raise ApiError(403, "only a park coordinator cancels a plan")
+    with request.app.state.sessions() as session:
+        cancel_plan(plan_id, session, user, request.app.state.runner)
+    return RedirectResponse(f"/console/plans/{plan_id}", status_code=303)
+
+
 # ------------------------------------------------------------------ an agency's orders
 
 
@@ -372,6 +390,75 @@ def upload(request: Request, file: UploadFile, csrf: str = Form("")) -> Response
                          problems=[problem_json(p) for p in exc.problems or []], stored=None)
     created = json.loads(bytes(answer.body)).get("created", 0) if hasattr(answer, "body") else 0
     return RedirectResponse(f"/console/orders?stored={created}", status_code=303)
+
+
+@router.post("/console/orders/{order_id}/roster", response_class=HTMLResponse)
+def upload_roster(request: Request, order_id: int, file: UploadFile, csrf: str = Form("")) -> Response:
+    """Replace an order's roster from a file, all or nothing (every bad row shown)."""
+    from .routes.orders import list_orders, upload_workers  # noqa: PLC0415
+
+    state, user = _signed_in(request)
+    _check_csrf(state, csrf)
+    with request.app.state.sessions() as session:
+        try:
+            upload_workers(order_id, session, user, request.app.state.protector, request.app.state.settings, file)
+        except ApiError as exc:
+            session.rollback()
+            rows = list_orders(session, user, None, None, 1000, 0)
+            return _page(request, "orders.html", state, user=user, orders=rows, message=exc.detail,
+                         problems=[problem_json(p) for p in exc.problems or []], stored=None)
+    return RedirectResponse("/console/orders", status_code=303)
+
+
+# ------------------------------------------------------------------ reference data
+
+
+@router.get("/console/reference", response_class=HTMLResponse)
+def reference_page(request: Request) -> Response:
+    from planner.contract import Policy  # noqa: PLC0415
+
+    state, user = _signed_in(request)
+    if user.role != "coordinator":
+        raise ApiError(403, "reference data is the park coordinator's")
+    with request.app.state.sessions() as session:
+        data = ref.reference_dict(session)
+    effective = Policy.model_validate(data["policy"]).model_dump(mode="json")
+    return _page(request, "reference.html", state, user=user, data=data, policy=effective,
+                 policy_set=set(data["policy"]), message=None, problems=None)
+
+
+@router.post("/console/reference", response_class=HTMLResponse)
+def replace_reference(request: Request, file: UploadFile, csrf: str = Form("")) -> Response:
+    """Replace all reference data from a scenario file (JSON or an .xlsx workbook, orders left
+    out): every problem shown, nothing changed unless the whole file is good."""
+    from planner.contract import Policy  # noqa: PLC0415
+    from planner.errors import InputError  # noqa: PLC0415
+    from planner.read import load_scenario_bytes  # noqa: PLC0415
+
+    from .routes.reference import put_reference  # noqa: PLC0415
+
+    state, user = _signed_in(request)
+    _check_csrf(state, csrf)
+    if user.role != "coordinator":
+        raise ApiError(403, "reference data is the park coordinator's")
+    problems: list[dict[str, Any]] = []
+    message = None
+    try:
+        scenario = load_scenario_bytes(file.file.read(), file.filename or "reference.json")
+        with request.app.state.sessions() as session:
+            put_reference(session, user, scenario.model_copy(update={"orders": []}))
+    except InputError as exc:
+        message, problems = f"{file.filename}: {len(exc.problems)} problem(s); nothing was changed", \
+            [problem_json(p) for p in exc.problems]
+    except ApiError as exc:
+        message, problems = exc.detail, [problem_json(p) for p in exc.problems or []]
+    if message is None:
+        return RedirectResponse("/console/reference", status_code=303)
+    with request.app.state.sessions() as session:
+        data = ref.reference_dict(session)
+    return _page(request, "reference.html", state, user=user, data=data,
+                 policy=Policy.model_validate(data["policy"]).model_dump(mode="json"), policy_set=set(data["policy"]),
+                 message=message, problems=problems)
 
 
 # ------------------------------------------------------------------ risk regions

@@ -28,6 +28,7 @@ from .errors import InputError, Problem
 
 __all__ = [
     "load_scenario",
+    "load_scenario_bytes",
     "parse_order_rows",
     "check_orders",
     "read_table",
@@ -71,8 +72,14 @@ def load_scenario(path: str | Path) -> Scenario:
     except OSError as exc:
         raise InputError([Problem(path.name, "file", f"cannot read file: {exc.strerror or exc}")]
                          ) from None
-    if path.suffix.lower() in (".xlsx", ".xlsm") or (
-            path.suffix.lower() != ".json" and data[:4] == b"PK\x03\x04"):
-        return _load_workbook(data, path.name)
-    return _load_json(data, path.name)
+    return load_scenario_bytes(data, path.name)
+
+
+def load_scenario_bytes(data: bytes, filename: str) -> Scenario:
+    """:func:`load_scenario` of a file's contents (an upload): a workbook by its name or its zip
+    signature, else JSON."""
+    suffix = Path(filename).suffix.lower()
+    if suffix in (".xlsx", ".xlsm") or (suffix != ".json" and data[:4] == b"PK\x03\x04"):
+        return _load_workbook(data, filename)
+    return _load_json(data, filename)
 

@@ -131,3 +131,64 @@ def test_a_coordinator_sets_a_countys_risk_dispatches_a_trip_and_replans_keeping
     assert new_id != plan_id and wait_for(client, new_id, coordinator)["status"] == "done"
     kept = client.get(f"/v1/plans/{new_id}", headers=coordinator).json()
     assert kept["base_plan"] == plan_id and kept["fixed_trips"] == 1
+
+
+def test_reference_data_page_lists_everything_and_a_bad_file_changes_nothing(client, coordinator, with_reference):
+    import json
+
+    sign_in(client, coordinator)
+    page = client.get("/console/reference")
+    assert page.status_code == 200 and "coach53" in page.text and "occupancy_cap" in page.text
+    bad = f.reference()
+    bad["fleet"][0]["depot"] = "D9"
+    bad["sites"][0]["ocupancy"] = 1
+    r = client.post("/console/reference", data={"csrf": csrf_of(page.text)},
+                    files={"file": ("ref.json", json.dumps(bad).encode(), "application/json")})
+    assert 'id="problems"' in r.text and "D9" in r.text and "ocupancy" in r.text
+    assert client.get("/v1/reference/fleet", headers=coordinator).json()[0]["depot"] == "D1"
+    good = f.reference()
+    good["fleet"][0]["count"] = 9
+    r = client.post("/console/reference", data={"csrf": csrf_of(r.text)},
+                    files={"file": ("ref.json", json.dumps(good).encode(), "application/json")})
+    assert r.status_code == 200 and 'id="problems"' not in r.text
+    assert {v["id"]: v["count"] for v in client.get("/v1/reference/fleet", headers=coordinator).json()}["coach53"] == 9
+
+
+def test_an_agency_uploads_a_roster_for_an_order_and_sees_its_bad_rows(client, agency_a, with_reference):
+    r = client.post("/v1/orders", json=[f.order()], headers=agency_a)
+    oid = r.json()["ids"][0] if "ids" in r.json() else client.get("/v1/orders", headers=agency_a).json()[0]["id"]
+    sign_in(client, agency_a)
+    page = client.get("/console/orders").text
+    headers = ["姓名", "身份证号", "电话", "户籍地址", "筛查", "筛查有效期"]
+    rows = [["张三", "410526199001011234", "13812345678", "河南省滑县", "已通过", "2027-02-14 00:00"],
+            ["李四", "not-an-id", "13812345679", "河南省滑县", "已通过", "2027-02-14 00:00"]]
+    r = client.post(f"/console/orders/{oid}/roster", data={"csrf": csrf_of(page)},
+                    files={"file": ("roster.csv", f.csv_bytes(headers, rows), "text/csv")})
+    assert 'id="problems"' in r.text and "<td>3</td>" in r.text
+    assert client.get(f"/v1/orders/{oid}", headers=agency_a).json()["roster"] == 0
+    r = client.post(f"/console/orders/{oid}/roster", data={"csrf": csrf_of(r.text)},
+                    files={"file": ("roster.csv", f.csv_bytes(headers, rows[:1]), "text/csv")})
+    assert r.status_code == 200 and client.get(f"/v1/orders/{oid}", headers=agency_a).json()["roster"] == 1
+
+
+def test_a_coordinator_cancels_a_running_plan_from_its_page(settings):
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    import api_slow_solver as slow_solver
+    from api_helpers import add_principal
+
+    with TestClient(create_app(settings, solver=slow_solver.run)) as client:
+        coordinator = add_principal(client, "coordinator", "park2")
+        agency = add_principal(client, "agency", "agency-c")
+        assert client.put("/v1/reference", json=f.reference(), headers=coordinator).status_code == 200
+        assert client.post("/v1/orders", json=[f.order()], headers=agency).status_code == 201
+        sign_in(client, coordinator)
+        loc = client.post("/console/plans", data={"time_limit": "30", "csrf": csrf_of(client.get("/console").text)},
+                          follow_redirects=False).headers["location"]
+        plan_id = int(loc.rsplit("/", 1)[1])
+        view = client.get(loc).text
+        assert 'id="cancel"' in view
+        client.post(f"/console/plans/{plan_id}/cancel", data={"csrf": csrf_of(view)})
+        assert wait_for(client, plan_id, coordinator)["status"] == "cancelled"
