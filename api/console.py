@@ -415,23 +415,16 @@ def upload_roster(request: Request, order_id: int, file: UploadFile, csrf: str =
 
 @router.get("/console/reference", response_class=HTMLResponse)
 def reference_page(request: Request) -> Response:
-    from planner.contract import Policy  # noqa: PLC0415
-
     state, user = _signed_in(request)
     if user.role != "coordinator":
         raise ApiError(403, "reference data is the park coordinator's")
-    with request.app.state.sessions() as session:
-        data = ref.reference_dict(session)
-    effective = Policy.model_validate(data["policy"]).model_dump(mode="json")
-    return _page(request, "reference.html", state, user=user, data=data, policy=effective,
-                 policy_set=set(data["policy"]), message=None, problems=None)
+    return _reference_with(request, state, user, None, [])
 
 
 @router.post("/console/reference", response_class=HTMLResponse)
 def replace_reference(request: Request, file: UploadFile, csrf: str = Form("")) -> Response:
     """Replace all reference data from a scenario file (JSON or an .xlsx workbook, orders left
     out): every problem shown, nothing changed unless the whole file is good."""
-    from planner.contract import Policy  # noqa: PLC0415
     from planner.errors import InputError  # noqa: PLC0415
     from planner.read import load_scenario_bytes  # noqa: PLC0415
 
@@ -454,11 +447,69 @@ def replace_reference(request: Request, file: UploadFile, csrf: str = Form("")) 
         message, problems = exc.detail, [problem_json(p) for p in exc.problems or []]
     if message is None:
         return RedirectResponse("/console/reference", status_code=303)
+    return _reference_with(request, state, user, message, problems)
+
+
+def _reference_with(request: Request, state: dict[str, Any], user: m.Principal, message: Optional[str],
+                    problems: list[dict[str, Any]]) -> Response:
+    from planner.contract import Policy  # noqa: PLC0415
+
     with request.app.state.sessions() as session:
         data = ref.reference_dict(session)
     return _page(request, "reference.html", state, user=user, data=data,
                  policy=Policy.model_validate(data["policy"]).model_dump(mode="json"), policy_set=set(data["policy"]),
                  message=message, problems=problems)
+
+
+@router.post("/console/reference/fleet/{vehicle_type}", response_class=HTMLResponse)
+def set_fleet_count(request: Request, vehicle_type: str, count: int = Form(...), csrf: str = Form("")) -> Response:
+    """A coach type's number of coaches (a dispatched trip's coach stays: refused then)."""
+    from planner.contract import VehicleType  # noqa: PLC0415
+
+    from .routes.reference import put_vehicle_type  # noqa: PLC0415
+
+    state, user = _signed_in(request)
+    _check_csrf(state, csrf)
+    if user.role != "coordinator":
+        raise ApiError(403, "reference data is the park coordinator's")
+    with request.app.state.sessions() as session:
+        row = session.get(m.VehicleType, vehicle_type)
+        if row is None:
+            raise ApiError(404, f"no vehicle type {vehicle_type!r}")
+        try:
+            vt = VehicleType.model_validate({**ref.vehicle_dict(row), "count": count})
+            put_vehicle_type(vehicle_type, vt, session, user)
+        except (ApiError, ValueError) as exc:
+            session.rollback()
+            return _reference_with(request, state, user, getattr(exc, "detail", None) or str(exc), [])
+    return RedirectResponse("/console/reference#fleet", status_code=303)
+
+
+@router.post("/console/reference/policy", response_class=HTMLResponse)
+def set_policy(request: Request, policy: str = Form(""), csrf: str = Form("")) -> Response:
+    """The policy as JSON (fields left out take their defaults); a misspelt field is refused."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from planner.contract import Policy  # noqa: PLC0415
+    from planner.read import validation_problems  # noqa: PLC0415
+
+    from .routes.reference import put_policy  # noqa: PLC0415
+
+    state, user = _signed_in(request)
+    _check_csrf(state, csrf)
+    if user.role != "coordinator":
+        raise ApiError(403, "reference data is the park coordinator's")
+    try:
+        value = Policy.model_validate(json.loads(policy or "{}"))
+    except json.JSONDecodeError as exc:
+        return _reference_with(request, state, user, f"policy: not JSON ({exc.msg}, line {exc.lineno})", [])
+    except ValidationError as exc:
+        probs = validation_problems(exc, "policy", model=Policy)
+        return _reference_with(request, state, user, f"policy: {len(probs)} problem(s); nothing was changed",
+                               [problem_json(p) for p in probs])
+    with request.app.state.sessions() as session:
+        put_policy(session, user, value)
+    return RedirectResponse("/console/reference#policy", status_code=303)
 
 
 # ------------------------------------------------------------------ risk regions

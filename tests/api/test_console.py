@@ -192,3 +192,17 @@ def test_a_coordinator_cancels_a_running_plan_from_its_page(settings):
         assert 'id="cancel"' in view
         client.post(f"/console/plans/{plan_id}/cancel", data={"csrf": csrf_of(view)})
         assert wait_for(client, plan_id, coordinator)["status"] == "cancelled"
+
+
+def test_a_coordinator_changes_a_coach_count_and_the_policy_and_a_misspelt_field_is_refused(client, coordinator,
+                                                                                           with_reference):
+    sign_in(client, coordinator)
+    page = client.get("/console/reference").text
+    r = client.post("/console/reference/fleet/coach53", data={"count": "7", "csrf": csrf_of(page)})
+    assert r.status_code == 200
+    assert {v["id"]: v["count"] for v in client.get("/v1/reference/fleet", headers=coordinator).json()}["coach53"] == 7
+    r = client.post("/console/reference/policy", data={"policy": '{"ocupancy_cap": 0.5}', "csrf": csrf_of(r.text)})
+    assert 'id="problems"' in r.text and "occupancy_cap" in r.text  # the suggestion
+    assert client.get("/v1/reference/policy", headers=coordinator).json()["set"] == {}
+    r = client.post("/console/reference/policy", data={"policy": '{"occupancy_cap": 0.5}', "csrf": csrf_of(r.text)})
+    assert client.get("/v1/reference/policy", headers=coordinator).json()["set"] == {"occupancy_cap": 0.5}
