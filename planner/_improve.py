@@ -454,13 +454,16 @@ def _half_search(conn, state: _State, until: float, seed: int, limit: int) -> No
 def _parallel_kicks(state: _State, until: float, seed: int, limit: int, tell: Callable[[], None],
                     turn: int = 0) -> list[Loads]:
     """Kicks on both halves of the trips at once, one forked process each, when the machine has
-    two cores and fork; else on all trips here. The halves are joined and their seam descended."""
+    two cores and fork and this process may have children; else on all trips here. The halves are
+    joined and their seam descended."""
     cut = _halves(state, turn)
     try:
         ctx = multiprocessing.get_context("fork")
     except ValueError:
         ctx = None
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if multiprocessing.current_process().daemon:  # e.g. a daemonic Dask worker: it may not have children
+        ctx = None
     if cut is None or ctx is None or cores < 2:
         return _kicks(state, until, random.Random(seed), limit, tell)
     prices = state.prices

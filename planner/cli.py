@@ -290,6 +290,72 @@ def draw_map(
     Console().print(f"map of {len(data['trips'])} trips and {len(data['trains'])} trains written to {output}")
 
 
+@app.command("plan-province")
+def plan_province_cmd(
+    province_path: Path = typer.Argument(..., metavar="DIR", help="A folder of park scenarios (+ province.json), "
+                                                                    "or one province JSON file."),
+    output: Path = typer.Option(..., "-o", "--output", help="Folder for one plan per park and province.json."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="A Dask scheduler, e.g. tcp://HOST:8786 "
+                                                                      "(default: a LocalCluster here)."),
+    workers: int = typer.Option(2, "--workers", help="LocalCluster worker processes (without --scheduler)."),
+    time_limit: float = typer.Option(30.0, "--time-limit", help="Seconds per park."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Plan every park of a province as a Dask task, a progress bar each; write each plan, the
+    province summary, and run the checkers (every park's, and the shared fleet's)."""
+    from distributed import Client
+
+    from .province import check_province, load_province, local_cluster, plan_province, summary
+
+    try:
+        province = load_province(province_path)
+    except (OSError, ValueError) as e:
+        err.print(f"[bold red]invalid province[/] {province_path}: {e}", highlight=False)
+        raise typer.Exit(code=2) from None
+    out = Console()
+    cluster = None if scheduler else local_cluster(workers)
+    client = Client(scheduler) if scheduler else Client(cluster)
+    try:
+        with Progress(TextColumn("[bold]{task.fields[park]:<14}"), TextColumn("{task.fields[phase]:<11}"),
+                      BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=out) as bar:
+            tasks = {name: bar.add_task(name, total=1.0, park=name, phase="queued") for name in province.parks}
+
+            def progress(park: str, phase: str, fraction: float) -> None:
+                if park in tasks:
+                    bar.update(tasks[park], completed=fraction, phase=phase)
+
+            result = plan_province(province, client, time_limit=time_limit, seed=seed, progress=progress)
+            for task in tasks.values():
+                bar.update(task, completed=1.0, phase="done")
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    output.mkdir(parents=True, exist_ok=True)
+    for name, plan in result.plans.items():
+        (output / f"plan-{name}.json").write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
+        (output / f"scenario-{name}.json").write_text(json.dumps(result.scenarios[name], ensure_ascii=False),
+                                                      encoding="utf-8")
+    found = check_province(province, result)
+    doc = summary(province, result) | {"violations": found}
+    (output / "province.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    t = Table(title=f"province {province.name}: {len(result.plans)} parks, {result.passes} pass(es)")
+    for col in ("park", "requested", "eligible", "planned", "by train", "trips", "coaches", "km", "cost"):
+        t.add_column(col, justify="left" if col == "park" else "right")
+    for p in doc["parks"] + [{"park": "total", **doc["total"]}]:
+        t.add_row(p["park"], f"{p['requested']:,}", f"{p['eligible']:,}", f"{p['planned']:,}", f"{p['by_train']:,}",
+                  f"{p['trips']:,}", f"{p['coaches']:,}", f"{p['km']:,.0f}", f"{p['cost']:,.0f}")
+    out.print(t)
+    if doc["unassigned_by_reason"]:
+        out.print("unassigned: " + ", ".join(f"{k} {v:,}" for k, v in sorted(doc["unassigned_by_reason"].items())))
+    if found:
+        err.print(f"[bold red]the province checker found {len(found)} violation(s)[/]:")
+        for v in found[:50]:
+            err.print(f"  {v}", markup=False)
+        raise typer.Exit(code=1)
+    out.print(f"checker: every plan obeys every rule; no pooled coach in two parks. Written to {output}")
+
+
 def main() -> None:  # pragma: no cover - console entry when the service layer is absent
     app()
 

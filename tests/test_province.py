@@ -1,0 +1,167 @@
+"""A province on a Dask ``LocalCluster`` (two worker processes): every park's plan checker-clean
+and identical (same seed) to planning it alone, the summary adding up, a shared coach pool split
+and re-split without a coach in two parks, a killed worker's park retried, and the command."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from benchmarks.generate import generate
+from planner.cli import app
+from planner.contract import Scenario
+from planner.optimize import solve
+from planner.province import (
+    Province,
+    ProvinceResult,
+    check_province,
+    load_province,
+    local_cluster,
+    park_scenario,
+    plan_province,
+    split_pool,
+    summary,
+)
+
+POOL = {"id": "pool53", "seats": 53, "count": 30, "depot": "P1", "fixed_cost": 1200, "cost_per_km": 7,
+        "crew_cost": 600, "available_from": "2027-02-11T00:00:00+08:00", "available_until": "2027-02-22T00:00:00+08:00"}
+DEPOT = {"id": "P1", "name": "province coach pool", "location": {"lat": 32.0, "lon": 114.0}}
+TL = 10
+
+
+def parks(n: int = 200) -> dict[str, dict]:
+    out = {}
+    for i, park in enumerate(("zhengzhou", "kunshan", "chongqing")):
+        d = generate(n, 12, 1, seed=10 + i, park=park)
+        d["fleet"] = [v for v in d["fleet"] if v["id"] != "coach53"]
+        out[park] = d
+    return out
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client
+
+    cluster = local_cluster(2)
+    c = Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def province() -> Province:
+    return Province("test", parks(), regions=[{"county": "411525", "risk": "medium"}], depots=[DEPOT],
+                    fleet_pool=[POOL])
+
+
+@pytest.fixture(scope="module")
+def planned(client, province) -> ProvinceResult:
+    return plan_province(province, client, time_limit=TL, seed=0)
+
+
+def test_every_park_is_planned_clean_and_as_it_would_be_alone(province, planned):
+    assert check_province(province, planned) == []
+    assert all(v == [] for v in planned.violations.values())
+    pool = split_pool(province)
+    for name in province.parks:
+        alone = solve(Scenario.model_validate(park_scenario(province, name, pool[name])), time_limit=TL, seed=0)
+        assert alone.model_dump(mode="json", by_alias=True, exclude_none=True)["trips"] == planned.plans[name]["trips"]
+    # the province's regions apply in every park
+    for sc in planned.scenarios.values():
+        assert {"county": "411525", "risk": "medium"} in sc["regions"]
+
+
+def test_the_summary_adds_up(province, planned):
+    s = summary(province, planned)
+    assert [p["park"] for p in s["parks"]] == sorted(province.parks)
+    for key in ("requested", "eligible", "planned", "trips", "coaches", "km", "cost"):
+        assert s["total"][key] == pytest.approx(sum(p[key] for p in s["parks"]))
+    assert s["total"]["requested"] == sum(o["headcount"] for sc in province.parks.values() for o in sc["orders"])
+    assert sum(s["by_home_province"].values()) == s["total"]["planned"]
+    unplanned = sum(u["count"] for p in planned.plans.values() for u in p["unassigned"])
+    assert sum(s["unassigned_by_reason"].values()) == unplanned == s["total"]["requested"] - s["total"]["planned"]
+
+
+def test_the_pool_is_split_by_demand_and_idle_coaches_move_to_a_park_that_ran_short(client):
+    """The parks own no coaches. Split by headcount, a pool of 12 gives each park 4. Split 6 / 2 / 2
+    instead, Kunshan and Chongqing (recruiting far inland) run short while Zhengzhou needs 3: the
+    second pass hands them its idle coaches and plans them again, and fewer are left behind."""
+    ps = parks()
+    for sc in ps.values():
+        sc["fleet"] = []
+    prov = Province("short", ps, depots=[DEPOT], fleet_pool=[{**POOL, "count": 12}])
+    assert split_pool(prov) == {n: {"pool53": 4} for n in ps}
+    first = {"zhengzhou": {"pool53": 6}, "kunshan": {"pool53": 2}, "chongqing": {"pool53": 2}}
+    result = plan_province(prov, client, time_limit=TL, seed=0, first=first)
+    assert check_province(prov, result) == []
+    assert result.passes == 2 and set(result.moved) == {"kunshan", "chongqing"}
+    moved = sum(v["pool53"] for v in result.moved.values())
+    assert moved > 0 and result.pool["zhengzhou"]["pool53"] == 6 - moved
+    assert sum(result.pool[n]["pool53"] for n in ps) <= 12
+    short = sum(u["count"] for n in ("kunshan", "chongqing") for u in result.plans[n]["unassigned"]
+                if u["reason"] == "no_vehicle")
+    assert short < result.short_first["kunshan"] + result.short_first["chongqing"]
+
+
+def test_the_province_checker_catches_a_coach_in_two_parks_and_beyond_a_share(province, planned):
+    import copy
+
+    broken = copy.deepcopy(planned)
+    name = next(n for n, p in broken.plans.items() if any(t["vehicle_type"] == "pool53" for t in p["trips"]))
+    broken.pool[name]["pool53"] = 0  # its trips now run on coaches it was never given
+    found = check_province(province, broken)
+    assert any("beyond the park's 0" in v for v in found)
+    broken = copy.deepcopy(planned)
+    for n in broken.pool:
+        broken.pool[n]["pool53"] = 30  # 90 handed out of 30
+    assert any("handed out, the pool has 30" in v for v in check_province(province, broken))
+
+
+def test_a_worker_killed_mid_run_costs_a_retry_not_a_second_plan(client, province):
+    result: dict = {}
+
+    def run() -> None:
+        result["r"] = plan_province(province, client, time_limit=TL, seed=1)
+
+    t = threading.Thread(target=run)
+    t.start()
+    deadline = time.monotonic() + 60
+    busy = {}
+    while time.monotonic() < deadline and not any(busy.values()):
+        busy = client.processing()
+        time.sleep(0.1)
+    assert any(busy.values()), "no park started"
+    victim = next(w for w, keys in busy.items() if keys)
+    pid = client.run(os.getpid, workers=[victim])[victim]
+    os.kill(pid, signal.SIGKILL)
+    t.join(timeout=240)
+    assert not t.is_alive()
+    r = result["r"]
+    assert sorted(r.plans) == sorted(province.parks)  # one plan each
+    assert check_province(province, r) == []
+
+
+def test_plan_province_command_writes_every_plan_and_the_summary(tmp_path, province):
+    src = tmp_path / "prov"
+    src.mkdir()
+    for name, sc in province.parks.items():
+        (src / f"{name}.json").write_text(json.dumps(sc, ensure_ascii=False), encoding="utf-8")
+    (src / "province.json").write_text(json.dumps({"name": "p", "regions": province.regions, "depots": [DEPOT],
+                                                   "fleet_pool": [POOL]}), encoding="utf-8")
+    assert load_province(src).parks.keys() == province.parks.keys()
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["plan-province", str(src), "-o", str(out), "--time-limit", "5", "--workers", "2"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((out / "province.json").read_text(encoding="utf-8"))
+    assert doc["violations"] == [] and len(doc["parks"]) == 3
+    assert {p.name for p in out.glob("plan-*.json")} == {f"plan-{n}.json" for n in province.parks}
+    (src / "province.json").write_text(json.dumps({"name": "p", "fleet_pol": []}), encoding="utf-8")
+    r = CliRunner().invoke(app, ["plan-province", str(src), "-o", str(out)])
+    assert r.exit_code == 2 and "fleet_pol" in r.output
