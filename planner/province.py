@@ -152,11 +152,11 @@ class ProvinceResult:
     short_first: dict[str, int] = field(default_factory=dict)  # park → workers no_vehicle after the first pass
 
 
-def plan_province(province: Province, client: Any, *, time_limit: float = 30.0, seed: int = 0,
+def plan_province(province: Province, client: Any, *, time_limit: float | dict[str, float] = 30.0, seed: int = 0,
                   progress: Optional[Callable[[str, str, float], None]] = None,
                   first: Optional[dict[str, dict[str, int]]] = None) -> ProvinceResult:
-    """Plan every park on ``client``'s cluster (see the module's doc for the split; ``first``: the
-    first pass's split, default by demand)."""
+    """Plan every park on ``client``'s cluster (see the module's doc for the split; ``time_limit``:
+    seconds per park, or a park → seconds map; ``first``: the first pass's split, default by demand)."""
     from distributed import as_completed  # noqa: PLC0415
 
     pool = json.loads(json.dumps(split_pool(province, first)))
@@ -165,8 +165,12 @@ def plan_province(province: Province, client: Any, *, time_limit: float = 30.0, 
         client.subscribe_topic(TOPIC, lambda event: progress(*event[1]))
 
     def run(names: list[str]) -> dict[str, dict[str, Any]]:
-        futures = {client.submit(plan_park, n, scenarios[n], time_limit, seed, key=f"park-{n}-{len(done)}",
-                                 retries=RETRIES, pure=False): n for n in names}
+        limit = {n: time_limit[n] if isinstance(time_limit, dict) else time_limit for n in names}
+        # the largest first: the slowest park sets the wall time, so it should start at once
+        order = sorted(names, key=lambda n: -len(scenarios[n].get("orders", [])))
+        futures = {client.submit(plan_park, n, scenarios[n], limit[n], seed, key=f"park-{n}-{len(done)}",
+                                 retries=RETRIES, pure=False, priority=len(order) - i): n
+                   for i, n in enumerate(order)}
         got = {}
         for fut in as_completed(futures):
             r = fut.result()
