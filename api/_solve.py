@@ -28,9 +28,34 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def run(snapshot: dict[str, Any], time_limit: float, seed: int, queue: Any) -> None:
+class _EventQueue:
+    """On a Dask worker: progress goes to the cluster's event topic ``topic``; the last message
+    (done or failed) is kept to be the task's result."""
+
+    def __init__(self, topic: str):
+        self.topic = topic
+        self.last: Any = None
+
+    def put(self, msg: Any) -> None:
+        if msg[0] == "progress":
+            from distributed import get_worker  # noqa: PLC0415
+
+            get_worker().log_event(self.topic, list(msg))
+        else:
+            self.last = msg
+
+
+def run_on_dask(snapshot: dict[str, Any], time_limit: float, seed: int, topic: str) -> Any:
+    """:func:`run` as a Dask task: progress on the event topic, the outcome as the result."""
+    q = _EventQueue(topic)
+    run(snapshot, time_limit, seed, q, watch_parent=False)
+    return q.last
+
+
+def run(snapshot: dict[str, Any], time_limit: float, seed: int, queue: Any, watch_parent: bool = True) -> None:
     """Solve ``snapshot["scenario"]`` keeping ``snapshot["fixed"]`` trips; report on ``queue``."""
-    _exit_with_parent()
+    if watch_parent:
+        _exit_with_parent()
     try:
         from planner import InputError, Scenario, solve  # noqa: PLC0415
         from planner.check import check  # noqa: PLC0415

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     #: Road km source for plans: unset (geodesic × the policy's road factor), a ``from,to,km``
     #: CSV path, or an OSRM base URL. Each plan records it; its check measures with the same.
     roads: Optional[str] = None
+    #: A Dask scheduler (``tcp://HOST:8786``): plans run as tasks on its cluster instead of local
+    #: processes; unset, nothing changes.
+    dask_scheduler: Optional[str] = None
 
     def sqlalchemy_url(self) -> str:
         """The database URL with the driver spelled out."""

@@ -6,6 +6,11 @@ The runner thread claims queued plans from the database (an atomic ``queued → 
 update, so several service processes can share one database), relays progress to the plan's
 row, writes a heartbeat, and stores the result.
 
+With ``dask_scheduler`` set, a plan is a task on that Dask cluster instead (:func:`api._solve.run_on_dask`):
+its progress arrives on the cluster's event topic ``fangang-plan-<id>``, its outcome as the task's
+result; a cancel releases the task (the plan is cancelled at once; a task already computing
+finishes on its worker and its result is dropped).
+
 Restarts: a plan that was *running* when its service process stopped is marked ``failed``
 ("interrupted by a restart") -- at start-up for plans of this host's previous runs whose
 heartbeat has gone quiet, and at any time for any plan whose heartbeat is older than
@@ -61,7 +66,7 @@ class Runner:
 
     def __init__(self, sessions: sessionmaker[Session], *, workers: int = 1,
                  heartbeat_seconds: float = 2.0, stale_seconds: float = 20.0, poll_seconds: float = 0.2,
-                 target: Callable[..., None] = _solve.run):
+                 target: Callable[..., None] = _solve.run, dask_scheduler: Optional[str] = None):
         self.sessions = sessions
         self.target = target
         self.workers = workers
@@ -75,12 +80,18 @@ class Runner:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._last_sweep = 0.0
+        self.dask_scheduler = dask_scheduler
+        self._dask: Any = None
 
     # -------------------------------------------------------------- life cycle
 
     def start(self) -> None:
         """Fail plans cut off by a previous run, then start the runner thread."""
         self.sweep(startup=True)
+        if self.dask_scheduler:
+            from distributed import Client  # noqa: PLC0415
+
+            self._dask = Client(self.dask_scheduler, set_as_default=False)
         self._thread = threading.Thread(target=self._loop, name="fangang-runner", daemon=True)
         self._thread.start()
 
@@ -94,6 +105,9 @@ class Runner:
             self._terminate(run)
             self._finish(run.plan_id, "failed", error=INTERRUPTED)
         self._running.clear()
+        if self._dask is not None:
+            self._dask.close()
+            self._dask = None
 
     def wake(self) -> None:
         """Look for work now (a plan was queued or a cancel requested)."""
@@ -188,9 +202,12 @@ class Runner:
             job = s.get(PlanJob, plan_id)
             assert job is not None
             snapshot, time_limit, seed = job.snapshot, job.time_limit, job.seed
-        q = self._ctx.Queue()
-        process = self._ctx.Process(target=self.target, args=(snapshot, time_limit, seed, q),
-                                    name=f"fangang-plan-{plan_id}", daemon=True)
+        if self._dask is not None:
+            q, process = _on_dask(self._dask, plan_id, snapshot, time_limit, seed)
+        else:
+            q = self._ctx.Queue()
+            process = self._ctx.Process(target=self.target, args=(snapshot, time_limit, seed, q),
+                                        name=f"fangang-plan-{plan_id}", daemon=True)
         try:
             process.start()
         except Exception as exc:  # noqa: BLE001
@@ -279,6 +296,76 @@ class Runner:
         if stale:
             log.warning("%d plan(s) were cut off by a restart and marked failed", stale)
         return stale
+
+
+class _DaskTask:
+    """A plan's Dask task seen as the runner sees a solver process (start, exitcode, terminate)."""
+
+    def __init__(self, client: Any, plan_id: int, args: tuple[Any, ...], inbox: "queue_mod.Queue[Any]"):
+        self.client, self.plan_id, self.args, self.inbox = client, plan_id, args, inbox
+        self.future: Any = None
+        self.pid = f"dask:{plan_id}"
+
+    def start(self) -> None:
+        key = f"fangang-plan-{self.plan_id}-{uuid.uuid4().hex[:8]}"
+        self.future = self.client.submit(_solve.run_on_dask, *self.args, key=key, pure=False, retries=1)
+        self.future.add_done_callback(self._done)
+
+    def _done(self, fut: Any) -> None:
+        try:
+            out = fut.result()
+        except Exception as exc:  # noqa: BLE001  (the task's failure is the plan's)
+            out = ("failed", f"the solver task failed on the cluster: {type(exc).__name__}: {exc}")
+        self.inbox.put(tuple(out) if out is not None else ("failed", "the solver task returned nothing"))
+
+    @property
+    def exitcode(self) -> Optional[int]:
+        return None if self.future is None or not self.future.done() else 0
+
+    def is_alive(self) -> bool:
+        return self.future is not None and not self.future.done()
+
+    def terminate(self) -> None:
+        if self.future is not None:
+            self.future.cancel()
+
+    kill = terminate
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        return None
+
+
+class _Inbox:
+    """The runner's queue for a Dask task: progress from the event topic, then the outcome."""
+
+    def __init__(self, client: Any, topic: str):
+        self.client, self.topic = client, topic
+        self.q: "queue_mod.Queue[Any]" = queue_mod.Queue()
+        client.subscribe_topic(topic, lambda event: self.q.put(tuple(event[1])))
+
+    def get_nowait(self) -> Any:
+        return self.q.get_nowait()
+
+    def get(self, timeout: Optional[float] = None) -> Any:
+        return self.q.get(timeout=timeout)
+
+    def put(self, msg: Any) -> None:
+        self.q.put(msg)
+
+    def close(self) -> None:
+        try:
+            self.client.unsubscribe_topic(self.topic)
+        except Exception:  # noqa: BLE001
+            pass
+
+    def cancel_join_thread(self) -> None:
+        return None
+
+
+def _on_dask(client: Any, plan_id: int, snapshot: dict[str, Any], time_limit: float, seed: int) -> tuple[Any, Any]:
+    topic = f"fangang-plan-{plan_id}"
+    inbox = _Inbox(client, topic)
+    return inbox, _DaskTask(client, plan_id, (snapshot, time_limit, seed, topic), inbox.q)
 
 
 def _carry_dispatches(session: Session, plan_id: int, result: dict[str, Any]) -> None:

@@ -47,7 +47,7 @@ def create_app(settings: Optional[Settings] = None, *, solver: Optional[Callable
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.protector = Protector(settings.protection_key())
-        runner = Runner(app.state.sessions, workers=settings.workers,
+        runner = Runner(app.state.sessions, workers=settings.workers, dask_scheduler=settings.dask_scheduler,
                         heartbeat_seconds=settings.heartbeat_seconds, stale_seconds=settings.job_stale_seconds,
                         target=solver if solver is not None else _solve.run)
         app.state.runner = runner

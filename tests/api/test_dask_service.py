@@ -1,0 +1,73 @@
+"""The service on a Dask cluster (``FANGANG_DASK_SCHEDULER``): plan jobs run as tasks on a
+``LocalCluster`` instead of local processes; progress, results and cancel behave as before."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+
+import api_factories as f
+from api_helpers import add_principal, wait_for
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    from planner.province import local_cluster
+
+    cluster = local_cluster(1)
+    yield cluster.scheduler_address
+    cluster.close()
+
+
+def test_a_plan_runs_on_the_cluster_with_its_progress(make_settings, scheduler):
+    from benchmarks.generate import generate
+
+    park = generate(1500, 50, 1, seed=3)  # a search that takes its time limit
+    reference = {k: v for k, v in park.items() if k != "orders"}
+    orders = [{k: v for k, v in o.items() if k != "agency"} for o in park["orders"]]
+    with TestClient(create_app(make_settings(dask_scheduler=scheduler))) as client:
+        co = add_principal(client, "coordinator", "park")
+        ag = add_principal(client, "agency", "agency-a")
+        assert client.put("/v1/reference", json=reference, headers=co).status_code == 200
+        assert client.post("/v1/orders", json=orders, headers=ag).status_code == 201
+        plan_id = client.post("/v1/plans", json={"time_limit": 6}, headers=co).json()["id"]
+        seen = set()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            body = client.get(f"/v1/plans/{plan_id}", headers=co).json()
+            seen.add((body["status"], body["phase"]))
+            if body["status"] in ("done", "failed", "cancelled"):
+                break
+            time.sleep(0.05)
+        assert body["status"] == "done", body
+        # progress came over the cluster's event topic: solver phases, not only queued/starting
+        assert {p for s, p in seen if s == "running"} - {"starting", None}
+        doc = client.get(f"/v1/plans/{plan_id}/plan.json", headers=co).json()
+        cleared = sum(o["cleared"] for o in orders)
+        assert doc["summary"]["workers_eligible"] == cleared and body["violations"] is None
+        assert doc["summary"]["workers_planned"] + sum(u["count"] for u in doc["unassigned"]) == \
+            sum(o["headcount"] for o in orders)
+    # and it was the cluster that solved it
+    from distributed import Client
+
+    with Client(scheduler) as dask:
+        prefixes = dask.run_on_scheduler(lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))
+    assert "fangang-plan" in prefixes
+
+
+def test_a_plan_on_the_cluster_can_be_cancelled(make_settings, scheduler):
+    with TestClient(create_app(make_settings(dask_scheduler=scheduler, max_time_limit=600))) as client:
+        co = add_principal(client, "coordinator", "park")
+        ag = add_principal(client, "agency", "agency-a")
+        assert client.put("/v1/reference", json=f.reference(), headers=co).status_code == 200
+        rows = [f.order(id=f"O{i}", origin={"county": c}, headcount=40, cleared=40)
+                for i, c in enumerate(f.COUNTIES * 5)]
+        assert client.post("/v1/orders", json=rows, headers=ag).status_code == 201
+        plan_id = client.post("/v1/plans", json={"time_limit": 120}, headers=co).json()["id"]
+        wait_for(client, plan_id, co, statuses=("running",), timeout=60)
+        assert client.delete(f"/v1/plans/{plan_id}", headers=co).status_code == 200
+        assert wait_for(client, plan_id, co, timeout=30)["status"] == "cancelled"
