@@ -155,7 +155,7 @@ def schedule(data: ProblemData, trips: list[AllocatedTrip], fleet: Fleet, intake
                     timed.append(first)
                     queue.insert(0, parts[1])
                     continue
-        failed.append((trip, result.reason))
+        failed.append((trip, "site_intake_full" if result.by_intake else result.reason))
     return timed, failed
 
 
@@ -268,9 +268,10 @@ def _place_with(data: ProblemData, trip: AllocatedTrip, v: int, crew: int, km: f
                 continue
             if f.reason == "site_intake_full":
                 return room
-            if reason.reason == "site_intake_full" and f.reason in ("screening_expired", "deadline_unreachable",
-                                                                    "ride_time_exceeded", "region_closed"):
-                return room  # a full site pushed it to a day it cannot make: the site stopped it
+            if reason.reason == "site_intake_full" and f.reason in ("screening_expired", "ride_time_exceeded",
+                                                                    "region_closed"):
+                f.by_intake = True  # a full site pushed it to a day it cannot make: reported site_intake_full
+                return f
             if waited:
                 if f.reason in ("ride_time_exceeded", "region_closed"):
                     start += 60  # leaving at another hour may fit (the night rest, a closure)

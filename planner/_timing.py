@@ -20,7 +20,9 @@ from .problem import ProblemData
 
 class Fail(Exception):
     """A trip cannot run as timed. ``retry_at``: a later start that may fit; ``room``: how many
-    of the trip's riders the site of ``site`` could still take that day (site intake)."""
+    of the trip's riders the site of ``site`` could still take that day (site intake);
+    ``by_intake``: a full site pushed the trip to the day where ``reason`` stopped it (the
+    workers are then reported ``site_intake_full``)."""
 
     def __init__(self, reason: Reason, retry_at: Optional[int] = None, room: int = 0, site: Optional[int] = None):
         super().__init__(reason)
@@ -28,6 +30,7 @@ class Fail(Exception):
         self.retry_at = retry_at
         self.room = room
         self.site = site
+        self.by_intake = False
 
 
 
