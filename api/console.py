@@ -130,6 +130,15 @@ def _signed_in(request: Request) -> tuple[dict[str, Any], m.Principal]:
     return state, user
 
 
+def _form(request: Request, csrf: str, role: str, refusal: str) -> tuple[dict[str, Any], m.Principal]:
+    """A form's sender: signed in, the form's CSRF token right, of ``role`` (else 403 ``refusal``)."""
+    state, user = _signed_in(request)
+    _check_csrf(state, csrf)
+    if user.role != role:
+        raise ApiError(403, refusal)
+    return state, user
+
+
 class _ToSignIn(Exception):
     """Not signed in: the page sends the browser to the sign-in form."""
 
@@ -185,10 +194,7 @@ def console(request: Request) -> Response:
 def start_plan(request: Request, time_limit: float = Form(30.0), csrf: str = Form("")) -> Response:
     from .routes.plans import new_job  # noqa: PLC0415
 
-    state, user = _signed_in(request)
-    _check_csrf(state, csrf)
-    if user.role != "coordinator":
-        raise ApiError(403, "only a park coordinator may start a plan")
+    state, user = _form(request, csrf, "coordinator", "only a park coordinator may start a plan")
     with request.app.state.sessions() as session:
         job = new_job(session, user, request.app.state.settings, PlanIn(time_limit=time_limit))
         session.add(job)
@@ -318,10 +324,7 @@ def timeline(doc: dict[str, Any], trains: list[dict[str, Any]]) -> dict[str, Any
 def dispatch(request: Request, plan_id: int, trip_id: str, csrf: str = Form(""), undo: str = Form("")) -> Response:
     from .routes.plans import dispatch_trip, undispatch_trip  # noqa: PLC0415
 
-    state, user = _signed_in(request)
-    _check_csrf(state, csrf)
-    if user.role != "coordinator":
-        raise ApiError(403, "only a park coordinator dispatches trips")
+    state, user = _form(request, csrf, "coordinator", "only a park coordinator dispatches trips")
     with request.app.state.sessions() as session:
         (undispatch_trip if undo else dispatch_trip)(plan_id, trip_id, session, user)
     return RedirectResponse(f"/console/plans/{plan_id}#timeline", status_code=303)
@@ -332,10 +335,7 @@ def replan(request: Request, plan_id: int, time_limit: float = Form(30.0), csrf:
     """A new plan keeping this plan's dispatched trips as they are."""
     from .routes.plans import new_job  # noqa: PLC0415
 
-    state, user = _signed_in(request)
-    _check_csrf(state, csrf)
-    if user.role != "coordinator":
-        raise ApiError(403, "only a park coordinator may re-plan")
+    state, user = _form(request, csrf, "coordinator", "only a park coordinator may re-plan")
     with request.app.state.sessions() as session:
         job = new_job(session, user, request.app.state.settings, PlanIn(time_limit=time_limit, base_plan=plan_id))
         session.add(job)
@@ -349,10 +349,7 @@ def replan(request: Request, plan_id: int, time_limit: float = Form(30.0), csrf:
 def cancel(request: Request, plan_id: int, csrf: str = Form("")) -> Response:
     from .routes.plans import cancel_plan  # noqa: PLC0415
 
-    state, user = _signed_in(request)
-    _check_csrf(state, csrf)
-    if user.role != "coordinator":
-        raise ApiError(403, "only a park coordinator cancels a plan")
+    state, user = _form(request, csrf, "coordinator", "only a park coordinator cancels a plan")
     with request.app.state.sessions() as session:
         cancel_plan(plan_id, session, user, request.app.state.runner)
     return RedirectResponse(f"/console/plans/{plan_id}", status_code=303)
@@ -376,10 +373,7 @@ def upload(request: Request, file: UploadFile, csrf: str = Form("")) -> Response
     """The file's orders, all or nothing: a bad row shows every problem (row, field, why)."""
     from .routes.orders import list_orders, upload_orders  # noqa: PLC0415
 
-    state, user = _signed_in(request)
-    _check_csrf(state, csrf)
-    if user.role != "agency":
-        raise ApiError(403, "only an HR agency submits orders")
+    state, user = _form(request, csrf, "agency", "only an HR agency submits orders")
     with request.app.state.sessions() as session:
         try:
             answer = upload_orders(session, user, request.app.state.protector, request.app.state.settings, file, None)
@@ -430,10 +424,7 @@ def replace_reference(request: Request, file: UploadFile, csrf: str = Form("")) 
 
     from .routes.reference import put_reference  # noqa: PLC0415
 
-    state, user = _signed_in(request)
-    _check_csrf(state, csrf)
-    if user.role != "coordinator":
-        raise ApiError(403, "reference data is the park coordinator's")
+    state, user = _form(request, csrf, "coordinator", "reference data is the park coordinator's")
     problems: list[dict[str, Any]] = []
     message = None
     try:
@@ -468,10 +459,7 @@ def set_fleet_count(request: Request, vehicle_type: str, count: int = Form(...),
 
     from .routes.reference import put_vehicle_type  # noqa: PLC0415
 
-    state, user = _signed_in(request)
-    _check_csrf(state, csrf)
-    if user.role != "coordinator":
-        raise ApiError(403, "reference data is the park coordinator's")
+    state, user = _form(request, csrf, "coordinator", "reference data is the park coordinator's")
     with request.app.state.sessions() as session:
         row = session.get(m.VehicleType, vehicle_type)
         if row is None:
@@ -495,10 +483,7 @@ def set_policy(request: Request, policy: str = Form(""), csrf: str = Form("")) -
 
     from .routes.reference import put_policy  # noqa: PLC0415
 
-    state, user = _signed_in(request)
-    _check_csrf(state, csrf)
-    if user.role != "coordinator":
-        raise ApiError(403, "reference data is the park coordinator's")
+    state, user = _form(request, csrf, "coordinator", "reference data is the park coordinator's")
     try:
         value = Policy.model_validate(json.loads(policy or "{}"))
     except json.JSONDecodeError as exc:
@@ -528,10 +513,7 @@ def set_risk(request: Request, county: str = Form(""), risk: str = Form(""), csr
     """A county's risk level from now on (its earlier periods replaced); ``low`` forgets it."""
     from .routes.reference import RiskPeriod, delete_county_risk, put_county_risk  # noqa: PLC0415
 
-    state, user = _signed_in(request)
-    _check_csrf(state, csrf)
-    if user.role != "coordinator":
-        raise ApiError(403, "only a park coordinator sets risk levels")
+    state, user = _form(request, csrf, "coordinator", "only a park coordinator sets risk levels")
     with request.app.state.sessions() as session:
         try:
             if risk == "low":
