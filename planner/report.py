@@ -240,14 +240,17 @@ def cost_lower_bound(data: ProblemData, by_coach: dict[int, int], cars: Sequence
     def cheapest(part: int) -> float:
         o = data.orders[part]
         site = data.site_place[o.site]
-        best = math.inf if data.trains and coach_impossible(data, part) else coach(o.place, site)
+        by_train = math.inf
         for t in data.trains:
             seat = t.cost_per_seat + t.fixed_cost / max(1, t.seats)
             for b in t.board:
                 for a in t.alight:
-                    best = min(best, coach(o.place, data.station_place[b]) + seat
-                               + coach(data.station_place[a], site))
-        return best
+                    by_train = min(by_train, coach(o.place, data.station_place[b]) + seat
+                                   + coach(data.station_place[a], site))
+        by_coach_share = coach(o.place, site)
+        if by_train < math.inf and coach_impossible(data, part):
+            return by_train  # only a train can bring them
+        return min(by_coach_share, by_train)
 
     total = sum(n * cheapest(part) for part, n in by_coach.items())
     total += sum(c.count * cheapest(c.order) for c in cars)

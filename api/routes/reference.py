@@ -41,6 +41,15 @@ def _same_id(body_id: str, path_id: str) -> None:
                        [Problem("body", "id", f"{body_id!r} differs from the path's {path_id!r}")])
 
 
+def _put_located(session: Any, what: str, problems: list[Problem], row: Any, as_dict: Any) -> dict[str, Any]:
+    """Store a site, depot or station whose place was found (else 422, nothing stored)."""
+    if problems:
+        raise ApiError(422, f"the {what}'s place cannot be found", problems)
+    stored = session.merge(row)
+    session.commit()
+    return as_dict(stored)
+
+
 def _places(entries: list[tuple[str, str, Location]]) -> list[Problem]:
     """Resolve every place once; a county or address that cannot be found is a problem."""
     from planner.places import PlaceError, resolve_all  # noqa: PLC0415
@@ -119,12 +128,7 @@ def list_sites(session: SessionDep, _: CurrentUser) -> list[dict[str, Any]]:
 @router.put("/sites/{site_id}", summary="Create or replace one site")
 def put_site(site_id: str, site: Site, session: SessionDep, _: Coordinator) -> dict[str, Any]:
     _same_id(site.id, site_id)
-    problems = _location_problems([site], [], [])
-    if problems:
-        raise ApiError(422, "the site's place cannot be found", problems)
-    session.merge(ref.site_row(site))
-    session.commit()
-    return ref.site_dict(session.get(m.Site, site_id))  # type: ignore[arg-type]
+    return _put_located(session, "site", _location_problems([site], [], []), ref.site_row(site), ref.site_dict)
 
 
 @router.delete("/sites/{site_id}", status_code=204, summary="Remove a site")
@@ -141,12 +145,7 @@ def list_depots(session: SessionDep, _: Coordinator) -> list[dict[str, Any]]:
 @router.put("/depots/{depot_id}", summary="Create or replace one depot")
 def put_depot(depot_id: str, depot: Depot, session: SessionDep, _: Coordinator) -> dict[str, Any]:
     _same_id(depot.id, depot_id)
-    problems = _location_problems([], [depot], [])
-    if problems:
-        raise ApiError(422, "the depot's place cannot be found", problems)
-    session.merge(ref.depot_row(depot))
-    session.commit()
-    return ref.depot_dict(session.get(m.Depot, depot_id))  # type: ignore[arg-type]
+    return _put_located(session, "depot", _location_problems([], [depot], []), ref.depot_row(depot), ref.depot_dict)
 
 
 @router.delete("/depots/{depot_id}", status_code=204, summary="Remove a depot no vehicle type uses")
@@ -215,12 +214,7 @@ def list_stations(session: SessionDep, _: CurrentUser) -> list[dict[str, Any]]:
 @router.put("/stations/{station_id}", summary="Create or replace one station")
 def put_station(station_id: str, station: Station, session: SessionDep, _: Coordinator) -> dict[str, Any]:
     _same_id(station.id, station_id)
-    problems = _location_problems([], [], [], [station])
-    if problems:
-        raise ApiError(422, "the station's place cannot be found", problems)
-    session.merge(ref.station_row(station))
-    session.commit()
-    return ref.station_dict(session.get(m.Station, station_id))  # type: ignore[arg-type]
+    return _put_located(session, "station", _location_problems([], [], [], [station]), ref.station_row(station), ref.station_dict)
 
 
 @router.delete("/stations/{station_id}", status_code=204, summary="Remove a station no train offer calls at")
