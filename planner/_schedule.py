@@ -147,7 +147,7 @@ def schedule(data: ProblemData, trips: list[AllocatedTrip], fleet: Fleet, intake
         if isinstance(result, TimedTrip):
             timed.append(result)
             continue
-        if result.reason == "site_intake_full" and result.site is not None:
+        if (result.reason == "site_intake_full" or result.by_intake) and result.site is not None:
             parts = _split_for_intake(data, trip, result.site, result.room)
             if parts is not None:
                 first = place(data, parts[0], fleet, intake, vtypes)
@@ -248,6 +248,10 @@ def _first_start(data: ProblemData, trip: AllocatedTrip, v: int, crew: int, hold
     return start
 
 
+#: how many days later than it could a trip may board to find a site with room (minutes)
+MAX_SHIFT = 7 * DAY
+
+
 def _place_with(data: ProblemData, trip: AllocatedTrip, v: int, crew: int, km: float, fleet: Fleet,
                 intake: dict[tuple[int, int], int], hold: int = 0, rest: int = 0) -> TimedTrip | Fail:
     vt = data.vehicles[v]
@@ -256,6 +260,7 @@ def _place_with(data: ProblemData, trip: AllocatedTrip, v: int, crew: int, km: f
     reason = Fail("no_vehicle")
     room = Fail("site_intake_full", room=-1)  # the most room a full site had, to cut the trip
     waited = False  # whether the start was pushed back because every coach (or crew) was busy
+    pushed = False  # whether a full site pushed the trip back since the last whole-day shift
     for _ in range(120):
         try:
             stops = simulate(data, trip, start, crew, intake, hold)
@@ -264,13 +269,22 @@ def _place_with(data: ProblemData, trip: AllocatedTrip, v: int, crew: int, km: f
                 room = f
             if f.retry_at is not None and f.retry_at > start:
                 reason = f
+                pushed = pushed or f.reason == "site_intake_full"
                 start = f.retry_at
                 continue
             if f.reason == "site_intake_full":
                 return room
+            if pushed and f.reason in ("ride_time_exceeded", "region_closed") and hold + DAY <= MAX_SHIFT:
+                # pushed to the site's opening, the ride broke the limit (another night on the
+                # road): board a whole day later instead, which keeps the ride's hours, and so
+                # its length, as they were where it fitted
+                hold, pushed = hold + DAY, False
+                start = _first_start(data, trip, v, crew, hold, rest)
+                continue
             if reason.reason == "site_intake_full" and f.reason in ("screening_expired", "ride_time_exceeded",
                                                                     "region_closed"):
                 f.by_intake = True  # a full site pushed it to a day it cannot make: reported site_intake_full
+                f.room, f.site = room.room, room.site  # what that site could still take, to cut the trip
                 return f
             if waited:
                 if f.reason in ("ride_time_exceeded", "region_closed"):
