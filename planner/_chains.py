@@ -14,7 +14,6 @@ train are then seated car by car, a car for one cohort.
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, replace
 
@@ -68,7 +67,7 @@ def plan_chains(modes: Modes, fleet: Fleet, intake: dict[tuple[int, int], int], 
     spent = time.monotonic()
     for attempt in range(ATTEMPTS):
         share = max(1.0, (seconds - (time.monotonic() - spent)) / (ATTEMPTS - attempt) if attempt else seconds * 0.8)
-        try_fleet, try_intake = copy.deepcopy(fleet), dict(intake)
+        try_fleet, try_intake = fleet.copy(), dict(intake)
         active = [(i, leg, leg.count - off.get(i, 0)) for i, leg in enumerate(legs) if leg.count - off.get(i, 0) > 0]
         timed_in, lost_in = _legs(data, active, "feeder", modes, try_fleet, try_intake, params, seed, share / 2, tell)
         boarded = _carried(timed_in, {leg.feeder: i for i, leg, _ in active})

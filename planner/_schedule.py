@@ -43,6 +43,21 @@ class Fleet:
         rules = data.rules
         self.pad = max(data.turnaround, rules.break_minutes if rules.enabled else 0)
 
+    def copy(self) -> "Fleet":
+        """An independent copy of the bookings (the problem data is shared, not copied)."""
+        other = Fleet.__new__(Fleet)
+        other.data, other.pad = self.data, self.pad
+        other.busy = [[list(iv) for iv in per] for per in self.busy]
+        other.driven = [[list(iv) for iv in per] for per in self.driven]
+        other.driver_busy = {d: list(iv) for d, iv in self.driver_busy.items()}
+        other.driver_driven = {d: list(iv) for d, iv in self.driver_driven.items()}
+        return other
+
+    def restore(self, other: "Fleet") -> None:
+        """Take over ``other``'s bookings."""
+        self.busy, self.driven = other.busy, other.driven
+        self.driver_busy, self.driver_driven = other.driver_busy, other.driver_driven
+
     def block(self, v: int, b: int, start: int, end: int, driving: Sequence[tuple[int, int, float]] = (),
               drivers: Sequence[str] = ()) -> None:
         """Book coach ``b`` of type ``v`` (and ``drivers``) from ``start`` to ``end``."""
@@ -133,14 +148,20 @@ class Fleet:
 
 
 def schedule(data: ProblemData, trips: list[AllocatedTrip], fleet: Fleet, intake: dict[tuple[int, int], int],
-             vtypes: list[int]) -> tuple[list[TimedTrip], list[tuple[AllocatedTrip, Reason]]]:
+             vtypes: list[int], first: frozenset[int] = frozenset()
+             ) -> tuple[list[TimedTrip], list[tuple[AllocatedTrip, Reason]]]:
     """Place trips most urgent first; return the timed trips and those that could not run, with why.
 
-    A trip that meets a full site on every day it could arrive is cut: as many of its riders as
-    the site still takes that day ride now, the others are placed again on their own."""
+    Trips carrying an order part of ``first`` go before all others. A trip that meets a full
+    site on every day it could arrive is cut: as many of its riders as the site still takes that
+    day ride now, the others are placed again on their own."""
     timed: list[TimedTrip] = []
     failed: list[tuple[AllocatedTrip, Reason]] = []
-    queue = sorted(trips, key=lambda j: (j.hi, j.lo, -j.riders))
+
+    def later(j: AllocatedTrip) -> bool:
+        return not any(o in first for loads in j.board.values() for o, _ in loads)
+
+    queue = sorted(trips, key=lambda j: (later(j), j.hi, j.lo, -j.riders))
     while queue:
         trip = queue.pop(0)
         result = place(data, trip, fleet, intake, vtypes)
@@ -360,10 +381,46 @@ def _km(data: ProblemData, stops: list[TimedStop]) -> float:
 def schedule_with_fallback(data: ProblemData, trips: list[AllocatedTrip], fleet: Fleet,
                            intake: dict[tuple[int, int], int], vtypes: list[int]
                            ) -> tuple[list[TimedTrip], list[tuple[int, int, Reason]]]:
+    """Schedule ``trips`` (:func:`_with_fallback`); when a full site leaves workers behind, schedule
+    again from the same state with their trips first (a site's day taken by riders who could
+    have come another day is then left to them), up to :data:`INTAKE_ROUNDS` times, and keep
+    the schedule that plans the most workers (then costs the least)."""
+    start_fleet, start_intake = fleet.copy(), dict(intake)
+    best = _with_fallback(data, trips, fleet, intake, vtypes)
+    best_state = fleet.copy(), dict(intake)
+    first: frozenset[int] = frozenset()
+    for _ in range(INTAKE_ROUNDS):
+        full = frozenset(o for o, _, r in best[1] if r == "site_intake_full")
+        if not full or full <= first:
+            break
+        first = first | full
+        try_fleet, try_intake = start_fleet.copy(), dict(start_intake)
+        got = _with_fallback(data, trips, try_fleet, try_intake, vtypes, first)
+        if _better(got, best):
+            best, best_state = got, (try_fleet, try_intake)
+    fleet.restore(best_state[0])
+    intake.clear()
+    intake.update(best_state[1])
+    return best
+
+
+#: how many times a schedule is tried again with the workers a full site left behind first
+INTAKE_ROUNDS = 2
+
+
+def _better(a: tuple[list[TimedTrip], list[tuple[int, int, Reason]]],
+            b: tuple[list[TimedTrip], list[tuple[int, int, Reason]]]) -> bool:
+    left_a, left_b = sum(n for _, n, _ in a[1]), sum(n for _, n, _ in b[1])
+    return left_a < left_b or (left_a == left_b and sum(t.cost for t in a[0]) < sum(t.cost for t in b[0]) - 1e-6)
+
+
+def _with_fallback(data: ProblemData, trips: list[AllocatedTrip], fleet: Fleet,
+                   intake: dict[tuple[int, int], int], vtypes: list[int], first: frozenset[int] = frozenset()
+                   ) -> tuple[list[TimedTrip], list[tuple[int, int, Reason]]]:
     """Schedule ``trips``; a pooled trip that cannot run as drafted goes again with its counties on
     coaches of their own, then whatever still fails order by order; what cannot run then is
     unassigned ``(order part, count, reason)`` with the reason that stopped it."""
-    timed, failed = schedule(data, trips, fleet, intake, vtypes)
+    timed, failed = schedule(data, trips, fleet, intake, vtypes, first)
     regrouped: list[AllocatedTrip] = []
     still: list[tuple[AllocatedTrip, Reason]] = []
     for trip, reason in failed:
@@ -373,7 +430,7 @@ def schedule_with_fallback(data: ProblemData, trips: list[AllocatedTrip], fleet:
         else:
             still.append((trip, reason))
     if regrouped:
-        more, failed_again = schedule(data, regrouped, fleet, intake, vtypes)
+        more, failed_again = schedule(data, regrouped, fleet, intake, vtypes, first)
         timed += more
         failed = still + failed_again
     unassigned: list[tuple[int, int, Reason]] = []
@@ -385,7 +442,7 @@ def schedule_with_fallback(data: ProblemData, trips: list[AllocatedTrip], fleet:
                     unassigned.append((o, n, reason))
                 else:
                     retry += direct(data, _as_eligible(data, trip, o, n), n, vtypes)
-    more, failed_at_last = schedule(data, retry, fleet, intake, vtypes)
+    more, failed_at_last = schedule(data, retry, fleet, intake, vtypes, first)
     timed += more
     unassigned += [(o, n, reason) for trip, reason in failed_at_last for loads in trip.board.values() for o, n in loads]
     return timed, unassigned
