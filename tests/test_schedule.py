@@ -5,16 +5,19 @@ every worker who may travel is planned (the fleet has the time) and the checker 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import time
+from datetime import date, time, timedelta
 
 import pytest
 
 from benchmarks.generate import generate
+from planner import _schedule
 from planner._full import full_coaches
 from planner._pool import split_tour
 from planner._schedule import Fleet
+from planner._trips import AllocatedTrip
 from planner.check import check
 from planner.contract import SHANGHAI, Scenario
+from planner.driving import DAY
 from planner.eligibility import eligibility
 from planner.optimize import solve
 from planner.problem import compile_scenario
@@ -192,3 +195,45 @@ def test_overnight_receiving_hours(tiny):
             for when in (s.arrive, s.depart):
                 c = when.astimezone(SHANGHAI).time()
                 assert c >= time(22) or c <= time(6), (t.id, when)
+
+
+def test_a_long_ride_meeting_a_full_site_boards_a_day_later(tiny):
+    """恩阳区 → the park is a ~16 h ride, 18 h allowed; the site takes 50 a day, 07:00–20:00.
+    50 workers from 中牟 must arrive on the 12th and take it; the 40 from 恩阳区 would arrive on
+    the 12th too. Pushed to the site's opening on the 13th, their ride would run a second night
+    (over 18 h): they board a whole day later instead, the same ride at the same hours."""
+    sites = [tiny.site(receive_from="07:00", receive_until="20:00", intake_per_day=50)]
+    policy = {"max_ride_hours": 18}
+    alone = tiny.scenario([tiny.order("Y", tiny.ENYANG, 40, arrive_by=tiny.at(18))], sites=sites, policy=policy)
+    free = tiny.solve_checked(alone, time_limit=2)
+    (board_free, _), = tiny.pickup_times(free, "Y")
+    both = tiny.scenario([tiny.order("X", tiny.ZHONGMOU, 50, earliest=tiny.at(12, "06:00"),
+                                     arrive_by=tiny.at(12, "20:00")),
+                          tiny.order("Y", tiny.ENYANG, 40, arrive_by=tiny.at(18))], sites=sites, policy=policy)
+    plan = tiny.solve_checked(both, time_limit=2)
+    assert plan.summary.workers_planned == 90, plan.unassigned
+    assert tiny.drop_intake(plan)[date(2027, 2, 12)] == 50
+    (board, _), = tiny.pickup_times(plan, "Y")
+    assert board - board_free == timedelta(days=1)
+
+
+def test_workers_a_full_site_left_behind_are_scheduled_first_again(tiny):
+    """Two drafted trips with the same window: A (flexible, could arrive any day) is first in
+    the queue and takes the only day on which B, whose screening runs out at noon on the 11th,
+    can arrive. The schedule is run again with B first: both ride, A a day later."""
+    sc = tiny.scenario([tiny.order("A", tiny.ZHONGMOU, 50),
+                        tiny.order("B", tiny.WEISHI, 50, screening_valid_until=tiny.at(11, "12:00"))],
+                       sites=[tiny.site(intake_per_day=50)])
+    data = compile_scenario(sc)
+    a, b = data.orders[0], data.orders[1]
+    trips = [AllocatedTrip(0, (o.place,), (0,), 0, {o.place: [(o.index, 50)]}, a.earliest, a.arrive_by - 600)
+             for o in (a, b)]
+    first, failed = _schedule.schedule(data, trips, Fleet(data), {}, [0])
+    assert len(first) == 1 and [r for _, r in failed] == ["site_intake_full"]  # one pass: B left behind
+    fleet, intake = Fleet(data), {}
+    timed, unassigned = _schedule.schedule_with_fallback(data, trips, fleet, intake, [0])
+    assert unassigned == []
+    days = {data.orders[o].id: s.arrive // DAY for t in timed for s in t.stops if s.kind == "drop" for o, _ in s.loads}
+    assert days["B"] == b.earliest // DAY and days["A"] == days["B"] + 1
+    assert sorted(intake.values()) == [50, 50]  # the state kept is the schedule's that was kept
+    assert sum(len(iv) for per in fleet.busy for iv in per) == 2
