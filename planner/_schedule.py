@@ -171,9 +171,9 @@ def schedule(data: ProblemData, trips: list[AllocatedTrip], fleet: Fleet, intake
         if (result.reason == "site_intake_full" or result.by_intake) and result.site is not None:
             parts = _split_for_intake(data, trip, result.site, result.room)
             if parts is not None:
-                first = place(data, parts[0], fleet, intake, vtypes)
-                if isinstance(first, TimedTrip):
-                    timed.append(first)
+                cut = place(data, parts[0], fleet, intake, vtypes)
+                if isinstance(cut, TimedTrip):
+                    timed.append(cut)
                     queue.insert(0, parts[1])
                     continue
         failed.append((trip, "site_intake_full" if result.by_intake else result.reason))
