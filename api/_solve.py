@@ -28,27 +28,56 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+class Cancelled(Exception):
+    """The plan was cancelled while its task was computing (raised from a progress report)."""
+
+
+def cancel_event(key: str) -> str:
+    """The name of the Dask ``Event`` that asks the task ``key`` to stop."""
+    return f"{key}-cancel"
+
+
 class _EventQueue:
     """On a Dask worker: progress goes to the cluster's event topic ``topic``; the last message
-    (done or failed) is kept to be the task's result."""
+    (done or failed) is kept to be the task's result. Each progress report (at most once every
+    :data:`CANCEL_POLL` seconds) also looks at the plan's cancel event, and stops the solve
+    when it is set: a Dask cancel alone releases the task but cannot stop it computing."""
 
-    def __init__(self, topic: str):
-        self.topic = topic
+    def __init__(self, topic: str, stop: str):
+        self.topic, self.stop = topic, stop
         self.last: Any = None
+        self.looked = 0.0
 
     def put(self, msg: Any) -> None:
         if msg[0] == "progress":
-            from distributed import get_worker  # noqa: PLC0415
+            from distributed import Event, get_worker  # noqa: PLC0415
 
             get_worker().log_event(self.topic, list(msg))
+            if time.monotonic() - self.looked >= CANCEL_POLL:
+                self.looked = time.monotonic()
+                if Event(self.stop).is_set():
+                    raise Cancelled()
         else:
             self.last = msg
 
 
-def run_on_dask(snapshot: dict[str, Any], time_limit: float, seed: int, topic: str) -> Any:
-    """:func:`run` as a Dask task: progress on the event topic, the outcome as the result."""
-    q = _EventQueue(topic)
-    run(snapshot, time_limit, seed, q, watch_parent=False)
+#: seconds between two looks at a task's cancel event
+CANCEL_POLL = 0.5
+
+
+def run_on_dask(snapshot: dict[str, Any], time_limit: float, seed: int, topic: str, stop: str) -> Any:
+    """:func:`run` as a Dask task: progress on the event topic, the outcome as the result; when
+    the plan is cancelled (the Dask ``Event`` named ``stop`` is set) it stops at its next progress
+    report and says so on ``<topic>-stopped``."""
+    q = _EventQueue(topic, stop)
+    started = time.monotonic()
+    try:
+        run(snapshot, time_limit, seed, q, watch_parent=False)
+    except Cancelled:
+        from distributed import get_worker  # noqa: PLC0415
+
+        get_worker().log_event(f"{topic}-stopped", {"after_seconds": round(time.monotonic() - started, 2)})
+        return ("failed", "cancelled on request")
     return q.last
 
 
@@ -86,5 +115,7 @@ def run(snapshot: dict[str, Any], time_limit: float, seed: int, queue: Any, watc
         queue.put(("progress", "checking", 1.0, plan.summary.cost))
         violations = [{"rule": v.rule, "trip": v.trip, "message": v.message} for v in check(scenario, plan)]
         queue.put(("done", plan.model_dump(mode="json", by_alias=True), violations))
+    except Cancelled:
+        raise
     except Exception as exc:  # noqa: BLE001  (everything goes back to the parent)
         queue.put(("failed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))

@@ -8,8 +8,9 @@ row, writes a heartbeat, and stores the result.
 
 With ``dask_scheduler`` set, a plan is a task on that Dask cluster instead (:func:`api._solve.run_on_dask`):
 its progress arrives on the cluster's event topic ``fangang-plan-<id>``, its outcome as the task's
-result; a cancel releases the task (the plan is cancelled at once; a task already computing
-finishes on its worker and its result is dropped).
+result; a cancel sets the task's Dask ``Event`` ``<task key>-cancel`` and releases the task
+(the plan is cancelled at once; a task already computing stops at its next progress report, within
+a few seconds, and logs ``fangang-plan-<id>-stopped``).
 
 Restarts: a plan that was *running* when its service process stopped is marked ``failed``
 ("interrupted by a restart") -- at start-up for plans of this host's previous runs whose
@@ -304,11 +305,13 @@ class _DaskTask:
     def __init__(self, client: Any, plan_id: int, args: tuple[Any, ...], inbox: "queue_mod.Queue[Any]"):
         self.client, self.plan_id, self.args, self.inbox = client, plan_id, args, inbox
         self.future: Any = None
+        self.stop = ""
         self.pid = f"dask:{plan_id}"
 
     def start(self) -> None:
         key = f"fangang-plan-{self.plan_id}-{uuid.uuid4().hex[:8]}"
-        self.future = self.client.submit(_solve.run_on_dask, *self.args, key=key, pure=False, retries=1)
+        self.stop = _solve.cancel_event(key)
+        self.future = self.client.submit(_solve.run_on_dask, *self.args, self.stop, key=key, pure=False, retries=1)
         self.future.add_done_callback(self._done)
 
     def _done(self, fut: Any) -> None:
@@ -327,6 +330,12 @@ class _DaskTask:
 
     def terminate(self) -> None:
         if self.future is not None:
+            from distributed import Event  # noqa: PLC0415
+
+            try:  # stop it computing (at its next progress report), then release it
+                Event(self.stop, client=self.client).set()
+            except Exception:  # noqa: BLE001  (the cluster may be gone; the plan is cancelled anyway)
+                log.warning("could not signal plan %s's task to stop", self.plan_id)
             self.future.cancel()
 
     kill = terminate

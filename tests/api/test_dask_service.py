@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 
-import api_factories as f
 from api_helpers import add_principal, wait_for
 
 
@@ -63,11 +62,30 @@ def test_a_plan_on_the_cluster_can_be_cancelled(make_settings, scheduler):
     with TestClient(create_app(make_settings(dask_scheduler=scheduler, max_time_limit=600))) as client:
         co = add_principal(client, "coordinator", "park")
         ag = add_principal(client, "agency", "agency-a")
-        assert client.put("/v1/reference", json=f.reference(), headers=co).status_code == 200
-        rows = [f.order(id=f"O{i}", origin={"county": c}, headcount=40, cleared=40)
-                for i, c in enumerate(f.COUNTIES * 5)]
+        from benchmarks.generate import generate
+
+        park = generate(1500, 50, 1, seed=3)  # a search that takes its time limit
+        reference = {k: v for k, v in park.items() if k != "orders"}
+        rows = [{k: v for k, v in o.items() if k != "agency"} for o in park["orders"]]
+        assert client.put("/v1/reference", json=reference, headers=co).status_code == 200
         assert client.post("/v1/orders", json=rows, headers=ag).status_code == 201
         plan_id = client.post("/v1/plans", json={"time_limit": 120}, headers=co).json()["id"]
-        wait_for(client, plan_id, co, statuses=("running",), timeout=60)
+        deadline = time.monotonic() + 60  # computing on the worker: its solver phases come in
+        while client.get(f"/v1/plans/{plan_id}", headers=co).json()["phase"] in (None, "starting") \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert client.delete(f"/v1/plans/{plan_id}", headers=co).status_code == 200
         assert wait_for(client, plan_id, co, timeout=30)["status"] == "cancelled"
+        # the task itself stopped computing (a Dask cancel alone would let it run its 120 s)
+        from distributed import Client
+
+        with Client(scheduler) as dask:
+            deadline = time.monotonic() + 30
+            stopped = []
+            while time.monotonic() < deadline and not stopped:
+                stopped = dask.get_events(f"fangang-plan-{plan_id}-stopped")
+                time.sleep(0.2)
+            assert stopped, "the cancelled task kept computing"
+            assert stopped[0][1]["after_seconds"] < 60
+            busy = dask.run(lambda dask_worker: len(dask_worker.state.executing))
+            assert sum(busy.values()) == 0
