@@ -348,12 +348,20 @@ def plan_province_cmd(
     out.print(t)
     if doc["unassigned_by_reason"]:
         out.print("unassigned: " + ", ".join(f"{k} {v:,}" for k, v in sorted(doc["unassigned_by_reason"].items())))
+    for st in doc.get("shared_trains", []):
+        cars = ", ".join(f"{n} {k}" for n, k in sorted(st["cars_by_park"].items())) or "none"
+        riders = ", ".join(f"{n} {k:,}" for n, k in sorted(st["riders_by_park"].items())) or "none"
+        out.print(f"shared train {st['train']} {st['name']}: cars {cars} (of {st['cars']}); riders {riders}; "
+                  + (f"runs, ¥{st['cost']:,.0f}" if st["runs"] else "does not run")
+                  + (f"; taken off {', '.join(st['taken_from'])} (too few riders)" if st["taken_from"] else ""),
+                  highlight=False)
     if found:
         err.print(f"[bold red]the province checker found {len(found)} violation(s)[/]:")
         for v in found[:50]:
             err.print(f"  {v}", markup=False)
         raise typer.Exit(code=1)
-    out.print(f"checker: every plan obeys every rule; no pooled coach in two parks. Written to {output}")
+    out.print(f"checker: every plan obeys every rule; no pooled coach and no shared train car in two parks. "
+              f"Written to {output}")
 
 
 def main() -> None:  # pragma: no cover - console entry when the service layer is absent

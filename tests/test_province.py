@@ -4,6 +4,7 @@ and re-split without a coach in two parks, a killed worker's park retried, and t
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import signal
@@ -26,7 +27,9 @@ from planner.province import (
     park_scenario,
     plan_province,
     split_pool,
+    split_seats,
     summary,
+    train_demand,
 )
 
 POOL = {"id": "pool53", "seats": 53, "count": 30, "depot": "P1", "fixed_cost": 1200, "cost_per_km": 7,
@@ -165,3 +168,99 @@ def test_plan_province_command_writes_every_plan_and_the_summary(tmp_path, provi
     (src / "province.json").write_text(json.dumps({"name": "p", "fleet_pol": []}), encoding="utf-8")
     r = CliRunner().invoke(app, ["plan-province", str(src), "-o", str(out)])
     assert r.exit_code == 2 and "fleet_pol" in r.output
+
+
+# ------------------------------------------------------------------ shared trains
+
+def shared_train_province(tiny, *, min_riders: int = 1, cars: int = 3) -> Province:
+    """Two parks near Zhengzhou, A (150 workers of 宣威) and B (80 of 宣威, its site ~20 km east),
+    sharing the province's special train K1 曲靖站 → 郑州站 (``cars`` cars of 118 seats); each park
+    has its own coaches, at the park and at 曲靖 for the feeders."""
+    from test_trains import train_scenario
+
+    a = train_scenario(tiny, n=150, trains=0, local=3)
+    b = train_scenario(tiny, n=80, trains=0, sites=[tiny.site(lon=114.05)])
+    shared = {"stations": a.pop("stations"), "trains": [{
+        "id": "K1", "name": "K4201", "kind": "special", "cars": cars, "seats_per_car": 118,
+        "fixed_cost": 20000, "cost_per_seat": 150, "min_riders": min_riders,
+        "calls": [{"station": "QJZ", "depart": tiny.at(11, "20:00")}, {"station": "ZZZ", "arrive": tiny.at(12, "20:00")}]}]}
+    for d in (a, b):
+        d.pop("trains")
+        d.pop("stations", None)
+    return Province("shared-trains", {"A": a, "B": b}, stations=shared["stations"], trains=shared["trains"])
+
+
+def test_a_shared_train_is_split_by_car_and_its_fixed_cost_counted_once(client, tiny):
+    province = shared_train_province(tiny)
+    assert train_demand(province) == {"K1": {"A": 150, "B": 80}}
+    assert split_seats(province) == {"K1": {"A": 2, "B": 1}}  # 3 cars by 150 : 80, whole cars
+    result = plan_province(province, client, time_limit=3, seed=0)
+    assert check_province(province, result) == []
+    loads = {n: [r for r in p["train_loads"] if r["train"] == "K1"] for n, p in result.plans.items()}
+    assert sum(r["count"] for r in loads["A"]) == 150 and sum(r["count"] for r in loads["B"]) == 80
+    assert max(r["car"] for r in loads["A"]) < 2 and max(r["car"] for r in loads["B"]) < 1
+    copies = {n: next(t for t in sc["trains"] if t["id"] == "K1") for n, sc in result.scenarios.items()}
+    assert copies["A"]["cars"] == 2 and copies["B"]["cars"] == 1
+    assert copies["A"]["fixed_cost"] + copies["B"]["fixed_cost"] == pytest.approx(20000)
+    doc = summary(province, result)
+    (k1,) = doc["shared_trains"]
+    assert k1["runs"] and k1["riders_by_park"] == {"A": 150, "B": 80}
+    assert k1["cost"] == pytest.approx(20000 + 150 * 230)
+    park_costs = sum(p["cost"] for p in doc["parks"])
+    assert doc["total"]["cost"] == pytest.approx(park_costs)  # both parks ran it: their shares make the whole
+    assert doc["total"]["trains"] == 1
+
+
+def test_the_province_checker_catches_a_car_in_two_parks_and_a_train_below_its_fewest(client, tiny):
+    province = shared_train_province(tiny)
+    result = plan_province(province, client, time_limit=3, seed=0)
+    broken = copy.deepcopy(result)
+    broken.seats["K1"] = {"A": 2, "B": 2}  # four cars of a three-car train handed out
+    for sc in broken.scenarios.values():
+        next(t for t in sc["trains"] if t["id"] == "K1")["cars"] = 2
+    broken.plans["B"]["train_loads"][0]["car"] = 1  # B's riders in its second car
+    found = check_province(province, broken)
+    assert any("4 cars handed out" in f for f in found), found
+    broken = copy.deepcopy(result)
+    broken.plans["A"]["train_loads"][0]["car"] = 2  # A's riders in B's car
+    found = check_province(province, broken)
+    assert any("beyond the park's 2 car(s)" in f for f in found), found
+    assert any("used by parks A, B" in f for f in found), found
+    strict = shared_train_province(tiny, min_riders=300)
+    found = check_province(strict, result)  # 230 riders over both parks, 300 needed
+    assert any("fewer than its 300" in f for f in found), found
+
+
+def test_a_shared_train_too_few_ride_over_the_parks_is_taken_off(client, tiny):
+    """K1 needs 200 riders. A's part (2 of 3 cars) needs 134, B's 67: but B's workers must arrive
+    before the train does, so only A's 150 ride it in the first pass, fewer than 200 over the
+    parks. The train is taken off A, whose workers are then planned without it."""
+    province = shared_train_province(tiny, min_riders=200)
+    for o in province.parks["B"]["orders"]:
+        o["arrive_by"] = tiny.at(12, "12:00")
+    result = plan_province(province, client, time_limit=3, seed=0)
+    assert check_province(province, result) == []
+    assert result.dropped == {"K1": ["A", "B"]} and result.passes >= 2
+    assert all(not p.get("train_loads") for p in result.plans.values())
+    assert "trains" not in result.scenarios["A"] or all(t["id"] != "K1" for t in result.scenarios["A"]["trains"])
+    assert summary(province, result)["shared_trains"][0]["runs"] is False
+
+
+def test_cars_a_park_left_empty_go_to_a_park_short_of_seats(client, tiny):
+    """K1's 3 cars split 2 : 1 by the workers near 曲靖 (A 200, B 130). Half of A's must arrive
+    before the train does: A fills one car; B's 130, whom no coach brings in time, overflow its
+    one car of 118 (12 no_train_seat). In the second
+    pass A keeps the car it filled, B gets the other: all 130 of B ride, no car in two parks."""
+    province = shared_train_province(tiny)
+    a, b = province.parks["A"], province.parks["B"]
+    a["orders"] = [dict(a["orders"][0], id="Y1", headcount=100, cleared=100),
+                   dict(a["orders"][0], id="Y2", headcount=100, cleared=100, arrive_by=tiny.at(12, "12:00"))]
+    b["orders"][0].update(headcount=130, cleared=130, arrive_by=tiny.at(13, "08:00"))  # too soon for a coach
+    b["fleet"][1]["count"] = 3  # feeders enough for 130
+    assert split_seats(province) == {"K1": {"A": 2, "B": 1}}
+    result = plan_province(province, client, time_limit=3, seed=0)
+    assert check_province(province, result) == []
+    assert result.seats_first == {"K1": {"A": 2, "B": 1}} and result.seats == {"K1": {"A": 1, "B": 2}}
+    riders = summary(province, result)["shared_trains"][0]["riders_by_park"]
+    assert riders == {"A": 100, "B": 130}
+    assert not any(u["reason"] == "no_train_seat" for p in result.plans.values() for u in p.get("unassigned", []))
