@@ -264,3 +264,16 @@ def test_cars_a_park_left_empty_go_to_a_park_short_of_seats(client, tiny):
     riders = summary(province, result)["shared_trains"][0]["riders_by_park"]
     assert riders == {"A": 100, "B": 130}
     assert not any(u["reason"] == "no_train_seat" for p in result.plans.values() for u in p.get("unassigned", []))
+
+
+def test_a_shared_train_calling_at_an_unknown_station_is_refused(tmp_path, tiny):
+    province = shared_train_province(tiny)
+    for name, sc in province.parks.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(sc), encoding="utf-8")
+    shared = {"stations": province.stations[:1], "trains": province.trains}  # 郑州站 left out
+    (tmp_path / "province.json").write_text(json.dumps(shared), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"trains\[0\] \(K1\): calls at ZZZ"):
+        load_province(tmp_path)
+    shared["stations"] = province.stations
+    (tmp_path / "province.json").write_text(json.dumps(shared), encoding="utf-8")
+    assert [t["id"] for t in load_province(tmp_path).trains] == ["K1"]
