@@ -41,7 +41,9 @@ class _EventQueue:
     """On a Dask worker: progress goes to the cluster's event topic ``topic``; the last message
     (done or failed) is kept to be the task's result. Each progress report (at most once every
     :data:`CANCEL_POLL` seconds) also looks at the plan's cancel event, and stops the solve
-    when it is set: a Dask cancel alone releases the task but cannot stop it computing."""
+    when it is set, or when the scheduler no longer wants the result (no client holds it: the
+    service that submitted it is gone): a Dask cancel alone releases the task but cannot stop it
+    computing."""
 
     def __init__(self, topic: str, stop: str):
         self.topic, self.stop = topic, stop
@@ -52,10 +54,11 @@ class _EventQueue:
         if msg[0] == "progress":
             from distributed import Event, get_worker  # noqa: PLC0415
 
-            get_worker().log_event(self.topic, list(msg))
+            worker = get_worker()
+            worker.log_event(self.topic, list(msg))
             if time.monotonic() - self.looked >= CANCEL_POLL:
                 self.looked = time.monotonic()
-                if Event(self.stop).is_set():
+                if Event(self.stop).is_set() or not _still_wanted(worker):
                     raise Cancelled()
         else:
             self.last = msg
@@ -63,6 +66,13 @@ class _EventQueue:
 
 #: seconds between two looks at a task's cancel event
 CANCEL_POLL = 0.5
+
+
+def _still_wanted(worker: Any) -> bool:
+    """Whether the scheduler still wants this task's result: it does not once no client holds it
+    (the service that submitted it was killed, or released the plan)."""
+    ts = worker.state.tasks.get(worker.get_current_task())
+    return ts is not None and ts.state not in ("cancelled", "released", "forgotten")
 
 
 def run_on_dask(snapshot: dict[str, Any], time_limit: float, seed: int, topic: str, stop: str) -> Any:

@@ -10,7 +10,8 @@ With ``dask_scheduler`` set, a plan is a task on that Dask cluster instead (:fun
 its progress arrives on the cluster's event topic ``fangang-plan-<id>``, its outcome as the task's
 result; a cancel sets the task's Dask ``Event`` ``<task key>-cancel`` and releases the task
 (the plan is cancelled at once; a task already computing stops at its next progress report, within
-a few seconds, and logs ``fangang-plan-<id>-stopped``).
+a few seconds, and logs ``fangang-plan-<id>-stopped``). A task whose service is gone (killed: its
+client dropped, so no one holds the result) stops the same way.
 
 Restarts: a plan that was *running* when its service process stopped is marked ``failed``
 ("interrupted by a restart") -- at start-up for plans of this host's previous runs whose

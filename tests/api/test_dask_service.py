@@ -89,3 +89,32 @@ def test_a_plan_on_the_cluster_can_be_cancelled(make_settings, scheduler):
             assert stopped[0][1]["after_seconds"] < 60
             busy = dask.run(lambda dask_worker: len(dask_worker.state.executing))
             assert sum(busy.values()) == 0
+
+
+def test_a_task_whose_service_is_gone_stops_computing(scheduler):
+    """The service is killed mid-solve (its Dask client drops without a cancel): nobody wants
+    the result any more, and the task stops at its next progress report."""
+    from distributed import Client
+
+    from api import _solve
+    from benchmarks.generate import generate
+
+    park = generate(1500, 50, 1, seed=3)
+    topic = "fangang-plan-gone"
+    dask = Client(scheduler, set_as_default=False)
+    fut = dask.submit(_solve.run_on_dask, {"scenario": park}, 120.0, 0, topic, "fangang-plan-gone-cancel",
+                      key="fangang-plan-gone-1", pure=False)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(e[1][1] not in ("starting",) for e in dask.get_events(topic)):
+        time.sleep(0.1)
+    assert dask.get_events(topic), "the task never started"
+    del fut
+    dask.close()  # as a killed service's connection would
+    with Client(scheduler, set_as_default=False) as other:
+        deadline = time.monotonic() + 30
+        stopped = ()
+        while time.monotonic() < deadline and not stopped:
+            stopped = other.get_events(f"{topic}-stopped")
+            time.sleep(0.2)
+        assert stopped, "the orphaned task kept computing"
+        assert stopped[0][1]["after_seconds"] < 60
