@@ -378,13 +378,16 @@ def plan_province(province: Province, client: Any, *, time_limit: float | dict[s
             scenarios[n] = park_scenario(province, n, pool[n], parts[n])
         done.update(run(sorted(again)))
         passes = 2
-        # a shared train the second pass left with too few riders over the parks: off it, once more
-        last = _below_min(province, offers, parts, {n: r["plan"] for n, r in done.items()}, dropped)
-        if last:
-            for n in last:
+        # a shared train a later pass left with too few riders over the parks: off it, and again
+        # (each time one train fewer can run; a park without riders on it keeps its plan)
+        while passes < 2 + len(offers):
+            last = _below_min(province, offers, parts, {n: r["plan"] for n, r in done.items()}, dropped)
+            for n in province.parks:
                 scenarios[n] = park_scenario(province, n, pool[n], parts[n])
+            if not last:
+                break
             done.update(run(sorted(last)))
-            passes = 3
+            passes += 1
     if progress is not None:
         client.unsubscribe_topic(TOPIC)
     seats = {tid: {n: parts[n][tid]["cars"] for n in parts if tid in parts[n]} for tid in offers}
