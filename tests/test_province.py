@@ -266,7 +266,7 @@ def test_cars_a_park_left_empty_go_to_a_park_short_of_seats(client, tiny):
     assert not any(u["reason"] == "no_train_seat" for p in result.plans.values() for u in p.get("unassigned", []))
 
 
-def test_a_shared_train_calling_at_an_unknown_station_is_refused(tmp_path, tiny):
+def test_a_shared_train_calling_at_an_unknown_station_is_refused_and_the_command_plans_with_it(tmp_path, tiny):
     province = shared_train_province(tiny)
     for name, sc in province.parks.items():
         (tmp_path / f"{name}.json").write_text(json.dumps(sc), encoding="utf-8")
@@ -277,3 +277,9 @@ def test_a_shared_train_calling_at_an_unknown_station_is_refused(tmp_path, tiny)
     shared["stations"] = province.stations
     (tmp_path / "province.json").write_text(json.dumps(shared), encoding="utf-8")
     assert [t["id"] for t in load_province(tmp_path).trains] == ["K1"]
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["plan-province", str(tmp_path), "-o", str(out), "--time-limit", "3", "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    assert "shared train K1 K4201: cars A 2, B 1 (of 3); riders A 150, B 80; runs" in r.output
+    doc = json.loads((out / "province.json").read_text(encoding="utf-8"))
+    assert doc["violations"] == [] and doc["shared_trains"][0]["cost"] == pytest.approx(20000 + 150 * 230)
