@@ -385,9 +385,11 @@ def schedule_with_fallback(data: ProblemData, trips: list[AllocatedTrip], fleet:
     again from the same state with their trips first (a site's day taken by riders who could
     have come another day is then left to them), up to :data:`INTAKE_ROUNDS` times, and keep
     the schedule that plans the most workers (then costs the least)."""
+    if not (data.time_rules and any(cap is not None for cap in data.site_intake)):
+        return _with_fallback(data, trips, fleet, intake, vtypes)  # no site is ever full
     start_fleet, start_intake = fleet.copy(), dict(intake)
     best = _with_fallback(data, trips, fleet, intake, vtypes)
-    best_state = fleet.copy(), dict(intake)
+    best_state: Optional[tuple[Fleet, dict[tuple[int, int], int]]] = None  # None: what ``fleet`` holds
     first: frozenset[int] = frozenset()
     for _ in range(INTAKE_ROUNDS):
         full = frozenset(o for o, _, r in best[1] if r == "site_intake_full")
@@ -398,9 +400,10 @@ def schedule_with_fallback(data: ProblemData, trips: list[AllocatedTrip], fleet:
         got = _with_fallback(data, trips, try_fleet, try_intake, vtypes, first)
         if _better(got, best):
             best, best_state = got, (try_fleet, try_intake)
-    fleet.restore(best_state[0])
-    intake.clear()
-    intake.update(best_state[1])
+    if best_state is not None:
+        fleet.restore(best_state[0])
+        intake.clear()
+        intake.update(best_state[1])
     return best
 
 
