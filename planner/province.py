@@ -137,6 +137,18 @@ def _demand(scenario: dict[str, Any]) -> int:
     return sum(int(o.get("cleared", o.get("headcount", 0))) for o in scenario.get("orders", []))
 
 
+def _largest_remainder(total: int, weights: dict[str, int]) -> dict[str, int]:
+    """``total`` whole units shared in proportion to ``weights`` (largest remainder, ties by name)."""
+    whole = sum(weights.values())
+    if not whole:
+        return {n: 0 for n in weights}
+    share = {n: total * w / whole for n, w in weights.items()}
+    base = {n: math.floor(x) for n, x in share.items()}
+    for n in sorted(share, key=lambda n: (-(share[n] - base[n]), n))[:total - sum(base.values())]:
+        base[n] += 1
+    return base
+
+
 def split_pool(province: Province, counts: Optional[dict[str, dict[str, int]]] = None
                ) -> dict[str, dict[str, int]]:
     """Pooled coaches per park and type: ``counts`` if given, else in proportion to each park's
@@ -144,15 +156,9 @@ def split_pool(province: Province, counts: Optional[dict[str, dict[str, int]]] =
     if counts is not None:
         return counts
     demand = {name: _demand(sc) for name, sc in province.parks.items()}
-    total = sum(demand.values()) or 1
     out: dict[str, dict[str, int]] = {name: {} for name in province.parks}
     for vt in province.fleet_pool:
-        share = {name: vt["count"] * d / total for name, d in demand.items()}
-        base = {name: math.floor(s) for name, s in share.items()}
-        rest = vt["count"] - sum(base.values())
-        for name in sorted(share, key=lambda n: (-(share[n] - base[n]), n))[:rest]:
-            base[name] += 1
-        for name, n in base.items():
+        for name, n in _largest_remainder(vt["count"], demand).items():
             out[name][vt["id"]] = n
     return out
 
@@ -179,6 +185,7 @@ def train_demand(province: Province) -> dict[str, dict[str, int]]:
 
     where = {st["id"]: (p.lat, p.lon) for st, p in zip(province.stations, points(province.stations, "location"))
              if isinstance(p, Point)}
+    offers = [TrainOffer.model_validate(t) for t in province.trains]
     for name, sc in province.parks.items():
         factor = float(sc.get("policy", {}).get("road_factor", 1.3))
         orders = sc.get("orders", [])
@@ -186,8 +193,7 @@ def train_demand(province: Province) -> dict[str, dict[str, int]]:
         lat = [p.lat for _, p in ok]
         lon = [p.lon for _, p in ok]
         sites = [(p.lat, p.lon) for p in points(sc.get("sites", []), "location") if isinstance(p, Point)]
-        for t in province.trains:
-            offer = TrainOffer.model_validate(t)
+        for offer in offers:
             if not any(s in where and float(geodesic_km(a, b, *where[s])) * factor <= ALIGHT_KM
                        for s in offer.alighting() for a, b in sites):
                 continue
@@ -198,7 +204,7 @@ def train_demand(province: Province) -> dict[str, dict[str, int]]:
                 near |= np.asarray(geodesic_km(lat, lon, *where[s])) * factor <= BOARD_KM
             n = sum(int(o.get("cleared", o.get("headcount", 0))) for (o, _), yes in zip(ok, near) if yes)
             if n:
-                out[t["id"]][name] = n
+                out[offer.id][name] = n
     return out
 
 
@@ -209,16 +215,8 @@ def split_seats(province: Province, demand: Optional[dict[str, dict[str, int]]] 
     demand = train_demand(province) if demand is None else demand
     out: dict[str, dict[str, int]] = {}
     for t in province.trains:
-        want = {n: d for n, d in demand.get(t["id"], {}).items() if d > 0}
-        total = sum(want.values())
-        if not total:
-            out[t["id"]] = {}
-            continue
-        share = {n: t["cars"] * d / total for n, d in want.items()}
-        base = {n: math.floor(x) for n, x in share.items()}
-        for n in sorted(share, key=lambda n: (-(share[n] - base[n]), n))[:t["cars"] - sum(base.values())]:
-            base[n] += 1
-        out[t["id"]] = {n: k for n, k in base.items() if k > 0}
+        cars = _largest_remainder(t["cars"], demand.get(t["id"], {}))
+        out[t["id"]] = {n: k for n, k in cars.items() if k > 0}
     return out
 
 
@@ -365,11 +363,7 @@ def plan_province(province: Province, client: Any, *, time_limit: float | dict[s
                                default=0)
                     spare += pool[n][vt["id"]] - used
                     pool[n][vt["id"]] = used
-                total = sum(needy.values())
-                given = 0
-                for i, n in enumerate(sorted(needy)):
-                    k = spare - given if i == len(needy) - 1 else spare * needy[n] // total
-                    given += k
+                for n, k in _largest_remainder(spare, needy).items():
                     pool[n][vt["id"]] += k
                     moved.setdefault(n, {})[vt["id"]] = k
             again |= set(needy)
@@ -436,10 +430,7 @@ def _move_seats(province: Province, offers: dict[str, dict[str, Any]], demand: d
                 parts[n][tid]["cars"] = used
                 if used == 0:
                     del parts[n][tid]
-        total, given = sum(wanting.values()), 0
-        for i, n in enumerate(sorted(wanting)):
-            k = spare - given if i == len(wanting) - 1 else spare * wanting[n] // total
-            given += k
+        for n, k in _largest_remainder(spare, wanting).items():
             if k <= 0:
                 continue
             if tid in parts[n]:
