@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional, Sequence
 
 from ._allocate import by_county, direct
 from ._pricing import best_route, crew_needed, trip_cost
-from ._timing import Fail, board_from, driving_of, simulate
+from ._timing import REST_SLACK, Fail, Timed, board_from, board_open, driving_of, loaded_wait, simulate
 from ._trips import AllocatedTrip, TimedStop, TimedTrip
 from .contract import Reason, Trip
 from .driving import DAY, DriveLog, charged_peak, drive
@@ -209,9 +210,45 @@ def _split_for_intake(data: ProblemData, trip: AllocatedTrip, site: int, room: i
     return out[0], out[1]
 
 
+@dataclass
+class Booking:
+    """A way to run a trip found but not booked yet: its coach, crew (and pool drivers) and stops."""
+
+    trip: AllocatedTrip
+    vehicle: int
+    bus: int
+    crew: int
+    stops: list[TimedStop]
+    drivers: Optional[list[str]]
+
+    def value(self, data: ProblemData) -> float:
+        """What the scheduler minimises for a trip that runs: its cost plus the workers' hours on
+        board at ``worker_hour_cost`` (policy) — so a second driver or a rest before boarding is
+        bought when it spares the workers enough hours."""
+        return (trip_cost(data, self.vehicle, _km(data, self.stops), self.crew)
+                + data.worker_hour_cost * rider_minutes(self.stops) / 60.0)
+
+
+def rider_minutes(stops: list[TimedStop]) -> int:
+    """Minutes on board summed over the riders: each from their pickup's departure to their drop."""
+    board: dict[int, int] = {}
+    total = 0
+    for s in stops:
+        if s.kind == "pickup" and s.depart is not None:
+            for o, _ in s.loads:
+                board[o] = s.depart
+        elif s.kind == "drop" and s.arrive is not None:
+            total += sum(n * (s.arrive - board.get(o, s.arrive)) for o, n in s.loads)
+    return total
+
+
 def place(data: ProblemData, trip: AllocatedTrip, fleet: Fleet, intake: dict[tuple[int, int], int],
           vtypes: list[int]) -> TimedTrip | Fail:
-    """Find a start and a coach for one trip; book them; return the trip or why it failed."""
+    """Find a start and a coach for one trip; book them; return the trip or why it failed.
+
+    On the trip's own coach type the crew it needs is tried, and a second driver too when the
+    loaded coach would otherwise stand still for longer than the second driver is worth to the
+    riders (:meth:`Booking.value`); the better is booked."""
     riders = trip.riders
     types = [trip.vehicle] + sorted((v for v in vtypes if v != trip.vehicle and data.vehicles[v].capacity >= riders),
                                    key=lambda v: (data.vehicles[v].cost_per_km, data.vehicles[v].fixed_cost, v))
@@ -223,31 +260,50 @@ def place(data: ProblemData, trip: AllocatedTrip, fleet: Fleet, intake: dict[tup
         depot = data.vehicles[v].depot
         km, pickups, sites = best_route(data, depot, one.pickups, one.sites)
         base = crew_needed(data, depot, pickups, sites)
+        found: list[Booking] = []
         for crew in sorted({base, 2}):
             got = _place_with(data, one, v, crew, km, fleet, intake)
-            if isinstance(got, TimedTrip):
-                return got
+            if isinstance(got, Booking):
+                found.append(got)
+                if not _second_driver_may_pay(data, got):
+                    break
+                continue
             reason = got
             if got.reason not in ("deadline_unreachable", "ride_time_exceeded"):
                 break
+        if found:
+            return _commit(data, fleet, intake, min(found, key=lambda b: b.value(data)))
         if reason.reason == "ride_time_exceeded" and data.rules.enabled:
             # a long ride can fit when it boards at another hour, or after the crew has rested
             # (10 h; a whole day clears the 24 h driving window of a long drive out)
             for rest in (0, 600, DAY):
                 for hold in range(0 if rest else 60, DAY, 60):
                     got = _place_with(data, one, v, 2, km, fleet, intake, hold=hold, rest=rest)
-                    if isinstance(got, TimedTrip):
-                        return got
+                    if isinstance(got, Booking):
+                        return _commit(data, fleet, intake, got)
                     if got.reason != "ride_time_exceeded":
                         break
     return reason
 
 
+def _second_driver_may_pay(data: ProblemData, booked: Booking) -> bool:
+    """Whether a second driver might be worth its cost to this one-driver trip's riders: its loaded
+    coach stands still longer than the crew's breaks and rests at the first boarding need, by
+    more hours than ``crew_cost`` buys of the riders' time."""
+    if booked.crew != 1 or not data.rules.enabled or data.worker_hour_cost <= 0:
+        return False
+    riders = sum(n for s in booked.stops if s.kind == "pickup" for _, n in s.loads)
+    wait = loaded_wait(data, booked.trip, booked.stops, 2)
+    return wait * riders * data.worker_hour_cost / 60.0 > data.vehicles[booked.vehicle].crew_cost
+
+
 def _first_start(data: ProblemData, trip: AllocatedTrip, v: int, crew: int, hold: int, rest: int) -> int:
-    """A depot departure that reaches the first pickup just as its workers are ready."""
+    """A depot departure that reaches the first pickup just as its workers are ready (within the
+    boarding hours)."""
     vt = data.vehicles[v]
     first = trip.pickups[0]
     ready = max(board_from(data, trip, o) for o, _ in trip.board[first]) + hold
+    ready = board_open(data, first, ready - data.boarding) + data.boarding
     need = data.rules.minutes(data.km[vt.depot, first])
     lead, _ = drive(DriveLog(crew=crew), ready, need, data.rules)
     start = max(vt.available_from, ready - data.boarding - (lead - ready) - rest)
@@ -274,7 +330,7 @@ MAX_SHIFT = 7 * DAY
 
 
 def _place_with(data: ProblemData, trip: AllocatedTrip, v: int, crew: int, km: float, fleet: Fleet,
-                intake: dict[tuple[int, int], int], hold: int = 0, rest: int = 0) -> TimedTrip | Fail:
+                intake: dict[tuple[int, int], int], hold: int = 0, rest: int = 0) -> Booking | Fail:
     vt = data.vehicles[v]
     start = _first_start(data, trip, v, crew, hold, rest)
     pooled = bool(data.pools[v])
@@ -282,6 +338,7 @@ def _place_with(data: ProblemData, trip: AllocatedTrip, v: int, crew: int, km: f
     room = Fail("site_intake_full", room=-1)  # the most room a full site had, to cut the trip
     waited = False  # whether the start was pushed back because every coach (or crew) was busy
     pushed = False  # whether a full site pushed the trip back since the last whole-day shift
+    earlier = True  # whether leaving earlier may still let the crew rest before boarding on time
     for _ in range(120):
         try:
             stops = simulate(data, trip, start, crew, intake, hold)
@@ -315,6 +372,22 @@ def _place_with(data: ProblemData, trip: AllocatedTrip, v: int, crew: int, km: f
             if reason.reason == "no_vehicle" or f.reason != "deadline_unreachable":
                 return f
             return room if reason.reason == "site_intake_full" else reason
+        if earlier and not waited and not pushed:
+            earlier = False
+            # the crew must rest before boarding (its drive out was long): the workers board
+            # later than they were ready, or — where that broke a rule — ride with a loaded
+            # wait. Leave the depot that much earlier, when that spares the workers hours.
+            target = _ready_board(data, trip, hold)
+            humane = stops.humane_board if isinstance(stops, Timed) else None
+            late = (humane if humane is not None else stops[1].arrive) - target  # type: ignore[operator]
+            leave = max(vt.available_from, data.now, start - late)
+            if late > REST_SLACK and leave < start:
+                try:
+                    sooner = simulate(data, trip, leave, crew, intake, hold)
+                except Fail:
+                    sooner = None
+                if sooner is not None and (rider_minutes(sooner), sooner[1].arrive) < (rider_minutes(stops), stops[1].arrive):
+                    start, stops = leave, sooner
         length = stops[-1].arrive - stops[0].depart  # type: ignore[operator]
         options = fleet.free(v, stops[0].depart, length, until=vt.available_until)  # type: ignore[arg-type]
         if not options:
@@ -324,7 +397,7 @@ def _place_with(data: ProblemData, trip: AllocatedTrip, v: int, crew: int, km: f
             continue
         ready_now = [b for t, b in options if t <= stops[0].depart]  # type: ignore[operator]
         booked = _book(data, trip, v, crew, fleet, intake, stops, ready_now, start, hold, pooled)
-        if isinstance(booked, TimedTrip):
+        if isinstance(booked, Booking):
             return booked
         # every free coach's crew (or the pool) needs rest first: leave when one is rested
         start, waited = max(start + 30, booked), True
@@ -333,9 +406,15 @@ def _place_with(data: ProblemData, trip: AllocatedTrip, v: int, crew: int, km: f
     return reason
 
 
+def _ready_board(data: ProblemData, trip: AllocatedTrip, hold: int) -> int:
+    """When the first pickup's workers can start boarding (within the boarding hours)."""
+    ready = max(board_from(data, trip, o) for o, _ in trip.board[trip.pickups[0]]) + hold
+    return board_open(data, trip.pickups[0], ready - data.boarding)
+
+
 def _book(data: ProblemData, trip: AllocatedTrip, v: int, crew: int, fleet: Fleet, intake: dict[tuple[int, int], int],
-          stops: list[TimedStop], buses: list[int], start: int, hold: int, pooled: bool) -> TimedTrip | int:
-    """Book the trip on the first of ``buses`` that can legally run it; else the next start to try."""
+          stops: list[TimedStop], buses: list[int], start: int, hold: int, pooled: bool) -> Booking | int:
+    """The trip on the first of ``buses`` that can legally run it; else the next start to try."""
     driving = driving_of(stops, crew)
     charge = min(float(data.rules.daily), sum((b - a) * w for a, b, w in driving if b <= driving[0][0] + DAY)) if driving else 0.0
     soonest = NO_LIMIT
@@ -358,20 +437,22 @@ def _book(data: ProblemData, trip: AllocatedTrip, v: int, crew: int, fleet: Flee
                     continue
             if not fleet.later_ok(fleet.driven[v][bus], driving_of(timed_stops, crew)):
                 continue
-        return _commit(data, trip, v, bus, crew, fleet, intake, timed_stops, drivers)
+        return Booking(trip, v, bus, crew, timed_stops, drivers)
     return soonest if soonest < NO_LIMIT else start + 60
 
 
-def _commit(data: ProblemData, trip: AllocatedTrip, v: int, bus: int, crew: int, fleet: Fleet,
-            intake: dict[tuple[int, int], int], stops: list[TimedStop], drivers: Optional[list[str]]) -> TimedTrip:
-    fleet.block(v, bus, stops[0].depart, stops[-1].arrive, driving_of(stops, crew), drivers or ())  # type: ignore[arg-type]
+def _commit(data: ProblemData, fleet: Fleet, intake: dict[tuple[int, int], int], b: Booking) -> TimedTrip:
+    """Book ``b``: its coach's (or drivers') time and driving, the sites' intake."""
+    stops = b.stops
+    fleet.block(b.vehicle, b.bus, stops[0].depart, stops[-1].arrive, driving_of(stops, b.crew),  # type: ignore[arg-type]
+                b.drivers or ())
     for s in stops:
         if s.kind == "drop" and s.site is not None and data.site_intake[s.site] is not None:
             key = (s.site, s.arrive // DAY)  # type: ignore[operator]
             intake[key] = intake.get(key, 0) + sum(n for _, n in s.loads)
     real_km = _km(data, stops)
-    return TimedTrip(v, bus, crew, trip.cohort, real_km, trip_cost(data, v, real_km, crew), stops,
-                 drivers=tuple(drivers or ()))
+    return TimedTrip(b.vehicle, b.bus, b.crew, b.trip.cohort, real_km, trip_cost(data, b.vehicle, real_km, b.crew), stops,
+                     drivers=tuple(b.drivers or ()))
 
 
 def _km(data: ProblemData, stops: list[TimedStop]) -> float:

@@ -35,26 +35,174 @@ class Fail(Exception):
 
 
 def simulate(data: ProblemData, trip: AllocatedTrip, start: int, crew: int, intake: dict[tuple[int, int], int],
-             hold: int = 0, prior: Optional[list[tuple[int, int, float]]] = None) -> list[TimedStop]:
+             hold: int = 0, prior: Optional[list[tuple[int, int, float]]] = None, humane: bool = True
+             ) -> list[TimedStop]:
     """Time one trip leaving its depot at ``start``; raise :class:`Fail` when a rule breaks.
 
     ``hold`` minutes are added to the first pickup's ready time (boarding later in the day can
     shorten a long ride that would otherwise run into the night rest). ``prior``: the driving
     the crew has done on the coach's earlier trips (it counts towards the daily limit); when the
-    crew must rest first, the coach waits at the depot and leaves when the driving starts."""
+    crew must rest first, the coach waits at the depot and leaves when the driving starts.
+
+    Workers board at home within the boarding hours. With ``humane`` (the default) the first
+    boarding is planned around them (:func:`_humane_boarding`): the crew rests before it boards
+    rather than stop the loaded coach for a rest a fresh crew would not need, and the coach
+    boards later rather than wait loaded for a later county's workers or a site that is not
+    receiving yet. When that timing breaks a rule the trip is timed as before: boarding as soon
+    as the workers are ready (a legal plan with a loaded wait is better than none)."""
     vt = data.vehicles[trip.vehicle]
     rules = trip_rules(data, trip)
     log = DriveLog.seeded(crew, prior, rules) if prior else DriveLog(crew=crew)
-    stops = [TimedStop("depart", vt.depot, None, None, start)]
-    t, here = start, vt.depot
+    depart = TimedStop("depart", vt.depot, None, None, start)
+    first = trip.pickups[0]
+    arrive, iv = drive(log, start, rules.minutes(data.km[vt.depot, first]), rules)
+    if iv and iv[0][0] > start:
+        depart.depart = iv[0][0]  # the crew rested at the depot: the coach leaves when it drives
+    ready = max(board_from(data, trip, o) for o, _ in trip.board[first]) + hold
+    soonest = max(arrive, ready - data.boarding)  # hold on the road rather than wait in a closed county
+    plain = board_open(data, first, soonest)
+    board = _humane_boarding(data, trip, log, plain, rules) if humane and data.time_rules else plain
+    try:
+        return Timed(_run(data, trip, log.copy() if board != plain else log, board, depart, iv, intake))
+    except Fail as f:
+        if board == plain:
+            raise _boarding_hours_cause(data, trip, log, soonest, plain, depart, iv, intake, f) from None
+    try:
+        return Timed(_run(data, trip, log, plain, depart, iv, intake), humane_board=board)
+    except Fail as f:
+        raise _boarding_hours_cause(data, trip, log, soonest, plain, depart, iv, intake, f) from None
+
+
+class Timed(list):
+    """A trip's timed stops; ``humane_board``: when the workers would have boarded had the trip
+    been timed around them — set when that timing broke a rule and the trip boards as soon as
+    its workers are ready instead (the caller may then try leaving the depot earlier)."""
+
+    def __init__(self, stops: list[TimedStop], humane_board: Optional[int] = None):
+        super().__init__(stops)
+        self.humane_board = humane_board
+
+
+def _boarding_hours_cause(data: ProblemData, trip: AllocatedTrip, log: DriveLog, soonest: int, plain: int,
+                          depart: TimedStop, iv: list[tuple[int, int]], intake: dict[tuple[int, int], int],
+                          failed: Fail) -> Fail:
+    """``failed``, or ``outside_boarding_hours`` when the trip would have run had its workers been
+    allowed to board outside the boarding hours (the hours are then the true cause)."""
+    if failed.reason not in ("screening_expired", "deadline_unreachable", "ride_time_exceeded", "region_closed") \
+            or data.board_hours is None or failed.retry_at is not None:
+        return failed
+    try:
+        _run(data, trip, log.copy(), soonest, depart, iv, dict(intake), hours=False)
+    except Fail:
+        return failed
+    return Fail("outside_boarding_hours")
+
+
+#: how many times the first boarding may be moved to spare the workers a loaded wait
+SHIFTS = 6
+#: minutes of extra loaded time (over a fresh crew's) that make the crew rest before boarding
+REST_SLACK = 15
+#: the precision (minutes) of the rest before boarding
+REST_STEP = 15
+
+
+def _humane_boarding(data: ProblemData, trip: AllocatedTrip, log: DriveLog, board: int, rules: DrivingRules) -> int:
+    """The first boarding, moved later (at most :data:`SHIFTS` times) until the loaded coach never
+    waits: the crew rests before boarding when its earlier driving would stop the loaded coach
+    for longer than a crew fresh at boarding needs, and the coach boards later by as much as it
+    would wait loaded for a later county's workers, the boarding hours or a site's opening."""
+    loaded_drive = _loaded_drive(data, trip, rules)
+    first = trip.pickups[0]
+    for _ in range(SHIFTS):
+        board = board_open(data, first, board)
+        # a crew whose earlier driving stops the loaded coach rests first: the least rest after
+        # which its loaded run takes no longer than a fresh crew's (found by halving)
+        if log.intervals and rules.enabled and (
+                log.trailing(board) + loaded_drive * log.weight > rules.daily
+                or (log.last_end is not None and board + data.boarding - log.last_end < rules.break_minutes)):
+            if _tired(data, trip, log, board, rules):
+                charge = min(float(rules.daily), loaded_drive * log.weight)
+                hi = max(log._wait_daily(board, max(0.0, rules.daily - charge)), board + rules.break_minutes)
+                lo = board
+                if _tired(data, trip, log, hi, rules):
+                    hi = lo + DAY
+                while hi - lo > REST_STEP:
+                    mid = (lo + hi) // 2
+                    if _tired(data, trip, log, mid, rules):
+                        lo = mid
+                    else:
+                        hi = mid
+                board = hi
+                continue
+        _, wait = _loaded(data, trip, log.copy(), board, rules, first_wait=True)
+        if wait <= 0:
+            return board
+        board += wait
+    return board_open(data, first, board)
+
+
+def _tired(data: ProblemData, trip: AllocatedTrip, log: DriveLog, board: int, rules: DrivingRules) -> bool:
+    """Whether the crew's earlier driving would make the loaded run from ``board`` longer than a
+    fresh crew's by more than :data:`REST_SLACK`."""
+    end, _ = _loaded(data, trip, log.copy(), board, rules)
+    fresh, _ = _loaded(data, trip, DriveLog(crew=log.crew), board, rules)
+    return end - fresh > REST_SLACK
+
+
+def _loaded_drive(data: ProblemData, trip: AllocatedTrip, rules: DrivingRules) -> int:
+    """Minutes of driving from the first pickup to the last drop."""
+    seq = list(trip.pickups) + [data.site_place[s] for s in trip.sites]
+    return sum(rules.minutes(data.km[a, b]) for a, b in zip(seq, seq[1:]))
+
+
+def _loaded(data: ProblemData, trip: AllocatedTrip, log: DriveLog, board: int, rules: DrivingRules,
+            first_wait: bool = False) -> tuple[int, int]:
+    """The loaded run from a first boarding at ``board`` (``log`` is driven): when its driving
+    reaches the last drop (before any wait for the site to open), and (with ``first_wait``) how
+    long it first waits loaded for a window (a later county's workers or boarding hours, a
+    site's receiving hours) — then it stops there."""
+    t, here = board + data.boarding, trip.pickups[0]
+    for p in trip.pickups[1:]:
+        arrive, _ = drive(log, t, rules.minutes(data.km[here, p]), rules)
+        ready = max(board_from(data, trip, o) for o, _ in trip.board[p])
+        at = board_open(data, p, max(arrive, ready - data.boarding))
+        if first_wait and at > arrive:
+            return at, at - arrive
+        t, here = at + data.boarding, p
+    for k, s in enumerate(trip.sites):
+        sp = data.site_place[s]
+        arrive, _ = drive(log, t, rules.minutes(data.km[here, sp]), rules)
+        at = data.open_at(s, arrive, data.alighting)
+        if first_wait and at > arrive:
+            return at, at - arrive
+        if k == len(trip.sites) - 1:
+            return arrive, 0
+        t, here = at + data.alighting, sp
+    return t, 0
+
+
+def _run(data: ProblemData, trip: AllocatedTrip, log: DriveLog, board: int, leave: TimedStop,
+         iv: list[tuple[int, int]], intake: dict[tuple[int, int], int], hours: bool = True) -> list[TimedStop]:
+    """The trip from its first boarding at ``board`` (the coach drove ``iv`` to get there): its
+    stops, or :class:`Fail` with the rule that stops it. ``hours`` false lets later pickups board
+    outside the boarding hours (to tell whether the hours are what stops a trip)."""
+    vt = data.vehicles[trip.vehicle]
+    rules = trip_rules(data, trip)
+    stops = [TimedStop("depart", leave.place, None, None, leave.depart)]
+    start = stops[0].depart
+    assert start is not None
+    t, here = board, vt.depot
     boarded: dict[int, int] = {}
     for i, p in enumerate(trip.pickups):
         loads = trip.board[p]
-        ready = max(board_from(data, trip, o) for o, _ in loads) + (hold if i == 0 else 0)
-        arrive, iv = drive(log, t, rules.minutes(data.km[here, p]), rules)
-        if i == 0 and iv and iv[0][0] > start:
-            stops[0].depart = iv[0][0]  # the crew rested at the depot: the coach leaves when it drives
-        arrive = max(arrive, ready - data.boarding)  # hold on the road rather than wait in a closed county
+        if i == 0:
+            arrive, leg = board, iv
+        else:
+            ready = max(board_from(data, trip, o) for o, _ in loads)
+            arrive, leg = drive(log, t, rules.minutes(data.km[here, p]), rules)
+            arrive = max(arrive, ready - data.boarding)
+            if hours:
+                arrive = board_open(data, p, arrive)
         depart = arrive + data.boarding
         at_station = p in data.station_place  # a last mile's pickup: its workers' county was checked at home
         if not at_station and (data.risk_at(p, arrive) >= 2 or data.risk_at(p, depart - 1) >= 2
@@ -65,7 +213,7 @@ def simulate(data: ProblemData, trip: AllocatedTrip, start: int, crew: int, inta
             if depart > od.valid_until:
                 raise Fail("screening_expired")
             boarded[o] = depart
-        stops.append(TimedStop("pickup", p, None, arrive, depart, list(loads), iv))
+        stops.append(TimedStop("pickup", p, None, arrive, depart, list(loads), leg))
         t, here = depart, p
     drops: dict[int, list[tuple[int, int]]] = {}
     for loads in trip.board.values():
@@ -73,7 +221,7 @@ def simulate(data: ProblemData, trip: AllocatedTrip, start: int, crew: int, inta
             drops.setdefault(data.orders[o].site, []).append((o, n))
     for s in trip.sites:
         sp = data.site_place[s]
-        arrive, iv = drive(log, t, rules.minutes(data.km[here, sp]), rules)
+        arrive, leg = drive(log, t, rules.minutes(data.km[here, sp]), rules)
         arrive = data.open_at(s, arrive, data.alighting)
         depart = arrive + data.alighting
         n_here = sum(n for _, n in drops[s])
@@ -90,14 +238,13 @@ def simulate(data: ProblemData, trip: AllocatedTrip, start: int, crew: int, inta
                 raise Fail("deadline_unreachable")
             if data.time_rules and arrive - boarded[o] > data.max_ride:
                 raise Fail("ride_time_exceeded")
-        stops.append(TimedStop("drop", sp, s, arrive, depart, list(drops[s]), iv))
+        stops.append(TimedStop("drop", sp, s, arrive, depart, list(drops[s]), leg))
         t, here = depart, sp
-    arrive, iv = drive(log, t, rules.minutes(data.km[here, vt.depot]), rules)
-    stops.append(TimedStop("return", vt.depot, None, arrive, None, [], iv))
-    if stops[0].depart < vt.available_from or arrive > vt.available_until:  # type: ignore[operator]
+    arrive, leg = drive(log, t, rules.minutes(data.km[here, vt.depot]), rules)
+    stops.append(TimedStop("return", vt.depot, None, arrive, None, [], leg))
+    if start < vt.available_from or arrive > vt.available_until:
         raise Fail("no_vehicle")
     return stops
-
 
 
 def purpose(data: ProblemData, trip: AllocatedTrip) -> str:
@@ -126,6 +273,12 @@ def trip_rules(data: ProblemData, trip: AllocatedTrip) -> DrivingRules:
     return replace(rules, night_rest=None)
 
 
+def board_open(data: ProblemData, place: int, t: int) -> int:
+    """The earliest t' ≥ t at which workers may start boarding at ``place``: within the boarding
+    hours at home; at any hour at a station (a last mile takes its workers off their train)."""
+    return t if place in data.station_place else data.board_open(t)
+
+
 def board_from(data: ProblemData, trip: AllocatedTrip, order: int) -> int:
     o = data.orders[order]
     return max(o.earliest, data.now, trip.lo)
@@ -137,3 +290,38 @@ def driving_of(stops: list[TimedStop], crew: int) -> list[tuple[int, int, float]
     w = 1.0 / max(1, crew)
     return [(a, b, w) for s in stops for a, b in s.drive]
 
+
+
+def fresh_minutes(data: ProblemData, trip: AllocatedTrip, stops: list[TimedStop], i: int, j: int, crew: int) -> int:
+    """Minutes a crew of ``crew`` fresh at stop ``i``'s departure needs to reach stop ``j``: the
+    same legs, each stop in between as short as allowed, driven as early as the rules let it."""
+    rules = trip_rules(data, trip)
+    log = DriveLog(crew=crew)
+    t0 = stops[i].depart
+    assert t0 is not None
+    t = t0
+    for k in range(i + 1, j + 1):
+        if k > i + 1:
+            t += data.boarding if stops[k - 1].kind == "pickup" else data.alighting
+        t, _ = drive(log, t, rules.minutes(data.km[stops[k - 1].place, stops[k].place]), rules)
+    return t - t0
+
+
+def loaded_wait(data: ProblemData, trip: AllocatedTrip, stops: list[TimedStop], crew: int) -> int:
+    """Minutes the loaded coach (first boarding → last drop) stands still beyond what a crew of
+    ``crew`` fresh at the first boarding would need."""
+    picks = [k for k, s in enumerate(stops) if s.kind == "pickup"]
+    drops = [k for k, s in enumerate(stops) if s.kind == "drop"]
+    if not picks or not drops:
+        return 0
+    i, j = picks[0], drops[-1]
+    took = stops[j].arrive - stops[i].depart  # type: ignore[operator]
+    return max(0, took - fresh_minutes(data, trip, stops, i, j, crew))
+
+
+def as_allocated(vehicle: int, cohort: int, stops: list[TimedStop]) -> AllocatedTrip:
+    """The allocated trip a timed one runs (its pickups, sites and loads), to time it again."""
+    pickups = tuple(s.place for s in stops if s.kind == "pickup")
+    sites = tuple(s.site for s in stops if s.kind == "drop" and s.site is not None)
+    board = {s.place: list(s.loads) for s in stops if s.kind == "pickup"}
+    return AllocatedTrip(vehicle, pickups, sites, cohort, board, 0, 0)

@@ -29,6 +29,9 @@ Rule codes (``Violation.rule``) by family, one module each in ``planner/_check/`
   ``train_chain``, ``connection`` (and ``ride_time`` door to door, ``cohort`` of a car's feeders);
   ``places`` adds ``wrong_station``, ``trips`` adds ``purpose``
 - ``summary``: ``summary``, ``lower_bound``
+- ``journey``: ``boarding_hours`` (workers board at home within ``policy.boarding_hours``) and
+  ``journey`` (a trip's or the summary's hours on board, loaded wait or night boardings are not
+  what the stops give); :func:`journey` returns the figures themselves
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from typing import Optional
 from ._check.common import Facts, Violation
 from ._check.crews import check_crews
 from ._check.driving import check_driving
+from ._check.journey import Journey, check_journey, journey_of
 from ._check.places import check_places
 from ._check.regions import check_regions
 from ._check.roads import Roads, RoadsError
@@ -48,7 +52,7 @@ from ._check.windows import check_windows
 from ._check.workers import check_accounting, check_loads, check_screening
 from .contract import Plan, Scenario
 
-__all__ = ["Violation", "check", "RULE_CODES", "RoadsError"]
+__all__ = ["Violation", "check", "journey", "Journey", "RULE_CODES", "RoadsError"]
 
 #: Every rule code :func:`check` may report.
 RULE_CODES = (
@@ -64,11 +68,13 @@ RULE_CODES = (
     "wrong_station", "purpose", "train_load", "train_seats", "train_car_cohort", "train_min_riders", "train_chain",
     "connection",
     "summary", "lower_bound",
+    "boarding_hours", "journey",
 )
 
 #: The rule families, in the order their violations are listed within a trip.
 FAMILIES = (check_trips, check_places, check_loads, check_regions, check_screening, check_windows,
-            check_driving, check_coaches, check_crews, check_now, check_trains, check_accounting, check_summary)
+            check_driving, check_coaches, check_crews, check_now, check_trains, check_accounting, check_summary,
+            check_journey)
 
 
 def check(scenario: Scenario, plan: Plan, roads: Optional[str] = None) -> list[Violation]:
@@ -102,3 +108,12 @@ def check(scenario: Scenario, plan: Plan, roads: Optional[str] = None) -> list[V
         family(facts)
     last = len(plan.trips)
     return sorted(facts.out, key=lambda v: facts.index.get(v.trip, last) if v.trip is not None else last)
+
+
+def journey(scenario: Scenario, plan: Plan, roads: Optional[str] = None) -> Journey:
+    """The plan's journey figures as the checker computes them from its stops: every trip's hours
+    on board and loaded wait, every planned worker's hours door to door and avoidable loaded
+    wait, and the workers boarding at home outside the boarding hours (see
+    :mod:`planner._check.journey`). ``roads`` as for :func:`check`."""
+    spec = roads if roads is not None else plan.solver.roads
+    return journey_of(Facts(scenario, plan, Roads.open(spec, scenario.policy.road_factor)))

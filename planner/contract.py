@@ -38,6 +38,7 @@ Reason = Literal[
     "no_driver",
     "no_train_seat",
     "connection_missed",
+    "outside_boarding_hours",
 ]
 REASONS: tuple[str, ...] = get_args(Reason)
 
@@ -367,8 +368,28 @@ class Policy(_Input):
     station_minutes: float = Field(default=60.0, ge=0, le=720)
     #: a feeder or last-mile trip whose one-way distance is at most this is exempt from the night rest
     feeder_night_exempt_km: float = Field(default=100.0, ge=0, le=1000)
+    #: workers board at home only within these clock hours (``null``: at any hour); a last mile's
+    #: pickup at a station is not a boarding from home
+    boarding_hours: Optional[tuple[time, time]] = (time(6, 0), time(22, 0))
+    #: yuan per worker-hour on board: what the scheduler weighs against coach cost (a second
+    #: driver, a coach's rest before boarding); default ≈ a migrant worker's hourly earnings
+    worker_hour_cost: float = Field(default=25.0, ge=0, le=1000)
     driving_rules: bool = True
     time_rules: bool = True
+
+    @field_validator("boarding_hours", mode="before")
+    @classmethod
+    def _boarding_pair(cls, v: object) -> object:
+        if v is None:
+            return None
+        if not isinstance(v, (list, tuple)) or len(v) != 2:
+            raise ValueError('expected two clock times, e.g. ["06:00", "22:00"], or null for any hour')
+        a, b = _clock(v[0]), _clock(v[1])
+        if (a.hour, a.minute) == (b.hour, b.minute):
+            raise ValueError(f"from and until are both {a:%H:%M}: an empty window (use null for any hour)")
+        if _minutes_between(a, b) < 60:
+            raise ValueError(f"[{a:%H:%M}, {b:%H:%M}] leaves less than an hour a day to board")
+        return (a, b)
 
     @field_validator("night", "night_rest", mode="before")
     @classmethod
@@ -631,12 +652,19 @@ class Trip(_Model):
     #: ``direct`` to the sites; ``feeder``: to a train's boarding station; ``last_mile``: from its
     #: alighting station to the sites
     purpose: Literal["direct", "feeder", "last_mile"] = "direct"
+    #: hours from the first boarding (pickup ``depart``) to the last alighting (drop ``arrive``)
+    onboard_hours: Optional[float] = None
+    #: hours the loaded coach stands still beyond the stops and the breaks and rests the driving
+    #: rules force on its crew fresh at the first boarding
+    loaded_wait_hours: Optional[float] = None
 
 
 class Unassigned(_Model):
     order: str
     count: int = Field(gt=0)
     reason: str
+    #: the nearest miss, in numbers (e.g. "fastest legal coach ride 38.2 h > 36 h")
+    detail: Optional[str] = None
 
 
 class Summary(_Model):
@@ -656,6 +684,13 @@ class Summary(_Model):
     train_cost: float = 0.0
     #: no plan for these workers costs less: each planned worker's cheapest share over the modes
     cost_lower_bound: float = 0.0
+    #: the planned workers' hours door to door (first boarding → alighting at the site, trains
+    #: and stations included): ``mean``, ``p95``, ``max``
+    worker_hours: Optional[dict[str, float]] = None
+    #: hours loaded coaches stand still beyond the breaks and rests forced on a crew fresh at boarding
+    loaded_wait_hours: Optional[float] = None
+    #: workers boarding at home outside the boarding hours (default 06:00–22:00 when none are set)
+    night_boardings: Optional[int] = None
 
 
 class SolverInfo(_Model):

@@ -18,6 +18,8 @@ from typing import Optional
 import numpy as np
 
 DAY = 1440
+#: minutes of room a crew at its daily limit waits for before it drives on
+DAILY_CHUNK = 15
 
 
 def _minute(t: time) -> int:
@@ -111,6 +113,10 @@ class DriveLog:
             log.stretch, log.stretch_night = stretch, night
         return log
 
+    def copy(self) -> "DriveLog":
+        """An independent copy (to try a timing without changing this log)."""
+        return DriveLog(self.crew, list(self.intervals), self.stretch, self.stretch_night, self.last_end)
+
     @property
     def weight(self) -> float:
         return 1.0 / max(1, self.crew)
@@ -190,7 +196,9 @@ def drive(log: DriveLog, t: int, need: int, rules: DrivingRules) -> tuple[int, l
         used = log.trailing(t)
         room_daily = int(math.floor((limit_day - used) * crew + 1e-9))  # coach minutes still allowed
         if room_daily <= 0:
-            t = log._wait_daily(t, limit_day - min(need, 60, rules.daily) / crew)
+            # wait until a short stretch may be driven: the window frees as fast as the crew
+            # drives, so waiting for more would only stand the coach still longer
+            t = log._wait_daily(t, limit_day - min(need, DAILY_CHUNK, rules.daily) / crew)
             continue
         x = min(need, room_cont, room_night, room_daily)
         if rules.night:

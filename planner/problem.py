@@ -140,6 +140,10 @@ class ProblemData:
     exempt_km: float = 100.0
     #: per site: the station it stands for (feeders drop there), or None for a real site
     site_station: tuple[Optional[int], ...] = ()
+    #: clock minutes [from, until] within which workers board at home (None: any hour)
+    board_hours: Optional[tuple[int, int]] = None
+    #: yuan per worker-hour on board, weighed against coach cost when timing a trip
+    worker_hour_cost: float = 0.0
 
     def minute(self, when: datetime) -> int:
         return int((when - self.t0).total_seconds() // 60)
@@ -169,6 +173,20 @@ class ProblemData:
                     return t
                 t = day + a
         return t
+
+    def board_open(self, t: int) -> int:
+        """The earliest t' ≥ t at which a boarding stop (``boarding`` minutes) at home fits inside
+        the boarding hours (a window may wrap midnight)."""
+        if self.board_hours is None or not self.time_rules:
+            return t
+        a, b = self.board_hours
+        length = (b - a) % DAY or DAY
+        if length < self.boarding:
+            return t  # a window shorter than a boarding stop: refused when read; never loop
+        m = (t - a) % DAY  # minutes since the window last opened
+        if m + self.boarding <= length:
+            return t
+        return t - m + DAY  # the next opening
 
     def risk_at(self, place: int, t: int) -> int:
         level = 0
@@ -295,7 +313,9 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
         min_riders=pol.min_riders_per_trip, time_rules=pol.time_rules,
         station_ids=tuple(s.id for s in scenario.stations), station_place=station_place, trains=trains,
         station_minutes=int(math.ceil(pol.station_minutes - 1e-9)), exempt_km=pol.feeder_night_exempt_km,
-        site_station=tuple(None for _ in scenario.sites))
+        site_station=tuple(None for _ in scenario.sites),
+        board_hours=None if pol.boarding_hours is None else (_clock(pol.boarding_hours[0]), _clock(pol.boarding_hours[1])),
+        worker_hour_cost=pol.worker_hour_cost)
 
 
 def check_fixed(scenario: Scenario, fixed: Sequence[Trip]) -> None:

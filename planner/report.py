@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Iterable, Literal, Sequence
 
 from ._chains import CarLoad
+from ._timing import as_allocated, loaded_wait
 from ._trips import TimedTrip
 from .contract import Load, Place, Plan, PlanWarning, SolverInfo, Stop, Summary, TrainLoad, Trip, Unassigned
 from .driving import leg_minutes
@@ -101,6 +102,7 @@ def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Tr
     """Assemble the plan; trips are numbered by departure time after the fixed ones."""
     trips: list[Trip] = list(fixed)
     used_ids = {t.id for t in fixed}
+    waits: list[float] = [t.loaded_wait_hours or 0.0 for t in fixed]
     n = 0
     for t in sorted(timed, key=lambda t: (t.start, t.vehicle, t.bus)):
         n += 1
@@ -121,9 +123,12 @@ def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Tr
                 alight=loads if s.kind == "drop" else [],
                 drive=[(data.when(a), data.when(b)) for a, b in s.drive],
             ))
+        onboard, wait = trip_hours(data, t)
+        waits.append(wait)
         trips.append(Trip(id=tid, vehicle_type=vt.id, bus=t.bus, depot=vt.depot_id, crew=t.crew,
                           cohort=("low", "medium")[t.cohort], km=round(t.km, 3), cost=round(t.cost, 2),
-                          stops=stops, drivers=list(t.drivers) if t.drivers else None, purpose=_purpose(data, t)))
+                          stops=stops, drivers=list(t.drivers) if t.drivers else None, purpose=_purpose(data, t),
+                          onboard_hours=round(onboard, 2), loaded_wait_hours=round(wait, 2)))
     # merge unassigned rows of the same order and reason (in order of the orders)
     merged: dict[tuple[str, str], int] = defaultdict(int)
     first: dict[str, int] = {}
@@ -166,11 +171,87 @@ def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Tr
         trains_run=sum(1 for r in riders.values() if r),
         train_cost=round(train_cost, 2),
         cost_lower_bound=math.floor(cost_lower_bound(data, by_coach, cars) * 100) / 100,
+        worker_hours=worker_hours(data, timed, fixed),
+        loaded_wait_hours=round(sum(waits), 2),
+        night_boardings=night_boardings(data, trips),
     )
     return Plan(scenario=data.name, trips=trips, unassigned=unassigned_rows, summary=summary,
                 solver=SolverInfo(seconds=round(seconds, 2), time_limit=time_limit, status=status, seed=seed,
                                   roads=roads, now=now),
                 warnings=warnings_of(data, timed), train_loads=rows)
+
+
+def trip_hours(data: ProblemData, t: TimedTrip) -> tuple[float, float]:
+    """A trip's hours on board (first boarding → last drop) and its loaded wait: how much longer
+    that takes than for a crew fresh at the first boarding (:func:`planner._timing.loaded_wait`)."""
+    picks = [s for s in t.stops if s.kind == "pickup"]
+    drops = [s for s in t.stops if s.kind == "drop"]
+    if not picks or not drops:
+        return 0.0, 0.0
+    onboard = (drops[-1].arrive - picks[0].depart) / 60.0  # type: ignore[operator]
+    wait = loaded_wait(data, as_allocated(t.vehicle, t.cohort, t.stops), t.stops, t.crew) / 60.0
+    return onboard, wait
+
+
+def worker_hours(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Trip]) -> dict[str, float] | None:
+    """Every planned worker's hours door to door: their pickup's departure to their drop at the
+    site; a train rider's from their feeder's pickup to their last mile's drop (an order's
+    earliest feeder boardings with its earliest last-mile drops). ``mean``, ``p95``, ``max``."""
+    hours: list[tuple[float, int]] = []
+    feeder: dict[int, list[tuple[int, int]]] = defaultdict(list)  # parent part → (boarding, count)
+    last: dict[int, list[tuple[int, int]]] = defaultdict(list)  # parent part → (drop, count)
+    for t in timed:
+        boarded: dict[int, int] = {}
+        for s in t.stops:
+            if s.kind == "pickup":
+                for o, _ in s.loads:
+                    boarded[o] = s.depart  # type: ignore[assignment]
+            if s.kind != "drop":
+                continue
+            for o, n in s.loads:
+                part = data.orders[o]
+                if part.leg == "direct":
+                    hours.append(((s.arrive - boarded[o]) / 60.0, n))  # type: ignore[operator]
+                elif part.leg == "feeder":
+                    feeder[part.parent].append((boarded[o], n))  # type: ignore[index]
+                else:
+                    last[part.parent].append((s.arrive, n))  # type: ignore[index, arg-type]
+    for parent in feeder.keys() & last.keys():
+        starts = [a for a, n in sorted(feeder[parent]) for _ in range(n)]
+        ends = [b for b, n in sorted(last[parent]) for _ in range(n)]
+        hours += [((b - a) / 60.0, 1) for a, b in zip(starts, ends)]
+    for trip in fixed:  # dispatched trips: as they run
+        boarded_at = {ld.order: st.depart for st in trip.stops if st.kind == "pickup" and st.depart for ld in st.board}
+        for st in trip.stops:
+            for ld in st.alight:
+                if st.arrive is not None and ld.order in boarded_at and trip.purpose == "direct":
+                    hours.append(((st.arrive - boarded_at[ld.order]).total_seconds() / 3600.0, ld.count))
+    total = sum(n for _, n in hours)
+    if not total:
+        return None
+    ordered = sorted(hours)
+    rank, seen, p95 = math.ceil(0.95 * total), 0, ordered[-1][0]
+    for h, n in ordered:
+        seen += n
+        if seen >= rank:
+            p95 = h
+            break
+    return {"mean": round(sum(h * n for h, n in hours) / total, 2), "p95": round(p95, 2), "max": round(ordered[-1][0], 2)}
+
+
+def night_boardings(data: ProblemData, trips: Sequence[Trip]) -> int:
+    """Workers boarding at home outside the boarding hours (06:00–22:00 when the policy sets none)."""
+    lo, hi = data.board_hours or (6 * 60, 22 * 60)
+    length = (hi - lo) % 1440 or 1440
+    n = 0
+    for trip in trips:
+        for s in trip.stops:
+            if s.kind != "pickup" or s.place.station is not None or s.arrive is None or s.depart is None:
+                continue
+            a, d = data.minute(s.arrive), data.minute(s.depart)
+            if (a - lo) % 1440 + (d - a) > length:
+                n += sum(ld.count for ld in s.board)
+    return n
 
 
 def _purpose(data: ProblemData, t: TimedTrip) -> Literal["direct", "feeder", "last_mile"]:

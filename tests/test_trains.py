@@ -140,16 +140,17 @@ def test_a_train_arriving_at_night_waits_for_the_receiving_hours(tiny):
 
 def test_feeders_may_drive_in_the_night_rest_only_when_short(tiny):
     """K1 leaves 曲靖 at 05:30 on the 12th and the workers of 麒麟区 (≤ 100 km one way) may leave
-    from 02:30: their feeder drives in the 02:00–05:00 rest, as the exemption allows; with the
-    exemption cut to 0 km no feeder may, and the plan is still legal."""
+    from 02:30 (the coordinator lets them board at any hour): their feeder drives in the
+    02:00–05:00 rest, as the exemption allows; with the exemption cut to 0 km no feeder may, and
+    the plan is still legal."""
     near = (tiny.order("Q1", "530302", 40, earliest=tiny.at(12, "02:30"), arrive_by=tiny.at(14)),)
     _, plan = solved(train_scenario(tiny, n=0, depart="12 05:30", arrive="13 05:30", arrive_by=(14, "00:00"),
-                                    orders=near), time_limit=TL)
+                                    orders=near, policy={"boarding_hours": None}), time_limit=TL)
     assert plan.summary.workers_by_mode["train"] == 40
     feeders = by_purpose(plan, "feeder")
     assert any(tiny.overlaps_night_rest(a, b) for t in feeders for a, b in tiny.drive_intervals(t))
     strict = train_scenario(tiny, n=0, depart="12 05:30", arrive="13 05:30", arrive_by=(14, "00:00"),
-                            orders=near, policy={"feeder_night_exempt_km": 0})
+                            orders=near, policy={"feeder_night_exempt_km": 0, "boarding_hours": None})
     sc, plan = solved(strict)
     for t in by_purpose(plan, "feeder"):
         for a, b in tiny.drive_intervals(t):
