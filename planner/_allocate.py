@@ -46,6 +46,7 @@ def allocate(data: ProblemData, drafts: list[DraftTrip], eligible: list[Eligible
     windows = [[-NO_LIMIT, NO_LIMIT] for _ in entries]
     spans = [pickup_span(data, pickups) for pickups, _ in entries]
     boards: list[dict[int, list[tuple[int, int]]]] = [dict() for _ in entries]
+    owns: list[dict[int, tuple[int, int]]] = [dict() for _ in entries]
     slots: dict[Key, list[list[int]]] = {}
     for i, (_, loads) in enumerate(entries):
         for key, n in loads:
@@ -69,6 +70,7 @@ def allocate(data: ProblemData, drafts: list[DraftTrip], eligible: list[Eligible
                 take = min(room, need)
                 windows[i] = [lo, hi]
                 boards[i].setdefault(key[0], []).append((e.order, take))
+                owns[i][e.order] = (e.board_from, e.board_until)
                 slot[1] -= take
                 need -= take
             item[1] = need
@@ -78,14 +80,20 @@ def allocate(data: ProblemData, drafts: list[DraftTrip], eligible: list[Eligible
             if need:
                 leftovers.append((e, need))
     out: list[AllocatedTrip] = []
+    group = {(e.order, e.cohort): e for e in eligible}
     for i, d in enumerate(drafts):
         if not boards[i]:
+            continue
+        if 0 < sum(n for loads in boards[i].values() for _, n in loads) < data.min_riders:
+            # the windows kept its other riders off: too few left to run it, they are seated again
+            cohort = d.loads[0][0][1]
+            leftovers += [(group[(o, cohort)], n) for loads in boards[i].values() for o, n in loads]
             continue
         pickups = tuple(p for p in d.pickups if p in boards[i])
         sites = tuple(sorted({data.orders[o].site for loads in boards[i].values() for o, _ in loads}))
         km, pickups, sites = best_route(data, data.vehicles[d.vehicle].depot, pickups, sites)
         cohort = d.loads[0][0][1]
-        out.append(AllocatedTrip(d.vehicle, pickups, sites, cohort, boards[i], windows[i][0], windows[i][1]))
+        out.append(AllocatedTrip(d.vehicle, pickups, sites, cohort, boards[i], windows[i][0], windows[i][1], owns[i]))
     short = [(o, n, "too_few_riders") for i in range(len(drafts), len(entries))
              for loads in boards[i].values() for o, n in loads]
     return Allocation(out, leftovers, short)  # type: ignore[arg-type]
@@ -136,7 +144,8 @@ def fit_in(data: ProblemData, trips: list[AllocatedTrip], e: Eligible, n: int, v
             km = best_route(data, data.vehicles[v].depot, pk, st)[0]
             v = min((v for v in vtypes if data.vehicles[v].capacity >= riders),
                     key=lambda v: (trip_cost(data, v, km, 1), v))
-        trial[idx] = AllocatedTrip(v, pk, st, trip.cohort, board, lo, hi)
+        trial[idx] = AllocatedTrip(v, pk, st, trip.cohort, board, lo, hi,
+                                   {**trip.own, e.order: (e.board_from, e.board_until)})
         added += extra
         left -= take
     if left and left >= data.min_riders:
@@ -163,28 +172,28 @@ def direct(data: ProblemData, e: Eligible, n: int, vtypes: list[int]) -> list[Al
             v = max(vtypes, key=lambda v: (data.vehicles[v].capacity, -v))
         take = min(n, data.vehicles[v].capacity)
         out.append(AllocatedTrip(v, (o.place,), (o.site,), e.cohort, {o.place: [(e.order, take)]},
-                             e.board_from, e.board_until))
+                                 e.board_from, e.board_until, {e.order: (e.board_from, e.board_until)}))
         n -= take
     return out
 
 
 
 def by_county(data: ProblemData, trip: AllocatedTrip, vtypes: list[int]) -> list[AllocatedTrip]:
-    """A trip that could not run, as one trip per pickup county (its orders together), each on
-    the cheapest coach that holds it; a county with more workers than a coach falls to
-    :func:`direct` order by order."""
+    """A trip that could not run, as one trip per pickup county (its orders together, in their own
+    boarding window), each on the cheapest coach that holds it; a county with more workers than
+    a coach, or fewer than may ride alone, falls to :func:`direct` order by order."""
     out: list[AllocatedTrip] = []
     biggest = max(data.vehicles[v].capacity for v in vtypes)
     for p in trip.pickups:
         loads = trip.board[p]
         n = sum(c for _, c in loads)
         sites = tuple(sorted({data.orders[o].site for o, _ in loads}))
-        if n > biggest:
+        if n > biggest or n < data.min_riders:
             return []
         fits = [v for v in vtypes if data.vehicles[v].capacity >= n]
         km, pk, st = best_route(data, data.vehicles[fits[0]].depot, (p,), sites)
         v = min(fits, key=lambda v: (trip_cost(data, v, km, 1), v))
-        out.append(AllocatedTrip(v, pk, st, trip.cohort, {p: list(loads)}, trip.lo, trip.hi))
+        out.append(trip.part({p: list(loads)}, vehicle=v, pickups=pk, sites=st))
     return out
 
 

@@ -482,6 +482,10 @@ class ModeProblem:
         Per train: ``(seats per car, cars, fixed cost if it runs, fewest riders to run)``.
     unplanned
         The cost of leaving one worker unplanned (larger than any mode).
+    pool, coaches
+        Per group, its coach pool (or -1); per pool, a coach's seats and trip cost. A group in a
+        pool pays ``direct`` per worker on top (a surcharge, e.g. near the ride limit), and the
+        pool pays for as many whole coaches as its coach riders fill.
     """
 
     size: tuple[int, ...]
@@ -490,6 +494,11 @@ class ModeProblem:
     options: tuple[tuple[int, int, int], ...]
     trains: tuple[tuple[int, int, int, int], ...]
     unplanned: int
+    #: per group: the coach pool it rides in when it goes by coach (-1: priced per worker only);
+    #: per pool ``(seats, trip cost)``: its coach riders pay whole coaches, not a full coach's
+    #: share each — a far county's remainder costs a coach of its own
+    pool: tuple[int, ...] = ()
+    coaches: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -539,6 +548,14 @@ def choose_modes(problem: ModeProblem, *, time_limit: float, seed: int = 0) -> M
         m.add(sum(ride[i] for i in on) >= fewest * y)
     cost = [problem.unplanned * unplanned[g] for g in range(g_count)]
     cost += [c * direct[g] for g, c in enumerate(problem.direct) if c is not None]
+    for k, (seats, price) in enumerate(problem.coaches):
+        mine = [g for g, kk in enumerate(problem.pool) if kk == k]
+        if not mine or seats <= 0:
+            continue
+        most = -(-sum(problem.size[g] for g in mine) // seats)
+        n = m.new_int_var(0, most, f"coaches{k}")
+        m.add(seats * n >= sum(direct[g] for g in mine))
+        cost.append(price * n)
     cost += [c * ride[i] for i, (_, _, c) in enumerate(problem.options)]
     cost += [problem.trains[t][2] * runs[t] for t in range(len(problem.trains))]
     m.minimize(sum(cost))

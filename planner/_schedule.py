@@ -206,7 +206,7 @@ def _split_for_intake(data: ProblemData, trip: AllocatedTrip, site: int, room: i
         sites = tuple(sorted({data.orders[o].site for loads in board.values() for o, _ in loads}))
         pickups = tuple(p for p in trip.pickups if p in board)
         _, pk, st = best_route(data, data.vehicles[trip.vehicle].depot, pickups, sites)
-        out.append(AllocatedTrip(trip.vehicle, pk, st, trip.cohort, board, trip.lo, trip.hi))
+        out.append(trip.part(board, pickups=pk, sites=st))
     return out[0], out[1]
 
 
@@ -256,7 +256,8 @@ def place(data: ProblemData, trip: AllocatedTrip, fleet: Fleet, intake: dict[tup
     for v in types:
         if data.vehicles[v].capacity < riders or data.vehicles[v].count == 0:
             continue
-        one = trip if v == trip.vehicle else AllocatedTrip(v, trip.pickups, trip.sites, trip.cohort, trip.board, trip.lo, trip.hi)
+        one = trip if v == trip.vehicle else AllocatedTrip(v, trip.pickups, trip.sites, trip.cohort, trip.board, trip.lo,
+                                                           trip.hi, trip.own)
         depot = data.vehicles[v].depot
         km, pickups, sites = best_route(data, depot, one.pickups, one.sites)
         base = crew_needed(data, depot, pickups, sites)
@@ -528,14 +529,37 @@ def _with_fallback(data: ProblemData, trips: list[AllocatedTrip], fleet: Fleet,
                     retry += direct(data, _as_eligible(data, trip, o, n), n, vtypes)
     more, failed_at_last = schedule(data, retry, fleet, intake, vtypes, first)
     timed += more
+    # no coach of the type could take them: the coaches of the other types, as many as it takes
+    # (two 35-seaters when the 53-seaters are away)
+    tried: dict[int, set[int]] = {}
+    for _ in range(len(vtypes)):
+        again: list[AllocatedTrip] = []
+        kept: list[tuple[AllocatedTrip, Reason]] = []
+        for trip, reason in failed_at_last:
+            done = tried.setdefault(id(trip), set()) | {trip.vehicle}
+            others = [v for v in vtypes if v not in done]
+            if reason not in ("no_vehicle", "no_driver") or not others:
+                kept.append((trip, reason))
+                continue
+            for loads in trip.board.values():
+                for o, n in loads:
+                    for t in direct(data, _as_eligible(data, trip, o, n), n, others):
+                        tried[id(t)] = done
+                        again.append(t)
+        if not again:
+            break
+        more, failed_again = schedule(data, again, fleet, intake, vtypes, first)
+        timed += more
+        failed_at_last = kept + failed_again
     unassigned += [(o, n, reason) for trip, reason in failed_at_last for loads in trip.board.values() for o, n in loads]
     return timed, unassigned
 
 
 def _as_eligible(data: ProblemData, trip: AllocatedTrip, order: int, n: int) -> Eligible:
-    o = data.orders[order]
-    lo = max(o.earliest, trip.lo)
-    return Eligible(order, n, trip.cohort, lo, max(lo, trip.hi))
+    """An order part's workers of a trip that could not run, to plan on their own: their own
+    boarding window, not the one their fellow riders narrowed."""
+    lo, hi = trip.window([order])
+    return Eligible(order, n, trip.cohort, lo, max(lo, hi))
 
 
 def book_dispatched(data: ProblemData, fixed: Sequence[Trip]) -> tuple[list[int], Fleet, dict[tuple[int, int], int]]:

@@ -209,13 +209,18 @@ def choose(data: ProblemData, eligible: list[Eligible], vtypes: list[int], *, ti
             price += NEAR_LIMIT  # a seat on a train first, the coach if none is left
         direct_cost.append(None if price is None else int(round(price)))
     coach_cannot = [c is None for c in direct_cost]
+    pool, coaches = coach_pools(data, groups, options, direct_cost, fl)
+    for g, k in enumerate(pool):
+        if k >= 0:  # the pool pays its whole coaches; the group only its surcharge
+            base = share(data, fl.home, data.orders[groups[g].order].place, data.site_place[data.orders[groups[g].order].site])
+            direct_cost[g] = int(round((direct_cost[g] or 0) - (base or 0)))
     flat = [(g, c.train, int(round(c.cost))) for g, cs in enumerate(options) for c in cs]
     problem = ModeProblem(
         size=tuple(e.count for e in groups), cohort=tuple(e.cohort for e in groups), direct=tuple(direct_cost),
         options=tuple(flat), trains=tuple((t.seats_per_car, t.cars, int(round(t.fixed_cost)),
                                            min(t.seats, math.ceil(t.min_riders * RUN_CUSHION)) if t.min_riders > 1
                                            else t.min_riders) for t in data.trains),
-        unplanned=UNPLANNED)
+        unplanned=UNPLANNED, pool=tuple(pool), coaches=tuple(coaches))
     choice = choose_modes(problem, time_limit=time_limit, seed=seed)
     direct: list[Eligible] = []
     unassigned: list[tuple[int, int, Reason]] = []
@@ -235,6 +240,55 @@ def choose(data: ProblemData, eligible: list[Eligible], vtypes: list[int], *, ti
             unassigned.append((e.order, choice.unplanned[g], reason))
     extended, legs = extend(data, picked)
     return Modes(extended, direct, legs, choice.runs, unassigned, fl, {e.order: e for e in groups})
+
+
+def coach_pools(data: ProblemData, groups: list[Eligible], options: list[list[Chain]],
+                direct_cost: list[Optional[int]], fl: Fleets) -> tuple[list[int], list[tuple[int, int]]]:
+    """The coach pools of the groups that could ride a train: per prefecture (the first four
+    digits of the county code), cohort and site, priced as whole coaches of the park's fleet —
+    a full coach trip to the pool's farthest county and back, its crew included — so that the
+    mode choice sees what a far county's remainder really costs by coach (a coach of its own)
+    rather than a full coach's share. Groups without a train option keep a per-worker share
+    (they go by coach whatever it costs)."""
+    pool = [-1] * len(groups)
+    keys: dict[tuple[str, int, int], int] = {}
+    members: list[list[int]] = []
+    for g, e in enumerate(groups):
+        if not options[g] or direct_cost[g] is None:
+            continue
+        o = data.orders[e.order]
+        county = data.places[o.place].county or f"p{o.place}"
+        key = (county[:4], e.cohort, o.site)
+        if key not in keys:
+            keys[key] = len(members)
+            members.append([])
+        pool[g] = keys[key]
+        members[keys[key]].append(g)
+    coaches: list[tuple[int, int]] = []
+    for mine in members:
+        best: Optional[tuple[float, int, int]] = None
+        for v in fl.home:
+            vt = data.vehicles[v]
+            if vt.capacity <= 0:
+                continue
+            d = vt.depot
+            worst = 0.0
+            crew = 1
+            for g in mine:
+                o = data.orders[groups[g].order]
+                site = data.site_place[o.site]
+                worst = max(worst, float(data.km[d, o.place] + data.km[o.place, site] + data.km[site, d]))
+                crew = max(crew, crew_needed(data, d, (o.place,), (o.site,)))
+            price = trip_cost(data, v, worst, crew)
+            if best is None or price / vt.capacity < best[0]:
+                best = (price / vt.capacity, vt.capacity, int(round(price)))
+        if best is None:
+            for g in mine:
+                pool[g] = -1
+            coaches.append((0, 0))
+        else:
+            coaches.append((best[1], best[2]))
+    return pool, coaches
 
 
 def _near_the_limit(data: ProblemData, e: Eligible) -> bool:

@@ -13,7 +13,7 @@ integer minutes from its ``t0``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Optional
+from typing import Iterable, Literal, Optional
 
 from ._pricing import Key
 
@@ -48,10 +48,28 @@ class AllocatedTrip:
     board: dict[int, list[tuple[int, int]]]  # place → [(order part, count)]
     lo: int
     hi: int
+    #: each order part's own boarding window (the trip's is their intersection): a part taken off
+    #: the trip to run on another keeps its own, not the one its fellow riders narrowed
+    own: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def riders(self) -> int:
         return sum(n for loads in self.board.values() for _, n in loads)
+
+    def window(self, orders: Iterable[int]) -> tuple[int, int]:
+        """The boarding window of these order parts alone (the trip's where a part has none)."""
+        spans = [self.own.get(o, (self.lo, self.hi)) for o in orders]
+        return max(a for a, _ in spans), min(b for _, b in spans)
+
+    def part(self, board: dict[int, list[tuple[int, int]]], vehicle: Optional[int] = None,
+             pickups: Optional[tuple[int, ...]] = None, sites: Optional[tuple[int, ...]] = None) -> "AllocatedTrip":
+        """Some of this trip's riders (``board``) as a trip of their own, with their own window."""
+        orders = [o for loads in board.values() for o, _ in loads]
+        lo, hi = self.window(orders)
+        return AllocatedTrip(self.vehicle if vehicle is None else vehicle,
+                             pickups if pickups is not None else tuple(p for p in self.pickups if p in board),
+                             sites if sites is not None else self.sites, self.cohort, board, lo, hi,
+                             {o: self.own[o] for o in orders if o in self.own})
 
 
 @dataclass

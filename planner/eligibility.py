@@ -9,7 +9,7 @@ arrives by the deadline); the others are unassigned with the reason that stops t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Literal, Optional, Sequence
 
 from .contract import Reason
 from .driving import leg_minutes
@@ -65,23 +65,29 @@ def eligibility(data: ProblemData, already: Sequence[int] = ()) -> tuple[list[El
             piece = _first_open_piece(data, o.place, lo, o.valid_until) if data.trains else None
             if piece is None:  # no coach can bring them, and no train is offered (or the county is closed)
                 unassigned.append((o.index, n, coach_reason))
+            elif isinstance(piece, str):
+                unassigned.append((o.index, n, "outside_boarding_hours"))
             else:
                 eligible.append(Eligible(o.index, n, piece[2], piece[0], piece[1], by_coach=False))
             continue
         piece = _first_open_piece(data, o.place, lo, hi)
-        if piece is None:
-            unassigned.append((o.index, n, "region_closed"))
+        if piece is None or isinstance(piece, str):
+            unassigned.append((o.index, n, "region_closed" if piece is None else "outside_boarding_hours"))
             continue
         a, b, level = piece
         eligible.append(Eligible(o.index, n, level, a, b))
     return eligible, unassigned
 
 
-def _first_open_piece(data: ProblemData, place: int, lo: int, hi: int) -> Optional[tuple[int, int, int]]:
-    """The first part of [lo, hi] during which the county's risk is constant and not high.
+def _first_open_piece(data: ProblemData, place: int, lo: int, hi: int
+                      ) -> Optional[tuple[int, int, int]] | Literal["outside_boarding_hours"]:
+    """The first part of [lo, hi] during which the county's risk is constant and not high, and in
+    which a boarding stop fits inside the boarding hours.
 
     The part must leave room for the boarding time (pickup stops last ``boarding`` minutes and
-    must not overlap a high-risk period).
+    must not overlap a high-risk period). ``lo`` and ``hi`` bound the boarding's end (the pickup's
+    departure). None: the county is closed all the time; ``"outside_boarding_hours"``: it is open,
+    but only at hours the workers may not board.
     """
     periods = data.risk_periods.get(place, ())
     cuts = sorted({lo, hi} | {x for a, b, _ in periods for x in (a, b) if lo < x < hi})
@@ -94,11 +100,16 @@ def _first_open_piece(data: ProblemData, place: int, lo: int, hi: int) -> Option
             pieces[-1] = (pieces[-1][0], min(b, hi), level)
         else:
             pieces.append((a, min(b, hi), level))
+    hours = False
     for a, b, level in pieces:
         if level >= 2:
             continue
         # boarding starts `boarding` minutes before departure; it must not touch high risk
         start = a + (data.boarding if data.risk_at(place, a - data.boarding) >= 2 else 0)
-        if start <= b:
-            return start, b, level
-    return None
+        if start > b:
+            continue
+        board = data.board_open(start - data.boarding) + data.boarding  # within the boarding hours
+        if board <= b:
+            return board, b, level
+        hours = True
+    return "outside_boarding_hours" if hours else None

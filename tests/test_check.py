@@ -14,7 +14,8 @@ import pytest
 from geopy.distance import geodesic
 
 from planner import places
-from planner.check import RULE_CODES, Violation, check
+from planner._check.journey import fastest_ride
+from planner.check import RULE_CODES, Violation, check, journey
 from planner.contract import SHANGHAI, Plan, Scenario
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
@@ -874,3 +875,94 @@ def test_two_thousand_trips_fast():
     out = check(scenario, plan_m)
     assert out == []
     assert clock.perf_counter() - t0 < 20
+
+
+# ------------------------------------------------------------------ the workers' journey
+
+
+def _at(day: int, hhmm: str) -> datetime:
+    return datetime.fromisoformat(f"2027-02-{day:02d}T{hhmm}:00+08:00")
+
+
+def _shift(st: dict, delta: timedelta, keys: tuple[str, ...] = ("arrive", "depart")) -> None:
+    for k in keys:
+        if k in st:
+            st[k] = (datetime.fromisoformat(st[k]) + delta).isoformat()
+
+
+def test_a_fresh_crews_fastest_ride_by_hand():
+    """The checker's own arithmetic: 600 km by day is 4 h, a 20 min break, 4 h (500 min); 300 km
+    from 22:00 is 2 h of night driving, a break, 1 h 40 to the 02:00 rest, 20 min after 05:00
+    (440 min); with the night rest lifted, 2 h, a break, 2 h (260 min)."""
+    from planner.contract import Policy
+
+    p = Policy()
+    day = (datetime(2027, 2, 11, 6, 0, tzinfo=SHANGHAI) - datetime(2000, 1, 1, tzinfo=SHANGHAI)).total_seconds() / 60
+    assert fastest_ride(p, day, [600.0], [], crew=1) == pytest.approx([500.0])
+    night = day + 16 * 60  # 22:00
+    assert fastest_ride(p, night, [300.0], [], crew=1) == pytest.approx([440.0])
+    assert fastest_ride(p, night, [300.0], [], crew=1, night_rest=False) == pytest.approx([260.0])
+    # two legs with a 30 min stop between: the stop is a break, so 4 h + 30 min + 4 h
+    assert fastest_ride(p, day, [300.0, 300.0], [30.0], crew=1) == pytest.approx([240.0, 510.0])
+
+
+def test_boarding_at_home_outside_the_boarding_hours_is_caught():
+    """A coach reaching 滑县 at 22:12 boards its workers until 22:42: outside 06:00–22:00. With the
+    coordinator's ``boarding_hours: null`` the same plan boards at an allowed hour."""
+    sc, _ = tiny()
+    trip = build_trip(sc, "T1", [("410526", [("O1", 38)])], [("F1", [("O1", 38)])], _at(11, "19:55"))
+    pl = finish(sc, [trip])
+    found = [v for v in run(sc, pl) if v.rule == "boarding_hours"]
+    assert len(found) == 1 and "22:" in found[0].message and "06:00–22:00" in found[0].message
+    sc["policy"]["boarding_hours"] = None
+    assert "boarding_hours" not in codes(sc, pl)
+    sc["policy"]["boarding_hours"] = ["06:00", "23:00"]
+    assert "boarding_hours" not in codes(sc, pl)
+
+
+def test_a_loaded_coach_standing_still_is_measured_and_a_plan_that_hides_it_is_caught():
+    """The tiny trip's coach, loaded at 08:30, stands 10 h more before it drives on: the checker
+    measures ~10 h of loaded wait beyond the rests a fresh crew needs, and the plan that says
+    0 h (or an hour's less time on board than its stops give) breaks the journey rule."""
+    sc, pl = tiny()
+    before = journey(Scenario.model_validate(sc), Plan.model_validate(pl))
+    (tid,) = before.onboard
+    trip = pl["trips"][0]
+    drop = stop(pl, "drop")
+    drop["drive"] = [[(datetime.fromisoformat(a) + timedelta(hours=10)).isoformat(),
+                      (datetime.fromisoformat(b) + timedelta(hours=10)).isoformat()] for a, b in drop.get("drive", [])]
+    _shift(drop, timedelta(hours=10))
+    ret = stop(pl, "return")
+    ret["drive"] = [[(datetime.fromisoformat(a) + timedelta(hours=10)).isoformat(),
+                     (datetime.fromisoformat(b) + timedelta(hours=10)).isoformat()] for a, b in ret.get("drive", [])]
+    _shift(ret, timedelta(hours=10))
+    sc["orders"][0]["arrive_by"] = "2027-02-13T00:00:00+08:00"
+    after = journey(Scenario.model_validate(sc), Plan.model_validate(pl))
+    assert after.loaded_wait[tid] == pytest.approx(before.loaded_wait[tid] + 10, abs=0.05)
+    assert after.onboard[tid] == pytest.approx(before.onboard[tid] + 10, abs=0.01)
+    assert after.waiting_over(2) == 38 and after.worker_hours == [pytest.approx(after.onboard[tid])] * 38
+    assert "journey" not in codes(sc, pl)  # figures the plan does not give are not judged
+    trip["loaded_wait_hours"] = 0.0
+    trip["onboard_hours"] = round(after.onboard[tid], 2)
+    assert [v.rule for v in run(sc, pl)].count("journey") == 1
+    trip["loaded_wait_hours"] = round(after.loaded_wait[tid], 2)
+    assert "journey" not in codes(sc, pl)
+    trip["onboard_hours"] = round(after.onboard[tid] - 1, 2)
+    assert "journey" in codes(sc, pl)
+
+
+def test_the_summarys_journey_figures_are_recomputed():
+    """worker_hours, night_boardings and loaded_wait_hours in the summary must be what the stops
+    give; each wrong one is a journey violation."""
+    sc, pl = tiny()
+    j = journey(Scenario.model_validate(sc), Plan.model_validate(pl))
+    hours = j.hours_summary()
+    assert hours is not None
+    pl["summary"].update(worker_hours={k: round(v, 2) for k, v in hours.items()}, night_boardings=0,
+                         loaded_wait_hours=round(sum(j.loaded_wait.values()), 2))
+    assert "journey" not in codes(sc, pl)
+    for key, value in (("night_boardings", 38), ("loaded_wait_hours", 30.0),
+                       ("worker_hours", {**{k: round(v, 2) for k, v in hours.items()}, "mean": hours["mean"] + 1})):
+        broken = copy.deepcopy(pl)
+        broken["summary"][key] = value
+        assert "journey" in codes(sc, broken), key

@@ -216,3 +216,35 @@ def test_checker_counts_a_train_rider_once(train_plan):
     d, pl = train_plan
     assert Plan.model_validate(pl).summary.workers_planned == 80
     assert _codes(d, pl) == set()
+
+
+def _kaili(tiny, n: int, seat: float, train: bool = True) -> Scenario:
+    """``n`` workers of 凯里市 (522601, ~1,450 road km), reserved seats at ``seat`` ¥ on K4231
+    from 凯里站 to 郑州站, local coaches at 凯里 for the feeders."""
+    d = tiny.scenario_dict([tiny.order("KL", "522601", n, earliest=tiny.at(11, "06:00"), arrive_by=tiny.at(18))],
+                           fleet=[tiny.coach(count=4, available_from=tiny.at(11)),
+                                  tiny.coach("k53", count=2, depot="KY", available_from=tiny.at(11))])
+    d["depots"].append({"id": "KY", "name": "凯里客运", "location": {"lat": 26.58, "lon": 107.98}})
+    if train:
+        d["stations"] = [{"id": "KLZ", "name": "凯里站", "location": {"lat": 26.57, "lon": 107.97}},
+                         {"id": "ZZZ", "name": "郑州站", "location": {"lat": 34.75, "lon": 113.63}}]
+        d["trains"] = [{"id": "K1", "name": "K4231", "kind": "cars", "cars": 1, "seats_per_car": 118,
+                        "fixed_cost": 0, "cost_per_seat": seat,
+                        "calls": [{"station": "KLZ", "depart": tiny.at(12, "20:00")},
+                                  {"station": "ZZZ", "arrive": tiny.at(13, "14:00")}]}]
+    return Scenario.model_validate(d)
+
+
+def test_a_far_countys_remainder_takes_the_train_rather_than_a_coach_of_its_own(tiny):
+    """37 workers of 凯里: a full coach's share (~¥390 a worker) is below a train seat at ¥400,
+    but 37 fill no coach: by coach they pay a whole ~1,450 km coach (~¥20,700). They ride the
+    train, for less; of 143, two full coaches go by road and the remaining 37 by train."""
+    for n, by_train in ((37, 37), (143, 37)):
+        sc = _kaili(tiny, n, 400)
+        plan = solve(sc, time_limit=TL)
+        assert check(sc, plan) == []
+        assert plan.summary.workers_by_mode == {"coach": n - by_train, "train": by_train}
+        road = _kaili(tiny, n, 400, train=False)
+        alone = solve(road, time_limit=TL)
+        assert alone.summary.workers_planned == n
+        assert plan.summary.cost + plan.summary.train_cost < alone.summary.cost
