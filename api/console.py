@@ -45,7 +45,7 @@ COOKIE, MAX_AGE = "fangang_session", 12 * 3600
 WORDS: dict[str, dict[str, str]] = {
     "zh": {"sign_in": "登录", "key": "API 密钥", "sign_out": "退出", "plans": "计划", "start": "开始计划",
            "time_limit": "时限（秒）", "status": "状态", "progress": "进度", "open": "查看", "summary": "概要",
-           "map": "地图", "unassigned": "未安排", "reason": "原因", "count": "人数", "order": "订单",
+           "map": "地图", "unassigned": "未安排", "reason": "原因", "detail": "差多少", "count": "人数", "order": "订单",
            "downloads": "下载", "warnings": "提醒", "bad_key": "密钥无效", "boarding": "上车安排",
            "requested": "申请人数", "eligible": "可出行", "planned": "已安排", "by_train": "乘火车",
            "trips": "车次", "coaches": "用车", "km": "公里", "cost": "费用", "bound": "下界", "filter": "筛选",
@@ -58,7 +58,7 @@ WORDS: dict[str, dict[str, str]] = {
            "fleet": "车辆", "stations": "车站", "trains": "列车", "policy": "规则", "roster_file": "名单文件"},
     "en": {"sign_in": "Sign in", "key": "API key", "sign_out": "Sign out", "plans": "Plans", "start": "Start a plan",
            "time_limit": "time limit (s)", "status": "status", "progress": "progress", "open": "open",
-           "summary": "Summary", "map": "Map", "unassigned": "Unassigned", "reason": "reason", "count": "count",
+           "summary": "Summary", "map": "Map", "unassigned": "Unassigned", "reason": "reason", "detail": "nearest miss", "count": "count",
            "order": "order", "downloads": "Downloads", "warnings": "Warnings", "bad_key": "invalid API key",
            "boarding": "Boarding list", "requested": "requested", "eligible": "eligible", "planned": "planned",
            "by_train": "by train", "trips": "trips", "coaches": "coaches", "km": "km", "cost": "cost",

@@ -291,7 +291,7 @@ def schedule_rows(doc: dict[str, Any], snapshot: dict[str, Any]) -> list[Row]:
 BOARDING_COLUMNS = ["中介 agency", "订单 order", "你的编号 your ref", "上车点 pickup", "上车时间 boarding",
                     "发车 departs", "车次 trip", "车辆 coach", "火车站 station", "列车 train", "车厢 car",
                     "开车 train departs", "工厂 site", "预计到达 arrives", "人数 count", "姓名 names",
-                    "未安排原因 not planned because"]
+                    "未安排原因 not planned because", "差多少 nearest miss"]
 
 
 def boarding_rows(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[set[str]] = None) -> list[Row]:
@@ -333,7 +333,8 @@ def boarding_rows(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Op
                        "火车站 station": "", "列车 train": "", "车厢 car": "", "开车 train departs": "",
                        "工厂 site": _place(drop.get("place", {})) if drop else "",
                        "预计到达 arrives": _t(drop.get("arrive")) if drop else "",
-                       "人数 count": ld["count"], "姓名 names": names_, "未安排原因 not planned because": ""}
+                       "人数 count": ld["count"], "姓名 names": names_, "未安排原因 not planned because": "",
+                       "差多少 nearest miss": ""}
                 if trip.get("purpose") == "feeder":
                     cars = cars_of.get((trip["id"], order), [])
                     station = (drop.get("place") or {}).get("station", "")
@@ -352,7 +353,8 @@ def boarding_rows(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Op
         owner = owners.get(u["order"], {})
         rows.append({c: "" for c in BOARDING_COLUMNS} | {
             "中介 agency": owner.get("agency", ""), "订单 order": u["order"], "你的编号 your ref": owner.get("ref") or "",
-            "人数 count": u["count"], "未安排原因 not planned because": u["reason"]})
+            "人数 count": u["count"], "未安排原因 not planned because": u["reason"],
+            "差多少 nearest miss": u.get("detail") or ""})
     rows.sort(key=lambda r: (r["中介 agency"], _num(r["订单 order"])))
     return rows
 

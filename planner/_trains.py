@@ -136,6 +136,9 @@ def chains(data: ProblemData, e: Eligible, fl: Fleets) -> list[Chain]:
                 earliest = max(e.board_from, latest - FEEDER_EARLY)
                 if data.time_rules:
                     earliest = max(earliest, t1 + 60 - data.max_ride)  # the door-to-door ride must fit
+                    # the feeder boards within the boarding hours: a train that only a night
+                    # boarding could reach is no chain for them
+                    earliest = data.board_open(earliest - data.boarding) + data.boarding
                 if earliest > latest:
                     continue
                 last = share(data, fl.home, ap, site)

@@ -17,6 +17,7 @@ from typing import Optional
 from ._allocate import own_coaches
 from ._chains import Chains, plan_chains
 from ._coaches import pooled_trips
+from ._explain import details
 from ._pricing import usable_types
 from ._schedule import book_dispatched, schedule_with_fallback
 from ._trains import choose
@@ -112,10 +113,12 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
         timed = by_train.timed + timed
     if progress:
         progress(Progress("reporting", 0.95, sum(t.cost for t in timed)))
-    plan = build_plan(data, timed, fixed, unassigned + more + late, seconds=deadline.elapsed(),
+    rows = unassigned + more + late
+    cars = by_train.cars if by_train is not None else ()
+    plan = build_plan(data, timed, fixed, rows, seconds=deadline.elapsed(),
                       time_limit=time_limit, status="feasible" if timed or not eligible else "no trips",
                       seed=seed, roads=distances.source if distances is not None else "geodesic", now=now,
-                      cars=by_train.cars if by_train is not None else ())
+                      cars=cars, details=details(data, rows, fleet, intake, cars))
     if params.suggest_trains and params.pooling:
         tell("suggesting trains", 0.97)
         plan.suggestions = suggest(scenario, plan)

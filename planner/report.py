@@ -98,8 +98,9 @@ def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Tr
                unassigned: Iterable[tuple[int, int, str]],
                *, seconds: float, time_limit: float | None, status: str, seed: int | None,
                roads: str | None = None, now: datetime | None = None,
-               cars: Sequence[CarLoad] = ()) -> Plan:
-    """Assemble the plan; trips are numbered by departure time after the fixed ones."""
+               cars: Sequence[CarLoad] = (), details: Sequence[str] = ()) -> Plan:
+    """Assemble the plan; trips are numbered by departure time after the fixed ones. ``details``:
+    the nearest miss of each ``unassigned`` row (:mod:`planner._explain`), in the same order."""
     trips: list[Trip] = list(fixed)
     used_ids = {t.id for t in fixed}
     waits: list[float] = [t.loaded_wait_hours or 0.0 for t in fixed]
@@ -131,12 +132,16 @@ def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Tr
                           onboard_hours=round(onboard, 2), loaded_wait_hours=round(wait, 2)))
     # merge unassigned rows of the same order and reason (in order of the orders)
     merged: dict[tuple[str, str], int] = defaultdict(int)
+    why: dict[tuple[str, str], str] = {}
     first: dict[str, int] = {}
-    for o, c, reason in unassigned:
+    given = list(unassigned)
+    for k, (o, c, reason) in enumerate(given):
         if c > 0:
             merged[(data.orders[o].id, reason)] += c
             first.setdefault(data.orders[o].id, o)
-    unassigned_rows = [Unassigned(order=o, count=c, reason=r)
+            if details and details[k] and (data.orders[o].id, reason) not in why:
+                why[(data.orders[o].id, reason)] = details[k]
+    unassigned_rows = [Unassigned(order=o, count=c, reason=r, detail=why.get((o, r)))
                        for (o, r), c in sorted(merged.items(), key=lambda kv: (first[kv[0][0]], kv[0][1]))]
     order_index = {o.id: o.index for o in data.orders if o.part == 0 and o.leg == "direct"}
     by_coach: dict[int, int] = defaultdict(int)

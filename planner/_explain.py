@@ -1,0 +1,202 @@
+"""Why each unassigned worker could not be planned, in numbers: the nearest miss.
+
+Pipeline step "explain", after scheduling: every unassigned row's reason gets a ``detail`` that
+says by how much the workers missed, from the compiled problem and the final state of the coaches,
+the sites' intake and the trains' seats — e.g. "fastest legal coach ride 38.2 h > 36 h",
+"2 coaches of 53 seats (c53) away after 02-12 00:00". The text states the numbers that make the
+reason true; it never picks another reason.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Optional, Sequence
+
+from ._chains import CarLoad
+from ._schedule import Fleet
+from .driving import DAY, leg_minutes
+from .problem import NO_LIMIT, ProblemData
+
+
+def fastest_ride(data: ProblemData, place: int, site: int) -> int:
+    """Minutes of the fastest legal coach ride home → site: two drivers, boarding at the best
+    hour of the day, under the driving rules (the boarding stop included)."""
+    km = float(data.km[place, data.site_place[site]])
+    return min(leg_minutes(km, data.rules, crew=2, start=h * 60) for h in range(24)) + data.boarding
+
+
+def _clock(data: ProblemData, minute: int) -> str:
+    if minute >= NO_LIMIT // 2:
+        return "never"
+    if minute <= -NO_LIMIT // 2:
+        return "always"
+    return data.when(minute).strftime("%m-%d %H:%M")
+
+
+def _hhmm(minute: int) -> str:
+    return f"{(minute % DAY) // 60:02d}:{minute % 60:02d}"
+
+
+class Explainer:
+    """Details for the unassigned rows of one plan (see the module's doc)."""
+
+    def __init__(self, data: ProblemData, fleet: Optional[Fleet], intake: dict[tuple[int, int], int],
+                 cars: Sequence[CarLoad] = ()):
+        self.data, self.fleet, self.intake = data, fleet, intake
+        self.riders: dict[tuple[int, int], int] = defaultdict(int)  # (train, car) → riders
+        for c in cars:
+            self.riders[(c.train, c.car)] += c.count
+
+    def window(self, part: int) -> tuple[int, int, int]:
+        """The boarding window of an order part by coach: (earliest, latest to arrive by the
+        deadline at the fastest, screening's end) in minutes."""
+        d, o = self.data, self.data.orders[part]
+        lo = max(o.earliest, d.now)
+        ride = fastest_ride(d, o.place, o.site)
+        return lo, o.arrive_by - ride, o.valid_until
+
+    def detail(self, part: int, count: int, reason: str) -> str:
+        try:
+            method = getattr(self, "_" + reason)
+        except AttributeError:
+            return ""
+        text = method(part, count)
+        return text if isinstance(text, str) else ""
+
+    # -------------------------------------------------------------- one method per reason
+
+    def _screening_pending(self, part: int, count: int) -> str:
+        o = self.data.orders[part]
+        return f"{count} of {o.headcount} not screened yet (only cleared workers travel)"
+
+    def _screening_failed(self, part: int, count: int) -> str:
+        o = self.data.orders[part]
+        return f"{count} of {o.headcount} failed screening"
+
+    def _screening_expired(self, part: int, count: int) -> str:
+        d, o = self.data, self.data.orders[part]
+        lo, by_deadline, valid = self.window(part)
+        first = d.board_open(lo - d.boarding) + d.boarding
+        if valid < first:
+            return (f"screening valid until {_clock(d, valid)}, before the earliest boarding "
+                    f"{_clock(d, first)}")
+        ride = fastest_ride(d, o.place, o.site)
+        return (f"screening valid until {_clock(d, valid)}; boarding then, the fastest legal coach "
+                f"({ride / 60:.1f} h) arrives {_clock(d, valid + ride)}; no coach could board them by then")
+
+    def _region_closed(self, part: int, count: int) -> str:
+        d, o = self.data, self.data.orders[part]
+        lo, by_deadline, valid = self.window(part)
+        hi = min(by_deadline, valid)
+        name = d.places[o.place].name
+        closed = [(a, b) for a, b, r in d.risk_periods.get(o.place, ()) if r >= 2 and a < hi and b > lo]
+        if closed:
+            spans = "; ".join(f"{_clock(d, max(a, lo - DAY))}–{_clock(d, b)}" for a, b in closed[:3])
+            return f"{name} is high-risk {spans}, over their whole boarding window {_clock(d, lo)}–{_clock(d, hi)}"
+        return f"{name} is high-risk when a coach could board them ({_clock(d, lo)}–{_clock(d, hi)})"
+
+    def _deadline_unreachable(self, part: int, count: int) -> str:
+        d, o = self.data, self.data.orders[part]
+        lo, _, _ = self.window(part)
+        first = d.board_open(lo - d.boarding) + d.boarding
+        ride = fastest_ride(d, o.place, o.site)
+        if first + ride > o.arrive_by:
+            return (f"fastest legal coach ride {ride / 60:.1f} h: boarding at {_clock(d, first)} it arrives "
+                    f"{_clock(d, first + ride)}, after the deadline {_clock(d, o.arrive_by)}")
+        return (f"the fastest legal coach ride ({ride / 60:.1f} h) from {_clock(d, first)} would arrive "
+                f"{_clock(d, first + ride)}, but no coach could reach them and the site "
+                f"({d.site_ids[o.site]}, receiving {_hhmm(d.site_hours[o.site][0])}–{_hhmm(d.site_hours[o.site][1])}) "
+                f"by the deadline {_clock(d, o.arrive_by)}")
+
+    def _ride_time_exceeded(self, part: int, count: int) -> str:
+        d, o = self.data, self.data.orders[part]
+        ride = fastest_ride(d, o.place, o.site)
+        if ride > d.max_ride:
+            return f"fastest legal coach ride {ride / 60:.1f} h > {d.max_ride / 60:g} h"
+        return (f"fastest legal coach ride {ride / 60:.1f} h of the {d.max_ride / 60:g} h allowed, but no coach "
+                f"schedule kept it within the limit (the crews' rests, the night rest, receiving hours "
+                f"{_hhmm(d.site_hours[o.site][0])}–{_hhmm(d.site_hours[o.site][1])})")
+
+    def _no_vehicle(self, part: int, count: int) -> str:
+        d, o = self.data, self.data.orders[part]
+        lo, by_deadline, valid = self.window(part)
+        hi = max(lo, min(by_deadline, valid))
+        ride = fastest_ride(d, o.place, o.site)
+        span_lo, span_hi = lo - ride, hi + ride  # when a coach bringing them would be on the road
+        parts = []
+        for v, vt in enumerate(d.vehicles):
+            if vt.count == 0 or vt.capacity <= 0:
+                continue
+            label = f"{vt.count} coach{'es' if vt.count > 1 else ''} of {vt.seats} seats ({vt.id})"
+            if vt.available_until <= span_lo or vt.available_from >= span_hi:
+                parts.append(f"{label} available only {_clock(d, vt.available_from)}–{_clock(d, vt.available_until)}")
+                continue
+            busy = 0.0
+            if self.fleet is not None:
+                for ivs in self.fleet.busy[v]:
+                    busy += sum(max(0, min(b, span_hi) - max(a, span_lo)) for a, b in ivs)
+            share = busy / max(1, (span_hi - span_lo) * vt.count)
+            parts.append(f"{label} {share:.0%} busy {_clock(d, span_lo)}–{_clock(d, span_hi)}")
+        return "; ".join(parts) or "no coach in the fleet"
+
+    def _no_driver(self, part: int, count: int) -> str:
+        d = self.data
+        pools = sorted({dr for pool in d.pools for dr in pool})
+        return f"the {len(pools)} pool driver(s) were all busy or resting when a coach could bring them"
+
+    def _site_intake_full(self, part: int, count: int) -> str:
+        d, o = self.data, self.data.orders[part]
+        cap = d.site_intake[o.site]
+        lo, _, valid = self.window(part)
+        ride = fastest_ride(d, o.place, o.site)
+        first = (lo + ride) // DAY
+        last = min(o.arrive_by, valid + ride + DAY) // DAY
+        days = [(day, self.intake.get((o.site, day), 0)) for day in range(first, max(first, last) + 1)][:7]
+        shown = ", ".join(f"{d.when(day * DAY):%m-%d} {n}/{cap}" for day, n in days)
+        return f"site {d.site_ids[o.site]} takes {cap} a day; on the days they could arrive: {shown}"
+
+    def _too_few_riders(self, part: int, count: int) -> str:
+        d = self.data
+        lo, by_deadline, valid = self.window(part)
+        return (f"{count} worker(s), fewer than the {d.min_riders} a trip needs, and no trip with a seat "
+                f"boards in their window {_clock(d, lo)}–{_clock(d, min(by_deadline, valid))}")
+
+    def _no_train_seat(self, part: int, count: int) -> str:
+        d = self.data
+        trains = []
+        for t in d.trains:
+            seats = t.seats
+            taken = sum(n for (tr, _), n in self.riders.items() if tr == t.index)
+            trains.append(f"{t.name or t.id} {taken}/{seats}")
+        return "no coach brings them in time, and the trains that could are full: " + ", ".join(trains[:5])
+
+    def _connection_missed(self, part: int, count: int) -> str:
+        d, o = self.data, self.data.orders[part]
+        best: Optional[tuple[int, str]] = None
+        lo, _, valid = self.window(part)
+        for t in d.trains:
+            for b in t.board:
+                km = float(d.km[o.place, d.station_place[b]])
+                first = d.board_open(lo - d.boarding) + d.boarding
+                reach = first + leg_minutes(km, d.rules, crew=2) + d.alighting + d.station_minutes
+                late = reach - t.departs(b)
+                text = (f"{t.name or t.id} leaves {d.station_ids[b]} {_clock(d, t.departs(b))}; a feeder boarding "
+                        f"{_clock(d, first)} arrives {_clock(d, reach - d.station_minutes)} + "
+                        f"{d.station_minutes} min")
+                if best is None or abs(late) < best[0]:
+                    best = (abs(late), text)
+        return best[1] if best else "no train boards near them"
+
+    def _outside_boarding_hours(self, part: int, count: int) -> str:
+        d = self.data
+        lo, by_deadline, valid = self.window(part)
+        hours = d.board_hours or (0, DAY)
+        return (f"they may board only {_clock(d, lo)}–{_clock(d, min(by_deadline, valid))}, outside the "
+                f"boarding hours {_hhmm(hours[0])}–{_hhmm(hours[1])}")
+
+
+def details(data: ProblemData, rows: Sequence[tuple[int, int, str]], fleet: Optional[Fleet],
+            intake: dict[tuple[int, int], int], cars: Sequence[CarLoad] = ()) -> list[str]:
+    """A detail for every unassigned row ``(order part, count, reason)``, in order."""
+    ex = Explainer(data, fleet, intake, cars)
+    return [ex.detail(o, n, r) for o, n, r in rows]
