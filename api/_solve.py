@@ -92,7 +92,9 @@ def run_on_dask(snapshot: dict[str, Any], time_limit: float, seed: int, topic: s
 
 
 def run(snapshot: dict[str, Any], time_limit: float, seed: int, queue: Any, watch_parent: bool = True) -> None:
-    """Solve ``snapshot["scenario"]`` keeping ``snapshot["fixed"]`` trips; report on ``queue``."""
+    """Solve ``snapshot["scenario"]`` keeping ``snapshot["fixed"]`` trips; report on ``queue``.
+    The time limit counts from here (the imports, reading, solving and the check)."""
+    started = time.monotonic()
     if watch_parent:
         _exit_with_parent()
     try:
@@ -117,7 +119,7 @@ def run(snapshot: dict[str, Any], time_limit: float, seed: int, queue: Any, watc
         try:
             distances = provider_for(roads, scenario.policy.road_factor) if roads else None
             plan = solve(scenario, time_limit=time_limit, seed=seed, progress=progress, fixed=fixed,
-                         distances=distances, now=now)
+                         distances=distances, now=now, started=started)
         except InputError as exc:
             queue.put(("failed", f"invalid input: {exc}"))
             return

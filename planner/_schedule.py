@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 
 from ._allocate import by_county, direct
 from ._pricing import best_route, crew_needed, trip_cost
-from ._timing import REST_SLACK, Fail, Timed, board_from, board_open, driving_of, loaded_wait, simulate
+from ._timing import REST_SLACK, Fail, Timed, board_from, board_open, driving_of, fresh_ride, loaded_wait, simulate
 from ._trips import AllocatedTrip, TimedStop, TimedTrip
 from .contract import Reason, Trip
 from .driving import DAY, DriveLog, charged_peak, drive
@@ -71,6 +71,20 @@ class Fleet:
         else:
             self.driven[v][b].extend(driving)
             self.driven[v][b].sort()
+
+    def unblock(self, v: int, b: int, start: int, end: int, driving: Sequence[tuple[int, int, float]] = (),
+                drivers: Sequence[str] = ()) -> None:
+        """Take back a booking made by :meth:`block` (a trip taken off the plan)."""
+        if (start, end) in self.busy[v][b]:
+            self.busy[v][b].remove((start, end))
+        gone = set(driving)
+        if drivers:
+            for d in drivers:
+                if (start, end) in self.driver_busy.get(d, []):
+                    self.driver_busy[d].remove((start, end))
+                self.driver_driven[d] = [iv for iv in self.driver_driven.get(d, []) if iv not in gone]
+        else:
+            self.driven[v][b] = [iv for iv in self.driven[v][b] if iv not in gone]
 
     def earliest(self, v: int, start: int, length: int, until: int = NO_LIMIT) -> tuple[Optional[int], Optional[int]]:
         """The earliest t ≥ ``start`` (and ≤ ``until``) at which some coach of type ``v`` is free
@@ -275,16 +289,41 @@ def place(data: ProblemData, trip: AllocatedTrip, fleet: Fleet, intake: dict[tup
         if found:
             return _commit(data, fleet, intake, min(found, key=lambda b: b.value(data)))
         if reason.reason == "ride_time_exceeded" and data.rules.enabled:
-            # a long ride can fit when it boards at another hour, or after the crew has rested
-            # (10 h; a whole day clears the 24 h driving window of a long drive out)
-            for rest in (0, 600, DAY):
-                for hold in range(0 if rest else 60, DAY, 60):
+            # a long ride can fit when it boards at another hour (the night rest, the site's
+            # hours), or after the crew has rested (a whole day clears the 24 h driving window
+            # of a long drive out): the hours whose fresh ride fits, shortest ride first
+            for hold in _hours_that_fit(data, one)[:HOURS_TRIED]:
+                for rest in (0, DAY):
                     got = _place_with(data, one, v, 2, km, fleet, intake, hold=hold, rest=rest)
                     if isinstance(got, Booking):
                         return _commit(data, fleet, intake, got)
                     if got.reason != "ride_time_exceeded":
                         break
     return reason
+
+
+#: how many boarding hours a long ride that broke the ride limit is tried at
+HOURS_TRIED = 6
+
+
+def _hours_that_fit(data: ProblemData, trip: AllocatedTrip) -> list[int]:
+    """Delays (minutes, whole hours) of the first boarding after its workers are ready at which
+    two fresh drivers bring the trip within the ride limit, shortest ride first."""
+    ready = max(board_from(data, trip, o) for o, _ in trip.board[trip.pickups[0]])
+    found = []
+    for hold in range(0, DAY, 60):
+        board = board_open(data, trip.pickups[0], ready + hold - data.boarding)
+        ride = fresh_ride(data, trip, board)
+        if ride <= data.max_ride:
+            found.append((ride, board - (ready - data.boarding), hold))
+    found.sort()
+    seen: set[int] = set()
+    out = []
+    for _, _, hold in found:
+        if hold not in seen:
+            seen.add(hold)
+            out.append(hold)
+    return out
 
 
 def _second_driver_may_pay(data: ProblemData, booked: Booking) -> bool:

@@ -115,24 +115,16 @@ def _humane_boarding(data: ProblemData, trip: AllocatedTrip, log: DriveLog, boar
     first = trip.pickups[0]
     for _ in range(SHIFTS):
         board = board_open(data, first, board)
-        # a crew whose earlier driving stops the loaded coach rests first: the least rest after
-        # which its loaded run takes no longer than a fresh crew's (found by halving)
+        # a crew whose earlier driving would stop the loaded coach rests before boarding instead,
+        # as long as the loaded run would have stood still (the rest, taken earlier, lets the
+        # earlier driving leave the crew's 24 h window sooner: the run then takes a fresh crew's
+        # time and arrives no later)
         if log.intervals and rules.enabled and (
                 log.trailing(board) + loaded_drive * log.weight > rules.daily
                 or (log.last_end is not None and board + data.boarding - log.last_end < rules.break_minutes)):
-            if _tired(data, trip, log, board, rules):
-                charge = min(float(rules.daily), loaded_drive * log.weight)
-                hi = max(log._wait_daily(board, max(0.0, rules.daily - charge)), board + rules.break_minutes)
-                lo = board
-                if _tired(data, trip, log, hi, rules):
-                    hi = lo + DAY
-                while hi - lo > REST_STEP:
-                    mid = (lo + hi) // 2
-                    if _tired(data, trip, log, mid, rules):
-                        lo = mid
-                    else:
-                        hi = mid
-                board = hi
+            extra = _extra(data, trip, log, board, rules)
+            if extra > REST_SLACK:
+                board += max(extra, REST_STEP)
                 continue
         _, wait = _loaded(data, trip, log.copy(), board, rules, first_wait=True)
         if wait <= 0:
@@ -141,12 +133,19 @@ def _humane_boarding(data: ProblemData, trip: AllocatedTrip, log: DriveLog, boar
     return board_open(data, first, board)
 
 
-def _tired(data: ProblemData, trip: AllocatedTrip, log: DriveLog, board: int, rules: DrivingRules) -> bool:
-    """Whether the crew's earlier driving would make the loaded run from ``board`` longer than a
-    fresh crew's by more than :data:`REST_SLACK`."""
+def _extra(data: ProblemData, trip: AllocatedTrip, log: DriveLog, board: int, rules: DrivingRules) -> int:
+    """Minutes the crew's earlier driving adds to the loaded run from ``board`` (over a fresh crew's)."""
     end, _ = _loaded(data, trip, log.copy(), board, rules)
     fresh, _ = _loaded(data, trip, DriveLog(crew=log.crew), board, rules)
-    return end - fresh > REST_SLACK
+    return end - fresh
+
+
+def fresh_ride(data: ProblemData, trip: AllocatedTrip, board: int, crew: int = 2) -> int:
+    """Minutes from the first boarding's end to the last drop (the sites' opening included) for a
+    crew of ``crew`` fresh at ``board`` (the first pickup's arrival)."""
+    rules = trip_rules(data, trip)
+    end, _ = _loaded(data, trip, DriveLog(crew=crew), board, rules)
+    return data.open_at(trip.sites[-1], end, data.alighting) - (board + data.boarding)
 
 
 def _loaded_drive(data: ProblemData, trip: AllocatedTrip, rules: DrivingRules) -> int:

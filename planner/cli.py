@@ -7,6 +7,7 @@ item and the field).
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -82,7 +83,8 @@ def summary_table(plan: Plan) -> Table:
 def plan(
     scenario: Path = typer.Argument(..., help="Scenario file: contract-v1 JSON or an .xlsx workbook."),
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the plan (JSON)."),
-    time_limit: float = typer.Option(30.0, "--time-limit", help="Seconds for the solve."),
+    time_limit: float = typer.Option(30.0, "--time-limit",
+                                     help="Seconds for the whole run: reading, solving, checking and writing."),
     seed: int = typer.Option(0, "--seed", help="Seed; the same seed gives the same plan."),
     roads: Optional[str] = typer.Option(None, "--roads",
                                         help="Road km source: a from,to,km CSV or an OSRM base URL "
@@ -96,6 +98,7 @@ def plan(
                                help="When the checker rejects the plan, still write it, as *.rejected.json."),
 ) -> None:
     """Plan the coach runs for SCENARIO and write the plan to -o (only if the checker accepts it)."""
+    started = time.monotonic()  # the time limit counts from here: reading, solving, checking, writing
     from .contract import as_shanghai
     from .optimize import solve
     from .travel import provider_for
@@ -117,7 +120,7 @@ def plan(
 
         try:
             result = solve(scen, time_limit=time_limit, seed=seed, progress=progress, distances=provider,
-                           now=as_shanghai(now) if now is not None else None)
+                           now=as_shanghai(now) if now is not None else None, started=started)
         except InputError as e:
             bar.stop()
             _fail_input(e)

@@ -39,6 +39,7 @@ Reason = Literal[
     "no_train_seat",
     "connection_missed",
     "outside_boarding_hours",
+    "no_legal_trip",
 ]
 REASONS: tuple[str, ...] = get_args(Reason)
 

@@ -166,6 +166,19 @@ def _minutes_inside(a: int, b: int, window: tuple[int, int]) -> int:
     return total
 
 
+def _until_edge(m: int, window: tuple[int, int]) -> int:
+    """Minutes from clock minute ``m`` to the next edge of a daily window (1 … DAY)."""
+    a, b = window
+    da = (a - m) % DAY or DAY
+    db = (b - m) % DAY or DAY
+    return da if da < db else db
+
+
+def _in(m: int, window: tuple[int, int]) -> bool:
+    a, b = window
+    return a <= m < b if a <= b else (m >= a or m < b)
+
+
 def drive(log: DriveLog, t: int, need: int, rules: DrivingRules) -> tuple[int, list[tuple[int, int]]]:
     """Drive ``need`` minutes starting no earlier than ``t``; return the arrival and the intervals.
 
@@ -180,15 +193,18 @@ def drive(log: DriveLog, t: int, need: int, rules: DrivingRules) -> tuple[int, l
     limit_day = float(max(1, rules.daily))
     crew = max(1, log.crew)
     brk = rules.break_minutes
+    night, rest = rules.night, rules.night_rest
+    continuous, night_continuous = rules.continuous, rules.night_continuous
     while need > 0:
-        if rules.night_rest and _inside(t, rules.night_rest):
-            t = _next_change(t, rules.night_rest)
+        m = t % DAY
+        if rest is not None and _in(m, rest):
+            t += _until_edge(m, rest)
             continue
         if log.last_end is not None and t - log.last_end >= brk:
             log.stretch = log.stretch_night = 0
-        room_cont = rules.continuous - log.stretch
-        at_night = bool(rules.night) and _inside(t, rules.night)  # type: ignore[arg-type]
-        room_night = rules.night_continuous - log.stretch_night if at_night else room_cont
+        room_cont = continuous - log.stretch
+        at_night = night is not None and _in(m, night)
+        room_night = night_continuous - log.stretch_night if at_night else room_cont
         if room_cont <= 0 or room_night <= 0:
             t = max(t, (log.last_end or t) + brk)
             log.stretch = log.stretch_night = 0
@@ -201,10 +217,10 @@ def drive(log: DriveLog, t: int, need: int, rules: DrivingRules) -> tuple[int, l
             t = log._wait_daily(t, limit_day - min(need, DAILY_CHUNK, rules.daily) / crew)
             continue
         x = min(need, room_cont, room_night, room_daily)
-        if rules.night:
-            x = min(x, _next_change(t, rules.night) - t)
-        if rules.night_rest:
-            x = min(x, _next_change(t, rules.night_rest) - t)
+        if night is not None:
+            x = min(x, _until_edge(m, night))
+        if rest is not None:
+            x = min(x, _until_edge(m, rest))
         x = max(1, x)
         if out and out[-1][1] == t:
             out[-1] = (out[-1][0], t + x)

@@ -27,14 +27,19 @@ class SolveParams:
     suggest_trains
         Fill the plan's ``suggestions`` with special trains for the workers it leaves behind or
         brings from very far (:func:`planner.rail.suggest`, on the rail network fangang ships).
+    repair
+        Check the plan with the independent checker and repair the trips it rejects (their
+        workers planned again, else unassigned ``no_legal_trip``).
     """
 
     pooling: bool = True
     objective: Objective = "km"
     radial: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
     pool_share: float = 0.7
-    improve_share: float = 0.9
+    improve_share: float = 0.85
     suggest_trains: bool = True
+    #: run the independent checker on the plan and repair what it rejects (:func:`planner.optimize._repair`)
+    repair: bool = True
 
 
 @dataclass(frozen=True)

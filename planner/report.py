@@ -102,15 +102,8 @@ def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Tr
     """Assemble the plan; trips are numbered by departure time after the fixed ones. ``details``:
     the nearest miss of each ``unassigned`` row (:mod:`planner._explain`), in the same order."""
     trips: list[Trip] = list(fixed)
-    used_ids = {t.id for t in fixed}
     waits: list[float] = [t.loaded_wait_hours or 0.0 for t in fixed]
-    n = 0
-    for t in sorted(timed, key=lambda t: (t.start, t.vehicle, t.bus)):
-        n += 1
-        tid = f"T{n:04d}"
-        while tid in used_ids:
-            n += 1
-            tid = f"T{n:04d}"
+    for tid, t in numbered(timed, fixed):
         vt = data.vehicles[t.vehicle]
         stops = []
         for s in t.stops:
@@ -184,6 +177,21 @@ def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Tr
                 solver=SolverInfo(seconds=round(seconds, 2), time_limit=time_limit, status=status, seed=seed,
                                   roads=roads, now=now),
                 warnings=warnings_of(data, timed), train_loads=rows)
+
+
+def numbered(timed: Sequence[TimedTrip], fixed: Sequence[Trip]) -> list[tuple[str, TimedTrip]]:
+    """The plan's id of every timed trip (``T0001`` … by departure, after the dispatched ones' ids)."""
+    used_ids = {t.id for t in fixed}
+    out = []
+    n = 0
+    for t in sorted(timed, key=lambda t: (t.start, t.vehicle, t.bus)):
+        n += 1
+        tid = f"T{n:04d}"
+        while tid in used_ids:
+            n += 1
+            tid = f"T{n:04d}"
+        out.append((tid, t))
+    return out
 
 
 def trip_hours(data: ProblemData, t: TimedTrip) -> tuple[float, float]:

@@ -151,3 +151,45 @@ def test_the_plans_journey_figures_are_the_checkers(tiny):
         assert abs(plan.summary.worker_hours[key] - hours[key]) < 0.02
     assert plan.summary.night_boardings == j.night_boardings == 0
     assert len(j.worker_hours) == plan.summary.workers_planned
+
+
+def _sabotage(monkeypatch, times: int) -> dict:
+    """Make the scheduler book its first ``times`` far trips with one driver only (a bug the
+    checker catches: a ~960 km run needs two)."""
+    from planner import _schedule
+
+    real = _schedule._commit
+    seen = {"broken": 0}
+
+    def commit(data, fleet, intake, booking):
+        trip = real(data, fleet, intake, booking)
+        if trip.crew == 2 and seen["broken"] < times:
+            seen["broken"] += 1
+            trip.crew = 1
+        return trip
+
+    monkeypatch.setattr(_schedule, "_commit", commit)
+    return seen
+
+
+def test_a_trip_the_checker_rejects_is_planned_again_not_the_plan_thrown_away(tiny, monkeypatch):
+    """A scheduler bug books 恩阳区's coach with one driver: the optimiser's own check rejects the
+    trip, and its 45 workers are planned again on another coach; the plan the caller gets is
+    clean and plans everyone."""
+    seen = _sabotage(monkeypatch, 1)
+    sc = tiny.scenario([tiny.order("E", tiny.ENYANG, 45), tiny.order("H", tiny.HUAXIAN, 30)])
+    plan = solve(sc, time_limit=2)
+    assert seen["broken"] == 1
+    assert check(sc, plan) == [] and plan.summary.workers_planned == 75
+
+
+def test_workers_of_a_trip_that_stays_broken_are_unassigned_with_the_rule_it_broke(tiny, monkeypatch):
+    """The bug strikes again on the re-plan: the workers are unassigned no_legal_trip, the detail
+    names the rule, and the rest of the plan (滑县's coach) is kept."""
+    _sabotage(monkeypatch, 10)
+    sc = tiny.scenario([tiny.order("E", tiny.ENYANG, 45), tiny.order("H", tiny.HUAXIAN, 30)])
+    plan = solve(sc, time_limit=2)
+    assert check(sc, plan) == []
+    assert tiny.reasons(plan, "E") == {"no_legal_trip": 45} and tiny.boarded(plan)["H"] == 30
+    (row,) = [u for u in plan.unassigned if u.order == "E"]
+    assert row.detail is not None and "[crew]" in row.detail

@@ -95,15 +95,16 @@ def fastest_ride(p: Policy, start: float, legs: list[float], dwells: list[float]
                  night_rest: bool = True) -> list[float]:
     """Minutes from ``start`` to the end of each leg for a crew fresh at ``start``.
 
-    ``legs`` are road km; before leg k (k ≥ 1) the coach stands ``dwells[k - 1]`` minutes at a
-    stop. The crew drives whenever the rules let it: a break after the continuous (or night)
+    ``legs`` are road km, each driven in whole minutes (rounded up, as plans are written); before
+    leg k (k ≥ 1) the coach stands ``dwells[k - 1]`` minutes at a stop. The crew drives whenever
+    the rules let it: a break after the continuous (or night)
     limit, no driving in the night rest (unless ``night_rest`` is false), at most ``crew`` ×
     the daily limit of coach driving in any 24 h."""
     ends: list[float] = []
     if not p.driving_rules:
         t = 0.0
         for k, km in enumerate(legs):
-            t += (dwells[k - 1] if k else 0.0) + km / p.speed_kmh * 60.0
+            t += (dwells[k - 1] if k else 0.0) + math.ceil(km / p.speed_kmh * 60.0 - 1e-9)
             ends.append(t)
         return ends
     cont = p.max_continuous_driving_hours * 60.0
@@ -137,7 +138,7 @@ def fastest_ride(p: Policy, start: float, legs: list[float], dwells: list[float]
     for k, km in enumerate(legs):
         if k:
             t += dwells[k - 1]
-        need = km / p.speed_kmh * 60.0
+        need = float(math.ceil(km / p.speed_kmh * 60.0 - 1e-9))  # plans run on whole minutes
         for _ in range(10_000):
             if need <= 1e-6:
                 break
