@@ -118,8 +118,9 @@ def _run(path: str, planner: str, time_limit: float, seed: int) -> dict:
     for u in plan.unassigned:
         unassigned[u.reason] += u.count
     violations, rules, note = None, {}, ""
+    trip: dict = {}
     try:
-        from planner.check import check  # noqa: PLC0415
+        from planner.check import check, journey  # noqa: PLC0415
     except ImportError:
         note = "checker not available"
     else:
@@ -129,6 +130,7 @@ def _run(path: str, planner: str, time_limit: float, seed: int) -> dict:
             rules = dict(Counter(v.rule for v in found))
             if found:
                 note = "; ".join(str(v) for v in found[:3])
+            trip = _journey(journey(scenario, plan))
         except Exception as e:  # noqa: BLE001  (report the checker's failure, keep benchmarking)
             note = f"checker failed: {type(e).__name__}: {e}"
     s = plan.summary
@@ -141,7 +143,28 @@ def _run(path: str, planner: str, time_limit: float, seed: int) -> dict:
             "by_coach": by_mode.get("coach", 0), "by_train": by_mode.get("train", 0), "trains_run": s.trains_run or 0,
             "train_cost": s.train_cost or 0.0, "total_cost": total, "cost_bound": s.cost_lower_bound,
             "cost_ratio": total / s.cost_lower_bound if s.cost_lower_bound else None,
-            "suggested": len(plan.suggestions)}
+            "suggested": len(plan.suggestions), **trip}
+
+
+def _journey(j) -> dict:
+    """The workers' journey as the checker measures it (``planner.check.journey``): hours door to
+    door, the share of riders whose loaded coach stands more than 2 h beyond the rests a crew
+    fresh at boarding needs, and the workers boarding at night (outside 06:00–22:00)."""
+    hours = j.hours_summary() or {"mean": 0.0, "p95": 0.0, "max": 0.0}
+    riders = len(j.worker_wait)
+    return {"hours_mean": hours["mean"], "hours_p95": hours["p95"],
+            "wait_2h_share": j.waiting_over(2.0) / riders if riders else 0.0,
+            "loaded_wait_h": sum(j.loaded_wait.values()), "night_boardings": j.night_boardings}
+
+
+def _journey_cells(r: dict) -> list[str]:
+    if "hours_mean" not in r:
+        return ["—"] * 4
+    return [f"{r['hours_mean']:.1f}", f"{r['hours_p95']:.1f}", f"{100 * r['wait_2h_share']:.1f}",
+            f"{r['night_boardings']:,}"]
+
+
+JOURNEY_COLUMNS = ("hours mean", "hours p95", "% wait > 2 h", "night boardings")
 
 
 def run_one(path: Path, planner: str, time_limit: float, seed: int) -> dict:
@@ -176,18 +199,18 @@ def _table(size: Size, seed: int, time_limit: float, rows: list[tuple[str, dict]
         caption += "\n" + RELAXED + "; not a valid plan, a relaxed reference."
     t = Table(title=title, caption=caption, caption_justify="left")
     for col in ("plan", "workers", "counties", "sites", "plan s", "peak MB", "planned", "trips", "km",
-                "cost ¥", "lower bound km", "km ÷ bound", "unassigned by reason", "violations"):
+                "cost ¥", "lower bound km", "km ÷ bound", *JOURNEY_COLUMNS, "unassigned by reason", "violations"):
         t.add_column(col, justify="left" if col in ("plan", "unassigned by reason") else "right")
     for planner, r in rows:
         if "error" in r:
             t.add_row(planner, f"{size.workers:,}", f"{size.counties:,}", str(size.sites),
-                      *["—"] * 9, "ERROR: " + r["error"][:80])
+                      *["—"] * 13, "ERROR: " + r["error"][:80])
             continue
         t.add_row(
             planner, f"{size.workers:,}", f"{size.counties:,}", str(size.sites), f"{r['seconds']:.1f}",
             f"{r['peak_mb']:,.0f}", f"{r['planned']:,}", f"{r['trips']:,}", f"{r['km']:,.0f}",
             f"{r['cost']:,.0f}", f"{r['bound']:,.0f}",
-            f"{r['ratio']:.3f}" if r["ratio"] else "—", _fmt_unassigned(r["unassigned"]),
+            f"{r['ratio']:.3f}" if r["ratio"] else "—", *_journey_cells(r), _fmt_unassigned(r["unassigned"]),
             "n/a" if r["violations"] is None else str(r["violations"]))
     return t
 
@@ -210,19 +233,20 @@ def _train_table(size: Size, seed: int, time_limit: float, rows: list[tuple[str,
                "(summary.cost_lower_bound).")
     t = Table(title=title, caption=caption, caption_justify="left")
     for col in ("plan", "plan s", "peak MB", "eligible", "planned", "planned %", "by coach", "by train",
-                "trains run", "coach-km", "cost ¥", "cost bound ¥", "cost ÷ bound", "unassigned by reason",
-                "suggested", "violations"):
+                "trains run", "coach-km", "cost ¥", "cost bound ¥", "cost ÷ bound", *JOURNEY_COLUMNS,
+                "unassigned by reason", "suggested", "violations"):
         t.add_column(col, justify="left" if col in ("plan", "unassigned by reason") else "right")
     for planner, r in rows:
         if "error" in r:
-            t.add_row(planner, *["—"] * 14, "ERROR: " + r["error"][:80])
+            t.add_row(planner, *["—"] * 18, "ERROR: " + r["error"][:80])
             continue
         t.add_row(planner, f"{r['seconds']:.1f}", f"{r['peak_mb']:,.0f}", f"{r['eligible']:,}", f"{r['planned']:,}",
                   f"{100 * r['planned'] / max(1, r['eligible']):.2f}", f"{r['by_coach']:,}", f"{r['by_train']:,}",
                   str(r["trains_run"]), f"{r['km']:,.0f}", f"{r['total_cost']:,.0f}",
                   f"{r['cost_bound']:,.0f}" if r["cost_bound"] else "—",
-                  f"{r['cost_ratio']:.3f}" if r["cost_ratio"] else "—", _fmt_unassigned(r["unassigned"]),
-                  str(r["suggested"]), "n/a" if r["violations"] is None else str(r["violations"]))
+                  f"{r['cost_ratio']:.3f}" if r["cost_ratio"] else "—", *_journey_cells(r),
+                  _fmt_unassigned(r["unassigned"]), str(r["suggested"]),
+                  "n/a" if r["violations"] is None else str(r["violations"]))
     return t
 
 
@@ -298,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     fields = ["size", "planner", "workers", "counties", "sites", "rules", "seed", "time_limit", "seconds",
               "peak_mb", "planned", "trips", "km", "cost", "bound", "ratio", "unassigned", "violations",
               "violation_rules", "status", "eligible", "by_coach", "by_train", "trains_run", "train_cost",
-              "total_cost", "cost_bound", "cost_ratio", "suggested", "note", "error"]
+              "total_cost", "cost_bound", "cost_ratio", "suggested", "hours_mean", "hours_p95", "wait_2h_share",
+              "loaded_wait_h", "night_boardings", "note", "error"]
     with open(OUT / "park.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
@@ -308,9 +333,9 @@ def main(argv: list[str] | None = None) -> int:
                 if isinstance(rec.get(k), dict):
                     rec[k] = ";".join(f"{a}={b}" for a, b in sorted(rec[k].items()))
             for k in ("seconds", "peak_mb", "km", "cost", "bound", "ratio", "train_cost", "total_cost", "cost_bound",
-                      "cost_ratio"):
+                      "cost_ratio", "hours_mean", "hours_p95", "wait_2h_share", "loaded_wait_h"):
                 if isinstance(rec.get(k), float):
-                    rec[k] = round(rec[k], 4 if k.endswith("ratio") else 1)
+                    rec[k] = round(rec[k], 4 if k.endswith(("ratio", "share")) else 1)
             w.writerow(rec)
     console.print(f"[dim]results: {OUT / 'park.csv'}[/dim]")
     return 0
