@@ -19,10 +19,10 @@ from .problem import NO_LIMIT, ProblemData
 
 
 def fastest_ride(data: ProblemData, place: int, site: int) -> int:
-    """Minutes of the fastest legal coach ride home → site: two drivers, boarding at the best
-    hour of the day, under the driving rules (the boarding stop included)."""
+    """Minutes of the fastest legal coach ride home → site (from the pickup's departure to the
+    drop): two drivers leaving at the best hour of the day, under the driving rules."""
     km = float(data.km[place, data.site_place[site]])
-    return min(leg_minutes(km, data.rules, crew=2, start=h * 60) for h in range(24)) + data.boarding
+    return min(leg_minutes(km, data.rules, crew=2, start=h * 60) for h in range(24))
 
 
 def _clock(data: ProblemData, minute: int) -> str:

@@ -23,7 +23,7 @@ _DATETIME_FIELDS = {"earliest_departure", "arrive_by", "screening_valid_until",
 _CLOCK_FIELDS = {"receive_from", "receive_until"}
 
 
-_CLOCK_PAIR_FIELDS = {"night_rest", "night"}
+_CLOCK_PAIR_FIELDS = {"night_rest", "night", "boarding_hours"}
 
 
 def _header_key(header: object) -> str:
