@@ -53,6 +53,7 @@ def test_coordinator_starts_a_plan_and_sees_summary_map_unassigned_and_downloads
     assert view.count('<path class="trip') == len(doc["trips"])
     assert f'<td class="num" id="planned">{doc["summary"]["workers_planned"]}</td>' in view
     assert "screening_pending" in view  # 2 + 5 not cleared
+    assert '<td class="detail">5 of 30 not screened yet' in view  # and why, in numbers
     for name in ("manifests.xlsx", "schedule.xlsx", "boarding.xlsx", "report.xlsx", "plan.json"):
         got = client.get(f"/console/plans/{plan_id}/files/{name}")
         assert got.status_code == 200, (name, got.text[:200])
