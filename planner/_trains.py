@@ -48,6 +48,11 @@ RUN_CUSHION = 1.1
 #: rider lost to the ride limit had a straight ride of 95 % of it or more): its coach share in the
 #: mode choice is raised by NEAR_LIMIT yuan
 COACH_MARGIN, NEAR_LIMIT = 0.93, 5_000
+#: a group farther than this (road km, straight home → site) is priced by coach as whole coaches of
+#: its prefecture's pool in the mode choice (:func:`coach_pools`)
+FAR_KM = 1_200.0
+#: ... and within this (road km) of one of its trains' boarding stations
+STATION_KM = 100.0
 #: the price of leaving a worker unplanned in the mode choice (yuan: more than any way to travel)
 UNPLANNED = 1_000_000
 
@@ -251,15 +256,22 @@ def coach_pools(data: ProblemData, groups: list[Eligible], options: list[list[Ch
     digits of the county code), cohort and site, priced as whole coaches of the park's fleet —
     a full coach trip to the pool's farthest county and back, its crew included — so that the
     mode choice sees what a far county's remainder really costs by coach (a coach of its own)
-    rather than a full coach's share. Groups without a train option keep a per-worker share
-    (they go by coach whatever it costs)."""
+    rather than a full coach's share. Only far groups at a boarding station are pooled (a
+    straight coach ride of more than :data:`FAR_KM`, a boarding station within
+    :data:`STATION_KM`): the workers a train serves best, whose feeder costs little. Nearer
+    remainders share coaches with their neighbours' on the way, and a far feeder costs what it
+    saves (on a 20,000-worker park near Kunshan, pooling every far group moved a few workers of
+    many counties to long feeders and cost ~1 % more): they keep a full coach's share, as do
+    groups without a train option (they go by coach whatever it costs)."""
     pool = [-1] * len(groups)
     keys: dict[tuple[str, int, int], int] = {}
     members: list[list[int]] = []
     for g, e in enumerate(groups):
-        if not options[g] or direct_cost[g] is None:
-            continue
         o = data.orders[e.order]
+        if not options[g] or direct_cost[g] is None or data.km[o.place, data.site_place[o.site]] <= FAR_KM:
+            continue
+        if min(data.km[o.place, data.station_place[c.board]] for c in options[g]) > STATION_KM:
+            continue  # a far feeder costs as much as it saves: priced as before
         county = data.places[o.place].county or f"p{o.place}"
         key = (county[:4], e.cohort, o.site)
         if key not in keys:
