@@ -172,27 +172,36 @@ class Explainer:
 
     def _connection_missed(self, part: int, count: int) -> str:
         d, o = self.data, self.data.orders[part]
-        best: Optional[tuple[int, str]] = None
         lo, _, valid = self.window(part)
-        for t in d.trains:
-            for b in t.board:
-                km = float(d.km[o.place, d.station_place[b]])
-                first = d.board_open(lo - d.boarding) + d.boarding
-                reach = first + leg_minutes(km, d.rules, crew=2) + d.alighting + d.station_minutes
-                late = reach - t.departs(b)
-                text = (f"{t.name or t.id} leaves {d.station_ids[b]} {_clock(d, t.departs(b))}; a feeder boarding "
-                        f"{_clock(d, first)} arrives {_clock(d, reach - d.station_minutes)} + "
-                        f"{d.station_minutes} min")
-                if best is None or abs(late) < best[0]:
-                    best = (abs(late), text)
-        return best[1] if best else "no train boards near them"
+        first = d.board_open(lo - d.boarding) + d.boarding
+        near = sorted(((float(d.km[o.place, d.station_place[b]]), t.index, b) for t in d.trains for b in t.board))
+        if not near:
+            return "no train is offered"
+        km, ti, b = near[0]
+        t = d.trains[ti]
+        reach = first + leg_minutes(km, d.rules, crew=2) + d.alighting
+        name, station, leaves = t.name or t.id, d.station_ids[b], t.departs(b)
+        if reach + d.station_minutes > leaves:
+            return (f"nearest boarding station {station} ({km:,.0f} km): {name} leaves {_clock(d, leaves)}; a feeder "
+                    f"boarding at {_clock(d, first)} arrives {_clock(d, reach)} + {d.station_minutes} min, "
+                    f"{reach + d.station_minutes - leaves} min too late")
+        return (f"nearest boarding station {station} ({km:,.0f} km): {name} leaves {_clock(d, leaves)}, a feeder "
+                f"boarding at {_clock(d, first)} would be there by {_clock(d, reach)}, but no feeder could be "
+                f"timed to make it (boarding hours, screening until {_clock(d, valid)}, the ride door to door, "
+                f"the station's coaches)")
 
     def _outside_boarding_hours(self, part: int, count: int) -> str:
         d = self.data
         lo, by_deadline, valid = self.window(part)
+        hi = min(by_deadline, valid)
         hours = d.board_hours or (0, DAY)
-        return (f"they may board only {_clock(d, lo)}–{_clock(d, min(by_deadline, valid))}, outside the "
-                f"boarding hours {_hhmm(hours[0])}–{_hhmm(hours[1])}")
+        first = d.board_open(lo - d.boarding) + d.boarding
+        if first > hi:
+            return (f"they may board only {_clock(d, lo)}–{_clock(d, hi)}, outside the "
+                    f"boarding hours {_hhmm(hours[0])}–{_hhmm(hours[1])}")
+        return (f"no coach could board them within the boarding hours {_hhmm(hours[0])}–{_hhmm(hours[1])} "
+                f"and keep every rule (the coach or train that could take them needed a boarding at night; "
+                f"their window {_clock(d, lo)}–{_clock(d, hi)})")
 
 
 def details(data: ProblemData, rows: Sequence[tuple[int, int, str]], fleet: Optional[Fleet],
