@@ -38,6 +38,8 @@ class DrivingRules:
     night: Optional[tuple[int, int]] = (22 * 60, 6 * 60)
     night_rest: Optional[tuple[int, int]] = (2 * 60, 5 * 60)
     enabled: bool = True
+    #: minutes of room a crew at its daily limit waits for before it drives on
+    daily_chunk: int = DAILY_CHUNK
 
     @classmethod
     def from_policy(cls, policy) -> "DrivingRules":
@@ -214,7 +216,7 @@ def drive(log: DriveLog, t: int, need: int, rules: DrivingRules) -> tuple[int, l
         if room_daily <= 0:
             # wait until a short stretch may be driven: the window frees as fast as the crew
             # drives, so waiting for more would only stand the coach still longer
-            t = log._wait_daily(t, limit_day - min(need, DAILY_CHUNK, rules.daily) / crew)
+            t = log._wait_daily(t, limit_day - min(need, rules.daily_chunk, rules.daily) / crew)
             continue
         x = min(need, room_cont, room_night, room_daily)
         if night is not None:
