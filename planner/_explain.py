@@ -55,6 +55,11 @@ class Explainer:
         ride = fastest_ride(d, o.place, o.site)
         return lo, o.arrive_by - ride, o.valid_until
 
+    def first_board(self, lo: int) -> int:
+        """The earliest boarding (the pickup's departure) at or after ``lo`` within the boarding hours."""
+        d = self.data
+        return d.board_open(lo - d.boarding) + d.boarding
+
     def detail(self, part: int, count: int, reason: str) -> str:
         try:
             method = getattr(self, "_" + reason)
@@ -76,7 +81,7 @@ class Explainer:
     def _screening_expired(self, part: int, count: int) -> str:
         d, o = self.data, self.data.orders[part]
         lo, by_deadline, valid = self.window(part)
-        first = d.board_open(lo - d.boarding) + d.boarding
+        first = self.first_board(lo)
         if valid < first:
             return (f"screening valid until {_clock(d, valid)}, before the earliest boarding "
                     f"{_clock(d, first)}")
@@ -98,7 +103,7 @@ class Explainer:
     def _deadline_unreachable(self, part: int, count: int) -> str:
         d, o = self.data, self.data.orders[part]
         lo, _, _ = self.window(part)
-        first = d.board_open(lo - d.boarding) + d.boarding
+        first = self.first_board(lo)
         ride = fastest_ride(d, o.place, o.site)
         if first + ride > o.arrive_by:
             return (f"fastest legal coach ride {ride / 60:.1f} h: boarding at {_clock(d, first)} it arrives "
@@ -173,7 +178,7 @@ class Explainer:
     def _connection_missed(self, part: int, count: int) -> str:
         d, o = self.data, self.data.orders[part]
         lo, _, valid = self.window(part)
-        first = d.board_open(lo - d.boarding) + d.boarding
+        first = self.first_board(lo)
         near = sorted(((float(d.km[o.place, d.station_place[b]]), t.index, b) for t in d.trains for b in t.board))
         if not near:
             return "no train is offered"
@@ -195,7 +200,7 @@ class Explainer:
         lo, by_deadline, valid = self.window(part)
         hi = min(by_deadline, valid)
         hours = d.board_hours or (0, DAY)
-        first = d.board_open(lo - d.boarding) + d.boarding
+        first = self.first_board(lo)
         if first > hi:
             return (f"they may board only {_clock(d, lo)}–{_clock(d, hi)}, outside the "
                     f"boarding hours {_hhmm(hours[0])}–{_hhmm(hours[1])}")

@@ -102,7 +102,7 @@ def _boarding_hours_cause(data: ProblemData, trip: AllocatedTrip, log: DriveLog,
 SHIFTS = 6
 #: minutes of extra loaded time (over a fresh crew's) that make the crew rest before boarding
 REST_SLACK = 15
-#: the precision (minutes) of the rest before boarding
+#: the least rest (minutes) before boarding a tired crew takes
 REST_STEP = 15
 
 
