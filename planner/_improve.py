@@ -51,7 +51,7 @@ RUIN_TRIPS = 4  # trips re-cut together by a kick
 KICKS_PER_TRIP = 20  # at most, per trip of the cohort
 ROUNDS = 2  # of kicks, the trips cut in halves along one axis and then the other
 MIN_HALF = 40  # trips per half below which one process searches them all
-SEAM_SECONDS = 2.0  # at most this long past the deadline to descend where the halves meet
+SEAM_SECONDS = 2.0  # at most this long of a round to descend where the halves meet
 
 
 class _Prices:
@@ -452,10 +452,11 @@ def _half_search(conn, state: _State, until: float, seed: int, limit: int) -> No
 
 
 def _parallel_kicks(state: _State, until: float, seed: int, limit: int, tell: Callable[[], None],
-                    turn: int = 0) -> list[Loads]:
+                    turn: int = 0, seam_until: Optional[float] = None) -> list[Loads]:
     """Kicks on both halves of the trips at once, one forked process each, when the machine has
     two cores and fork and this process may have children; else on all trips here. The halves are
-    joined and their seam descended."""
+    joined and their seam descended (until ``seam_until``, default :data:`SEAM_SECONDS` after
+    ``until``)."""
     cut = _halves(state, turn)
     try:
         ctx = multiprocessing.get_context("fork")
@@ -488,7 +489,7 @@ def _parallel_kicks(state: _State, until: float, seed: int, limit: int, tell: Ca
     first = len(halves[0])
     seam = [i for i in range(len(merged.loads))
             if any((j < first) != (i < first) for j in merged.neighbours(i)[:NEAR_TOUCH])]
-    _descend(merged, seam, until + SEAM_SECONDS)
+    _descend(merged, seam, until + SEAM_SECONDS if seam_until is None else seam_until)
     tell()
     return [dict(t) for t in merged.loads]
 
@@ -522,7 +523,10 @@ def improve(data: ProblemData, drafts: list[DraftTrip], vtypes: list[int], objec
         # the first round lies inside a half in the second
         for turn in range(ROUNDS):
             end = time.monotonic() + max(0.0, until - time.monotonic()) / (ROUNDS - turn)
-            best = _parallel_kicks(state, end, seed + turn, KICKS_PER_TRIP * sizes[cohort] // ROUNDS, tell, turn)
+            # the seam where the halves meet is descended within the round's time, not after it
+            seam = min(SEAM_SECONDS, 0.2 * max(0.0, end - time.monotonic()))
+            best = _parallel_kicks(state, end - seam, seed + turn, KICKS_PER_TRIP * sizes[cohort] // ROUNDS, tell,
+                                   turn, seam_until=end)
             state = _State(prices, best)
         out += [prices.draft(t) for t in state.loads if t]
     return out
