@@ -87,7 +87,12 @@ def test_a_plan_on_the_cluster_can_be_cancelled(make_settings, scheduler):
                 time.sleep(0.2)
             assert stopped, "the cancelled task kept computing"
             assert stopped[0][1]["after_seconds"] < 60
+            # it says so just before it returns: the worker is free a moment later
+            deadline = time.monotonic() + 10
             busy = dask.run(lambda dask_worker: len(dask_worker.state.executing))
+            while sum(busy.values()) and time.monotonic() < deadline:
+                time.sleep(0.1)
+                busy = dask.run(lambda dask_worker: len(dask_worker.state.executing))
             assert sum(busy.values()) == 0
 
 
