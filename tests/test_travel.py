@@ -16,6 +16,7 @@ from planner.places import Point
 from planner.travel import CsvRoadMatrix, GeodesicRoad, provider_for
 
 FACTOR = 1.45  # the fake server's roads: great-circle metres × this
+SPEED = 75 / 3.6  # ... driven at the policy's 75 km/h (metres per second)
 
 
 def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -36,9 +37,11 @@ class _Osrm(BaseHTTPRequestHandler):
             q = parse_qs(url.query)
             src = [int(i) for i in q["sources"][0].split(";")]
             dst = [int(i) for i in q["destinations"][0].split(";")]
-            body = {"code": "Ok", "distances": [[_metres(coords[i], coords[j]) for j in dst] for i in src]}
+            body = {"code": "Ok", "distances": [[_metres(coords[i], coords[j]) for j in dst] for i in src],
+                    "durations": [[_metres(coords[i], coords[j]) / SPEED for j in dst] for i in src]}
         else:
-            body = {"code": "Ok", "routes": [{"distance": _metres(coords[0], coords[1])}]}
+            m = _metres(coords[0], coords[1])
+            body = {"code": "Ok", "routes": [{"distance": m, "duration": m / SPEED}]}
         data = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

@@ -148,8 +148,9 @@ class Times:
 
 @dataclass
 class TripFacts:
-    """One trip as the rules see it: its coach type, each stop's times, each leg's road km and
-    driving (index i: the leg ending at stop i; index 0 is empty), and all its driving."""
+    """One trip as the rules see it: its coach type, each stop's times, each leg's road km, pure
+    driving minutes (from the road source, or its km at the policy's speed) and driving (index
+    i: the leg ending at stop i; index 0 is empty), and all its driving."""
 
     trip: Trip
     index: int
@@ -158,6 +159,16 @@ class TripFacts:
     legs: list[float]
     leg_driving: list[list[tuple[datetime, datetime]]]
     driving: list[tuple[datetime, datetime]]
+    #: driving minutes of each leg (not rounded); empty: each leg's km at the policy's speed
+    leg_minutes: list[float] = field(default_factory=list)
+    #: whether the road source gave leg i's minutes (False: its km at the policy's speed)
+    leg_timed: list[bool] = field(default_factory=list)
+
+    def need(self, i: int, speed_kmh: float) -> float:
+        """Driving minutes of the leg ending at stop ``i`` (not rounded)."""
+        if i < len(self.leg_minutes):
+            return self.leg_minutes[i]
+        return self.legs[i] / speed_kmh * 60.0
 
     def one_way_km(self) -> float:
         """The longer of the outbound run (depot → last pickup) and the loaded run (first pickup → last drop)."""
@@ -249,13 +260,14 @@ class Facts:
 
     def _trip_facts(self, i: int, trip: Trip) -> TripFacts:
         times = stop_times(trip)
-        legs = [0.0] + [self.roads.km(a.place, b.place) for a, b in zip(trip.stops, trip.stops[1:])]
-        speed_s = 3600.0 / self.p.speed_kmh  # seconds per km
+        pairs = list(zip(trip.stops, trip.stops[1:]))
+        legs = [0.0] + [self.roads.km(a.place, b.place) for a, b in pairs]
+        timing = [(0.0, False)] + [self.roads.timing(a.place, b.place, self.p.speed_kmh) for a, b in pairs]
         leg_driving: list[list[tuple[datetime, datetime]]] = [[]]
         for k in range(1, len(trip.stops)):
             s = trip.stops[k]
             lo = times[k - 1].depart
-            need = timedelta(seconds=legs[k] * speed_s)
+            need = timedelta(minutes=timing[k][0])
             if s.drive:
                 leg_driving.append([(as_shanghai(a), as_shanghai(b)) for a, b in s.drive])
             elif lo is not None and need > timedelta(0):
@@ -263,4 +275,5 @@ class Facts:
             else:
                 leg_driving.append([])
         driving = union(iv for leg in leg_driving for iv in leg)
-        return TripFacts(trip, i, self.fleet.get(trip.vehicle_type), times, legs, leg_driving, driving)
+        return TripFacts(trip, i, self.fleet.get(trip.vehicle_type), times, legs, leg_driving, driving,
+                         [m for m, _ in timing], [src for _, src in timing])

@@ -25,13 +25,14 @@ def check_driving(f: Facts) -> None:
 
 def _legs(f: Facts, tf: TripFacts) -> None:
     trip, p = tf.trip, f.p
-    speed_s = 3600.0 / p.speed_kmh  # seconds per km
     if trip.stops and trip.stops[0].drive:
         f.add("leg_time", trip.id, f"{stop_label(0, trip.stops[0])} lists driving, but no leg ends at the first stop")
     for i in range(1, len(trip.stops)):
         s = trip.stops[i]
         lo, hi = tf.times[i - 1].depart, tf.times[i].arrive
-        need = timedelta(seconds=tf.legs[i] * speed_s)
+        need = timedelta(minutes=tf.need(i, p.speed_kmh))
+        timed = tf.leg_timed[i] if i < len(tf.leg_timed) else False
+        how = f"by the road source {f.roads.spec}" if timed else f"at {p.speed_kmh:g} km/h"
         label = f"leg to {stop_label(i, s)}"
         total = timedelta(0)
         prev_end: Optional[datetime] = None
@@ -41,14 +42,14 @@ def _legs(f: Facts, tf: TripFacts) -> None:
                 continue
             if (lo is not None and a < lo - TOL) or (hi is not None and b > hi + TOL):
                 f.add("leg_time", trip.id, f"{label}: driving {span(a, b)} is outside the leg {span(lo, hi)} "
-                      f"({tf.legs[i]:.1f} km needs {minutes(need)})")
+                      f"({tf.legs[i]:.1f} km needs {minutes(need)} {how})")
             if prev_end is not None and a < prev_end - TOL:
                 f.add("leg_time", trip.id, f"{label}: driving intervals overlap or are out of order at {fmt(a)}")
             prev_end = b if prev_end is None else max(prev_end, b)
             total += b - a
         if s.drive and total < need - TOL:
             f.add("leg_time", trip.id, f"{label}: {minutes(total)} of driving for {tf.legs[i]:.1f} km, "
-                  f"which needs {minutes(need)} at {p.speed_kmh:g} km/h")
+                  f"which needs {minutes(need)} {how}")
 
 
 def _rules(f: Facts, tf: TripFacts) -> None:

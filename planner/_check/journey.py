@@ -92,19 +92,22 @@ def _window_min(w: Optional[tuple[time, time]]) -> Optional[tuple[float, float]]
 
 
 def fastest_ride(p: Policy, start: float, legs: list[float], dwells: list[float], crew: int,
-                 night_rest: bool = True) -> list[float]:
+                 night_rest: bool = True, drive: Optional[list[float]] = None) -> list[float]:
     """Minutes from ``start`` to the end of each leg for a crew fresh at ``start``.
 
-    ``legs`` are road km, each driven in whole minutes (rounded up, as plans are written); before
+    ``legs`` are road km; ``drive`` their driving minutes (by default the km at the policy's
+    speed), each driven in whole minutes (rounded up, as plans are written); before
     leg k (k ≥ 1) the coach stands ``dwells[k - 1]`` minutes at a stop. The crew drives whenever
     the rules let it: a break after the continuous (or night)
     limit, no driving in the night rest (unless ``night_rest`` is false), at most ``crew`` ×
     the daily limit of coach driving in any 24 h."""
+    if drive is None:
+        drive = [km / p.speed_kmh * 60.0 for km in legs]
     ends: list[float] = []
     if not p.driving_rules:
         t = 0.0
-        for k, km in enumerate(legs):
-            t += (dwells[k - 1] if k else 0.0) + math.ceil(km / p.speed_kmh * 60.0 - 1e-9)
+        for k, m in enumerate(drive):
+            t += (dwells[k - 1] if k else 0.0) + math.ceil(m - 1e-9)
             ends.append(t)
         return ends
     cont = p.max_continuous_driving_hours * 60.0
@@ -135,10 +138,10 @@ def fastest_ride(p: Policy, start: float, legs: list[float], dwells: list[float]
             excess -= b - a
         return now + 1440.0
 
-    for k, km in enumerate(legs):
+    for k, m in enumerate(drive):
         if k:
             t += dwells[k - 1]
-        need = float(math.ceil(km / p.speed_kmh * 60.0 - 1e-9))  # plans run on whole minutes
+        need = float(math.ceil(m - 1e-9))  # plans run on whole minutes
         for _ in range(10_000):
             if need <= 1e-6:
                 break
@@ -202,7 +205,8 @@ def journey_of(f: Facts) -> Journey:
         assert t_first is not None and t_last is not None
         i0, j1 = pick[0], drop[-1]
         dwells = [(p.boarding_minutes if trip.stops[k].kind == "pickup" else p.alight_minutes) for k in range(i0 + 1, j1)]
-        ends = fastest_ride(p, _minute(t_first), tf.legs[i0 + 1:j1 + 1], dwells, trip.crew, not exempt)
+        ends = fastest_ride(p, _minute(t_first), tf.legs[i0 + 1:j1 + 1], dwells, trip.crew, not exempt,
+                            [tf.need(k, p.speed_kmh) for k in range(i0 + 1, j1 + 1)])
         reach = {i0 + 1 + k: e for k, e in enumerate(ends)}  # minutes after the first boarding
         leave = {k: reach[k] + dwells[k - i0 - 1] for k in range(i0 + 1, j1)}
         leave[i0] = 0.0
