@@ -21,8 +21,8 @@ from .problem import NO_LIMIT, ProblemData
 def fastest_ride(data: ProblemData, place: int, site: int) -> int:
     """Minutes of the fastest legal coach ride home → site (from the pickup's departure to the
     drop): two drivers leaving at the best hour of the day, under the driving rules."""
-    km = float(data.km[place, data.site_place[site]])
-    return min(leg_minutes(km, data.rules, crew=2, start=h * 60) for h in range(24))
+    driving = int(data.drive[place, data.site_place[site]])
+    return min(leg_minutes(driving, data.rules, crew=2, start=h * 60) for h in range(24))
 
 
 def _clock(data: ProblemData, minute: int) -> str:
@@ -179,12 +179,13 @@ class Explainer:
         d, o = self.data, self.data.orders[part]
         lo, _, valid = self.window(part)
         first = self.first_board(lo)
-        near = sorted(((float(d.km[o.place, d.station_place[b]]), t.index, b) for t in d.trains for b in t.board))
+        near = sorted(((float(d.km[o.place, d.station_place[b]]), t.index, b, int(d.drive[o.place, d.station_place[b]]))
+                       for t in d.trains for b in t.board))
         if not near:
             return "no train is offered"
-        km, ti, b = near[0]
+        km, ti, b, driving = near[0]
         t = d.trains[ti]
-        reach = first + leg_minutes(km, d.rules, crew=2) + d.alighting
+        reach = first + leg_minutes(driving, d.rules, crew=2) + d.alighting
         name, station, leaves = t.name or t.id, d.station_ids[b], t.departs(b)
         if reach + d.station_minutes > leaves:
             return (f"nearest boarding station {station} ({km:,.0f} km): {name} leaves {_clock(d, leaves)}; a feeder "

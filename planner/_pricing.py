@@ -58,7 +58,7 @@ def ride_fits(data: ProblemData, pickups: Sequence[int], sites: Sequence[int]) -
     that fits at no hour is never drafted; the scheduler looks for the hour and rest that fit."""
     rules = data.rules
     seq = list(pickups) + [data.site_place[s] for s in sites]
-    legs = [rules.minutes(data.km[a, b]) for a, b in zip(seq, seq[1:])]
+    legs = [int(data.drive[a, b]) for a, b in zip(seq, seq[1:])]
     dwell = [data.boarding] * (len(pickups) - 1) + [data.alighting] * (len(sites) - 1) + [0]
     if sum(legs) + sum(dwell) > data.max_ride:
         return False  # even without breaks or rests
@@ -99,7 +99,7 @@ def pickup_span(data: ProblemData, pickups: tuple[int, ...]) -> int:
     if len(pickups) < 2:
         return 0
     rules = data.rules
-    drive_min = sum(rules.minutes(data.km[a, b]) for a, b in zip(pickups, pickups[1:]))
+    drive_min = sum(int(data.drive[a, b]) for a, b in zip(pickups, pickups[1:]))
     span = drive_min + data.boarding * (len(pickups) - 1)
     if rules.enabled:
         span += (drive_min // rules.night_continuous + 1) * rules.break_minutes

@@ -344,7 +344,7 @@ def _first_start(data: ProblemData, trip: AllocatedTrip, v: int, crew: int, hold
     first = trip.pickups[0]
     ready = max(board_from(data, trip, o) for o, _ in trip.board[first]) + hold
     ready = board_open(data, first, ready - data.boarding) + data.boarding
-    need = data.rules.minutes(data.km[vt.depot, first])
+    need = int(data.drive[vt.depot, first])
     lead, _ = drive(DriveLog(crew=crew), ready, need, data.rules)
     start = max(vt.available_from, ready - data.boarding - (lead - ready) - rest)
     # the night rest can stall a coach on its way out: leave earlier until it is there on time

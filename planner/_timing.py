@@ -55,7 +55,7 @@ def simulate(data: ProblemData, trip: AllocatedTrip, start: int, crew: int, inta
     log = DriveLog.seeded(crew, prior, rules) if prior else DriveLog(crew=crew)
     depart = TimedStop("depart", vt.depot, None, None, start)
     first = trip.pickups[0]
-    arrive, iv = drive(log, start, rules.minutes(data.km[vt.depot, first]), rules)
+    arrive, iv = drive(log, start, int(data.drive[vt.depot, first]), rules)
     if iv and iv[0][0] > start:
         depart.depart = iv[0][0]  # the crew rested at the depot: the coach leaves when it drives
     ready = max(board_from(data, trip, o) for o, _ in trip.board[first]) + hold
@@ -151,7 +151,7 @@ def fresh_ride(data: ProblemData, trip: AllocatedTrip, board: int, crew: int = 2
 def _loaded_drive(data: ProblemData, trip: AllocatedTrip, rules: DrivingRules) -> int:
     """Minutes of driving from the first pickup to the last drop."""
     seq = list(trip.pickups) + [data.site_place[s] for s in trip.sites]
-    return sum(rules.minutes(data.km[a, b]) for a, b in zip(seq, seq[1:]))
+    return sum(int(data.drive[a, b]) for a, b in zip(seq, seq[1:]))
 
 
 def _loaded(data: ProblemData, trip: AllocatedTrip, log: DriveLog, board: int, rules: DrivingRules,
@@ -162,7 +162,7 @@ def _loaded(data: ProblemData, trip: AllocatedTrip, log: DriveLog, board: int, r
     site's receiving hours) — then it stops there."""
     t, here = board + data.boarding, trip.pickups[0]
     for p in trip.pickups[1:]:
-        arrive, _ = drive(log, t, rules.minutes(data.km[here, p]), rules)
+        arrive, _ = drive(log, t, int(data.drive[here, p]), rules)
         ready = max(board_from(data, trip, o) for o, _ in trip.board[p])
         at = board_open(data, p, max(arrive, ready - data.boarding))
         if first_wait and at > arrive:
@@ -170,7 +170,7 @@ def _loaded(data: ProblemData, trip: AllocatedTrip, log: DriveLog, board: int, r
         t, here = at + data.boarding, p
     for k, s in enumerate(trip.sites):
         sp = data.site_place[s]
-        arrive, _ = drive(log, t, rules.minutes(data.km[here, sp]), rules)
+        arrive, _ = drive(log, t, int(data.drive[here, sp]), rules)
         at = data.open_at(s, arrive, data.alighting)
         if first_wait and at > arrive:
             return at, at - arrive
@@ -198,7 +198,7 @@ def _run(data: ProblemData, trip: AllocatedTrip, log: DriveLog, board: int, leav
             arrive, leg = board, iv
         else:
             ready = max(board_from(data, trip, o) for o, _ in loads)
-            arrive, leg = drive(log, t, rules.minutes(data.km[here, p]), rules)
+            arrive, leg = drive(log, t, int(data.drive[here, p]), rules)
             arrive = max(arrive, ready - data.boarding)
             if hours:
                 arrive = board_open(data, p, arrive)
@@ -220,7 +220,7 @@ def _run(data: ProblemData, trip: AllocatedTrip, log: DriveLog, board: int, leav
             drops.setdefault(data.orders[o].site, []).append((o, n))
     for s in trip.sites:
         sp = data.site_place[s]
-        arrive, leg = drive(log, t, rules.minutes(data.km[here, sp]), rules)
+        arrive, leg = drive(log, t, int(data.drive[here, sp]), rules)
         arrive = data.open_at(s, arrive, data.alighting)
         depart = arrive + data.alighting
         n_here = sum(n for _, n in drops[s])
@@ -239,7 +239,7 @@ def _run(data: ProblemData, trip: AllocatedTrip, log: DriveLog, board: int, leav
                 raise Fail("ride_time_exceeded")
         stops.append(TimedStop("drop", sp, s, arrive, depart, list(drops[s]), leg))
         t, here = depart, sp
-    arrive, leg = drive(log, t, rules.minutes(data.km[here, vt.depot]), rules)
+    arrive, leg = drive(log, t, int(data.drive[here, vt.depot]), rules)
     stops.append(TimedStop("return", vt.depot, None, arrive, None, [], leg))
     if start < vt.available_from or arrive > vt.available_until:
         raise Fail("no_vehicle")
@@ -302,7 +302,7 @@ def fresh_minutes(data: ProblemData, trip: AllocatedTrip, stops: list[TimedStop]
     for k in range(i + 1, j + 1):
         if k > i + 1:
             t += data.boarding if stops[k - 1].kind == "pickup" else data.alighting
-        t, _ = drive(log, t, rules.minutes(data.km[stops[k - 1].place, stops[k].place]), rules)
+        t, _ = drive(log, t, int(data.drive[stops[k - 1].place, stops[k].place]), rules)
     return t - t0
 
 

@@ -118,22 +118,23 @@ def chains(data: ProblemData, e: Eligible, fl: Fleets) -> list[Chain]:
             feeder_km = float(data.km[o.place, bp])
             crew = 2 if feeder_km > data.two_driver_km else 1
             feeder_rules = replace(rules, night_rest=None) if feeder_km <= data.exempt_km else rules
-            drive_in = leg_minutes(feeder_km, feeder_rules, crew=crew)
+            feeder_min = int(data.drive[o.place, bp])
+            drive_in = leg_minutes(feeder_min, feeder_rules, crew=crew)
             for _ in range(3):  # the drive at the hour it would start (a night stop may fall in it)
                 latest = min(e.board_until, t.departs(b) - data.station_minutes - data.alighting - drive_in - 30)
-                at_that_hour = leg_minutes(feeder_km, feeder_rules, crew=crew, start=latest)
+                at_that_hour = leg_minutes(feeder_min, feeder_rules, crew=crew, start=latest)
                 if at_that_hour <= drive_in:
                     break
                 drive_in = at_that_hour
             latest = min(e.board_until, t.departs(b) - data.station_minutes - data.alighting - drive_in - 30)
             if latest < e.board_from:
                 continue
-            if not _feeder_reaches(data, fl.local[b], o.place, bp, feeder_km, latest):
+            if not _feeder_reaches(data, fl.local[b], o.place, bp, latest):
                 continue
             feeder = share(data, fl.local[b], o.place, bp)
             for a in t.alight:
                 ap = data.station_place[a]
-                drive_out = leg_minutes(float(data.km[ap, site]), rules, crew=1)
+                drive_out = leg_minutes(int(data.drive[ap, site]), rules, crew=1)
                 reach = t.arrives(a) + data.station_minutes + data.boarding + drive_out
                 t1 = data.open_at(o.site, reach, data.alighting)
                 if data.time_rules and t1 > o.arrive_by:
@@ -154,19 +155,18 @@ def chains(data: ProblemData, e: Eligible, fl: Fleets) -> list[Chain]:
     return out[:CHAINS_KEPT]
 
 
-def _feeder_reaches(data: ProblemData, types: tuple[int, ...], home: int, station: int, feeder_km: float,
-                    latest: int) -> bool:
+def _feeder_reaches(data: ProblemData, types: tuple[int, ...], home: int, station: int, latest: int) -> bool:
     """Whether a coach of ``types`` can, by estimate, drive from its depot to the county and board
     by ``latest``, its crew then driving on to the station (out and in are one drive for it)."""
     if not data.time_rules:
         return True
     for v in types:
         vt = data.vehicles[v]
-        out_km = float(data.km[vt.depot, home])
-        out = leg_minutes(out_km, data.rules, crew=2)
-        both = leg_minutes(out_km + feeder_km, data.rules, crew=2)
+        out_min, feeder_min = int(data.drive[vt.depot, home]), int(data.drive[home, station])
+        out = leg_minutes(out_min, data.rules, crew=2)
+        both = leg_minutes(out_min + feeder_min, data.rules, crew=2)
         if vt.available_from + out + data.boarding <= latest \
-                and vt.available_from + both + data.boarding <= latest + leg_minutes(feeder_km, data.rules, crew=2):
+                and vt.available_from + both + data.boarding <= latest + leg_minutes(feeder_min, data.rules, crew=2):
             return True
     return False
 
@@ -312,7 +312,7 @@ def _near_the_limit(data: ProblemData, e: Eligible) -> bool:
     if not data.time_rules:
         return False
     o = data.orders[e.order]
-    ride = leg_minutes(float(data.km[o.place, data.site_place[o.site]]), data.rules, crew=2) + data.boarding
+    ride = leg_minutes(int(data.drive[o.place, data.site_place[o.site]]), data.rules, crew=2) + data.boarding
     return ride > COACH_MARGIN * data.max_ride
 
 
@@ -323,13 +323,13 @@ def coach_reaches(data: ProblemData, e: Eligible, fl: Fleets) -> bool:
         return True
     o = data.orders[e.order]
     site = data.site_place[o.site]
-    ride = leg_minutes(float(data.km[o.place, site]), data.rules, crew=2)
+    ride = leg_minutes(int(data.drive[o.place, site]), data.rules, crew=2)
     for v in fl.home:
         vt = data.vehicles[v]
-        out_km = float(data.km[vt.depot, o.place])
-        out = leg_minutes(out_km, data.rules, crew=2)
+        out_min = int(data.drive[vt.depot, o.place])
+        out = leg_minutes(out_min, data.rules, crew=2)
         # the crew stays with the coach: out and back is one drive for it
-        both = leg_minutes(out_km + float(data.km[o.place, site]), data.rules, crew=2)
+        both = leg_minutes(out_min + int(data.drive[o.place, site]), data.rules, crew=2)
         board = max(e.board_from, vt.available_from + out + data.boarding)
         if board <= e.board_until and max(board + ride, vt.available_from + both + data.boarding) <= o.arrive_by:
             return True
@@ -338,7 +338,7 @@ def coach_reaches(data: ProblemData, e: Eligible, fl: Fleets) -> bool:
 
 def _coach_reason(data: ProblemData, e: Eligible) -> Reason:
     o = data.orders[e.order]
-    ride = leg_minutes(float(data.km[o.place, data.site_place[o.site]]), data.rules, crew=2)
+    ride = leg_minutes(int(data.drive[o.place, data.site_place[o.site]]), data.rules, crew=2)
     if ride + data.boarding > data.max_ride:
         return "ride_time_exceeded"
     return "deadline_unreachable" if e.by_coach else "ride_time_exceeded"

@@ -303,6 +303,9 @@ def plan_province_cmd(
     workers: int = typer.Option(2, "--workers", help="LocalCluster worker processes (without --scheduler)."),
     time_limit: float = typer.Option(30.0, "--time-limit", help="Seconds per park."),
     seed: int = typer.Option(0, "--seed"),
+    roads: Optional[str] = typer.Option(None, "--roads",
+                                        help="Road source for every park and the train split: a from,to,km[,minutes] "
+                                             "CSV or an OSRM base URL (default: geodesic × road factor)."),
 ) -> None:
     """Plan every park of a province as a Dask task, a progress bar each; write each plan, the
     province summary, and run the checkers (every park's, and the shared fleet's)."""
@@ -327,7 +330,8 @@ def plan_province_cmd(
                 if park in tasks:
                     bar.update(tasks[park], completed=fraction, phase=phase)
 
-            result = plan_province(province, client, time_limit=time_limit, seed=seed, progress=progress)
+            result = plan_province(province, client, time_limit=time_limit, seed=seed, progress=progress,
+                                   roads=roads)
             for task in tasks.values():
                 bar.update(task, completed=1.0, phase="done")
     finally:

@@ -258,8 +258,9 @@ def charged_peak(intervals: list[tuple[int, int, float]], around: Optional[tuple
     return float((over @ w).max())
 
 
-def leg_minutes(km: float, rules: DrivingRules, crew: int = 2, start: int = 8 * 60) -> int:
-    """Elapsed minutes to drive ``km`` from a fresh start at clock ``start`` (an estimate for planning)."""
+def leg_minutes(driving: int, rules: DrivingRules, crew: int = 2, start: int = 8 * 60) -> int:
+    """Elapsed minutes for ``driving`` minutes at the wheel from a fresh start at clock ``start``
+    (breaks and rests included; an estimate for planning)."""
     log = DriveLog(crew=crew)
-    end, _ = drive(log, start, rules.minutes(km), rules)
+    end, _ = drive(log, start, int(driving), rules)
     return end - start

@@ -51,7 +51,7 @@ def eligibility(data: ProblemData, already: Sequence[int] = ()) -> tuple[list[El
         hi = o.valid_until
         coach_reason: Optional[Reason] = None
         if data.time_rules:
-            ride = leg_minutes(data.km[o.place, data.site_place[o.site]], data.rules, crew=2)
+            ride = leg_minutes(int(data.drive[o.place, data.site_place[o.site]]), data.rules, crew=2)
             if ride + data.boarding > data.max_ride:
                 coach_reason = "ride_time_exceeded"
             hi = min(hi, o.arrive_by - ride)

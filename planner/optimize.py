@@ -145,7 +145,7 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
         plan = _repair(scenario, data, plan, timed, rows, fixed, fleet, intake, vtypes, windows, notes, assemble)
     if params.suggest_trains and params.pooling:
         tell("suggesting trains", 0.97)
-        plan.suggestions = suggest(scenario, plan)
+        plan.suggestions = suggest(scenario, plan, roads=distances)
     if progress:
         progress(Progress("done", 1.0, plan.summary.cost))
     return plan

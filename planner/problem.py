@@ -112,6 +112,9 @@ class ProblemData:
     t0: datetime  # minute 0, an Asia/Shanghai midnight
     places: tuple[Point, ...]
     km: np.ndarray  # (P, P) road km
+    #: (P, P) pure driving minutes of each leg from the same road source, rounded up to whole
+    #: minutes (a plan never drives faster than its source allows)
+    drive: np.ndarray
     site_ids: tuple[str, ...]
     site_place: tuple[int, ...]
     site_hours: tuple[tuple[int, int], ...]  # receiving minutes of day [from, until]
@@ -236,16 +239,21 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
     nd, ns, nst = len(scenario.depots), len(scenario.sites), len(scenario.stations)
     depot_place = tuple(len(places) + i for i in range(nd))
     resolved = [p for p in points if isinstance(p, Point)]  # every one: the errors were raised above
-    places.extend(replace(p, ref=d.id) for p, d in zip(resolved[:nd], scenario.depots))
+    # sites and depots by their own names (drivers and workers read them), else the location's
+    places.extend(replace(p, ref=d.id, name=d.name or d.location.name or p.name)
+                  for p, d in zip(resolved[:nd], scenario.depots))
     site_place = tuple(len(places) + i for i in range(ns))
-    places.extend(replace(p, ref=x.id) for p, x in zip(resolved[nd:nd + ns], scenario.sites))
+    places.extend(replace(p, ref=x.id, name=x.name or x.location.name or p.name)
+                  for p, x in zip(resolved[nd:nd + ns], scenario.sites))
     station_place = tuple(len(places) + i for i in range(nst))
     places.extend(replace(p, ref=x.id, name=x.name or x.id)
                   for p, x in zip(resolved[nd + ns:nd + ns + nst], scenario.stations))
     origin_place = [add(p) for p in resolved[nd + ns + nst:]]
 
     provider = distances or GeodesicRoad(pol.road_factor)
-    km = np.asarray(provider.matrix(places, places), dtype=float)
+    km, minutes = provider.table(places, places, pol.speed_kmh)
+    km = np.asarray(km, dtype=float)
+    drive = np.ceil(np.asarray(minutes, dtype=float) - 1e-9).astype(np.int64)
 
     times = [o.earliest_departure for o in scenario.orders] + [v.available_from for v in scenario.fleet]
     first = min(times) if times else datetime.now(SHANGHAI)
@@ -298,7 +306,7 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
                   t.cars, t.seats_per_car, t.fixed_cost, t.cost_per_seat, t.min_riders)
         for i, t in enumerate(scenario.trains))
     return ProblemData(
-        name=scenario.name, t0=t0, places=tuple(places), km=km,
+        name=scenario.name, t0=t0, places=tuple(places), km=km, drive=drive,
         site_ids=tuple(s.id for s in scenario.sites), site_place=site_place,
         site_hours=tuple((_clock(s.receive_from), _clock(s.receive_until) - (1 if s.receive_until.second else 0))
                          for s in scenario.sites),

@@ -169,12 +169,13 @@ def split_pool(province: Province, counts: Optional[dict[str, dict[str, int]]] =
 BOARD_KM, ALIGHT_KM = 250.0, 150.0
 
 
-def train_demand(province: Province) -> dict[str, dict[str, int]]:
+def train_demand(province: Province, roads: Optional[str] = None) -> dict[str, dict[str, int]]:
     """Per shared train, per park: the cleared workers of the park who could ride it (see
-    :data:`BOARD_KM`)."""
+    :data:`BOARD_KM`), road km from ``roads`` (a road source as ``--roads`` names it; default
+    geodesic × each park's road factor)."""
     from .contract import Location, TrainOffer  # noqa: PLC0415
     from .places import Point, resolve_all  # noqa: PLC0415
-    from .travel import geodesic_km  # noqa: PLC0415
+    from .travel import provider_for  # noqa: PLC0415
 
     out: dict[str, dict[str, int]] = {t["id"]: {} for t in province.trains}
     if not province.trains:
@@ -183,25 +184,28 @@ def train_demand(province: Province) -> dict[str, dict[str, int]]:
     def points(rows: list[dict[str, Any]], key: str) -> list[Any]:
         return resolve_all([Location.model_validate(r[key]) for r in rows])
 
-    where = {st["id"]: (p.lat, p.lon) for st, p in zip(province.stations, points(province.stations, "location"))
+    where = {st["id"]: p for st, p in zip(province.stations, points(province.stations, "location"))
              if isinstance(p, Point)}
     offers = [TrainOffer.model_validate(t) for t in province.trains]
     for name, sc in province.parks.items():
-        factor = float(sc.get("policy", {}).get("road_factor", 1.3))
+        source = provider_for(roads, float(sc.get("policy", {}).get("road_factor", 1.3)))
+        speed = float(sc.get("policy", {}).get("speed_kmh", 75.0))
         orders = sc.get("orders", [])
         ok = [(o, p) for o, p in zip(orders, points(orders, "origin")) if isinstance(p, Point)]
-        lat = [p.lat for _, p in ok]
-        lon = [p.lon for _, p in ok]
-        sites = [(p.lat, p.lon) for p in points(sc.get("sites", []), "location") if isinstance(p, Point)]
+        sites = [p for p in points(sc.get("sites", []), "location") if isinstance(p, Point)]
+        col = {s: k for k, s in enumerate(where)}
+        stations = list(where.values())
+        to_station = source.table(sites, stations, speed)[0] if sites and stations else None
+        from_home = source.table([p for _, p in ok], stations, speed)[0] if ok and stations else None
         for offer in offers:
-            if not any(s in where and float(geodesic_km(a, b, *where[s])) * factor <= ALIGHT_KM
-                       for s in offer.alighting() for a, b in sites):
+            if to_station is None or not any(s in where and float(to_station[i, col[s]]) <= ALIGHT_KM
+                                             for s in offer.alighting() for i in range(len(sites))):
                 continue
-            if not ok:
+            if from_home is None:
                 continue
             near = np.zeros(len(ok), dtype=bool)
             for s in (b for b in offer.boarding() if b in where):
-                near |= np.asarray(geodesic_km(lat, lon, *where[s])) * factor <= BOARD_KM
+                near |= from_home[:, col[s]] <= BOARD_KM
             n = sum(int(o.get("cleared", o.get("headcount", 0))) for (o, _), yes in zip(ok, near) if yes)
             if n:
                 out[offer.id][name] = n
@@ -252,11 +256,13 @@ def park_scenario(province: Province, name: str, pool: dict[str, int],
     return sc
 
 
-def plan_park(name: str, scenario: dict[str, Any], time_limit: float, seed: int) -> dict[str, Any]:
+def plan_park(name: str, scenario: dict[str, Any], time_limit: float, seed: int,
+              roads: Optional[str] = None) -> dict[str, Any]:
     """One park's task (runs on a worker): plan, check, and report progress on the topic
-    ``fangang-progress``. Plain data in and out."""
+    ``fangang-progress``. Plain data in and out; ``roads`` names the road source (as ``--roads``)."""
     from .check import check  # noqa: PLC0415
     from .optimize import solve  # noqa: PLC0415
+    from .travel import provider_for  # noqa: PLC0415
 
     publish: Callable[[Any], None] = lambda _msg: None  # noqa: E731
     try:
@@ -267,9 +273,9 @@ def plan_park(name: str, scenario: dict[str, Any], time_limit: float, seed: int)
     except (ImportError, ValueError):
         pass
     sc = Scenario.model_validate(scenario)
-    plan = solve(sc, time_limit=time_limit, seed=seed,
+    plan = solve(sc, time_limit=time_limit, seed=seed, distances=provider_for(roads, sc.policy.road_factor) if roads else None,
                  progress=lambda p: publish((name, p.phase, p.fraction)))
-    found = check(sc, plan)
+    found = check(sc, plan, roads=roads)
     publish((name, "done", 1.0))
     return {"park": name, "plan": plan.model_dump(mode="json", by_alias=True, exclude_none=True),
             "violations": [str(v) for v in found], "seconds": plan.solver.seconds}
@@ -308,14 +314,15 @@ def _short(plan: dict[str, Any], reason: str) -> int:
 
 def plan_province(province: Province, client: Any, *, time_limit: float | dict[str, float] = 30.0, seed: int = 0,
                   progress: Optional[Callable[[str, str, float], None]] = None,
-                  first: Optional[dict[str, dict[str, int]]] = None) -> ProvinceResult:
+                  first: Optional[dict[str, dict[str, int]]] = None, roads: Optional[str] = None) -> ProvinceResult:
     """Plan every park on ``client``'s cluster (see the module's doc for the split; ``time_limit``:
-    seconds per park, or a park → seconds map; ``first``: the first pass's split, default by demand)."""
+    seconds per park, or a park → seconds map; ``first``: the first pass's split, default by demand;
+    ``roads``: the road source every park and the train split measure with, as ``--roads``)."""
     from distributed import as_completed  # noqa: PLC0415
 
     pool = json.loads(json.dumps(split_pool(province, first)))
     offers = {t["id"]: t for t in province.trains}
-    demand = train_demand(province)
+    demand = train_demand(province, roads)
     parts: dict[str, dict[str, dict[str, Any]]] = {n: {} for n in province.parks}
     for tid, by_park in split_seats(province, demand).items():
         for n, k in by_park.items():
@@ -333,7 +340,7 @@ def plan_province(province: Province, client: Any, *, time_limit: float | dict[s
         limit = {n: time_limit[n] if isinstance(time_limit, dict) else time_limit for n in names}
         # the largest first: the slowest park sets the wall time, so it should start at once
         order = sorted(names, key=lambda n: -len(scenarios[n].get("orders", [])))
-        futures = {client.submit(plan_park, n, scenarios[n], limit[n], seed, key=f"park-{n}-{rounds[0]}-{token}",
+        futures = {client.submit(plan_park, n, scenarios[n], limit[n], seed, roads, key=f"park-{n}-{rounds[0]}-{token}",
                                  retries=RETRIES, pure=False, priority=len(order) - i): n
                    for i, n in enumerate(order)}
         got = {}

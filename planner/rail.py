@@ -27,7 +27,7 @@ import csv
 import functools
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -70,6 +70,9 @@ MIN_RIDERS, GROUP_MIN = 300, 20
 STRANDED = ("ride_time_exceeded", "deadline_unreachable", "connection_missed", "no_train_seat", "no_vehicle")
 #: Coach riders this far (road km) from their site are worth a train too.
 FAR_KM = 1200.0
+#: A feeder or last-mile coach's hours are its driving time from the road source stretched to
+#: this average speed (km/h) for breaks and town roads.
+FEEDER_KMH = 60.0
 
 
 def _geo_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -159,8 +162,11 @@ class _Rider:
     screening_until: Optional[datetime]
     dest: str  # the station nearest the order's site
     last_km: float  # road km from that station to the site
+    last_h: float  # hours of that last mile (the road source's driving time, with slack)
     coach_share: float  # what one of them costs by coach (0 when stranded)
     near: list[str]  # stations within FEEDER_KM, nearest first
+    #: road km and hours (with slack) from home to each station in ``near``
+    feeder: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -170,11 +176,15 @@ class _Cost:
     seats: int
 
 
-def suggest(scenario: Scenario, plan: Plan, network: Optional[RailNetwork] = None) -> list[Suggestion]:
+def suggest(scenario: Scenario, plan: Plan, network: Optional[RailNetwork] = None,
+            roads: Any = None) -> list[Suggestion]:
     """Special trains for the workers ``plan`` leaves behind or brings from very far (see the
     module's doc). Each suggestion carries, besides the contract's fields, ``offer`` (a train
-    offer for the scenario), ``train_class`` and the ``stations`` it needs."""
+    offer for the scenario), ``train_class`` and the ``stations`` it needs. Road km and times
+    (home → site, home → boarding station, station → site) come from ``roads``, the plan's road
+    source (default: geodesic × the policy's road factor)."""
     from . import places  # noqa: PLC0415
+    from .travel import GeodesicRoad  # noqa: PLC0415
 
     network = network or RailNetwork.default()
     stranded: dict[str, int] = defaultdict(int)
@@ -194,32 +204,62 @@ def suggest(scenario: Scenario, plan: Plan, network: Optional[RailNetwork] = Non
     points = places.resolve_all([o.origin for o in orders.values()] + [s.location for s in sites.values()],
                                 scenario.policy.county_snap_km)
     origin = dict(zip(orders, points[:len(orders)]))
-    site_pt = dict(zip(sites, points[len(orders):]))
+    site_pt = {k: replace(p, ref=k) if isinstance(p, places.Point) else p for k, p in zip(sites, points[len(orders):])}
     factor = scenario.policy.road_factor
+    roads = roads or GeodesicRoad(factor)
+    speed = scenario.policy.speed_kmh
+    slack = speed / FEEDER_KMH  # a feeder's hours: its driving time, stretched for breaks and town roads
     cheap = min(scenario.fleet, key=lambda v: (v.fixed_cost + v.cost_per_km * 1000) / v.seats, default=None)
     coach = _Cost(cheap.fixed_cost, cheap.cost_per_km, cheap.seats) if cheap is not None else None
-    riders: list[_Rider] = []
+    # which stations each order could use (a straight-line radius), then their road km and times
+    # from the road source, in one table
+    wanted: list[tuple[str, places.Point, places.Point, str, list[RailStation]]] = []
     for oid, o in orders.items():
         pt, spt = origin[oid], site_pt.get(o.site)
         if not isinstance(pt, places.Point) or not isinstance(spt, places.Point):
             continue
-        road = _geo_km(pt.lat, pt.lon, spt.lat, spt.lon) * factor
         d = network.nearest(spt.lat, spt.lon, FEEDER_KM)
         if d is None:
             continue
-        sd = network.stations[d]
+        lat, lon = pt.lat, pt.lon
         near = sorted((s for s in network.stations.values() if s.id != d
-                       and _geo_km(pt.lat, pt.lon, s.lat, s.lon) <= FEEDER_KM),
-                      key=lambda s: _geo_km(pt.lat, pt.lon, s.lat, s.lon))
-        if not near:
-            continue
-        last_km = _geo_km(spt.lat, spt.lon, sd.lat, sd.lon) * factor
-        share = (coach.fixed + coach.per_km * 2 * road) / coach.seats if coach is not None else 0.0
+                       and _geo_km(lat, lon, s.lat, s.lon) <= FEEDER_KM),
+                      key=lambda s: _geo_km(lat, lon, s.lat, s.lon))
+        if near:
+            wanted.append((oid, pt, spt, d, near))
+    # rows and columns keyed as road tables key places: county codes, site and station ids
+    rows: dict[str, places.Point] = {}
+    cols: dict[str, places.Point] = {}
+
+    def station(s: RailStation) -> places.Point:
+        return places.Point(s.lat, s.lon, s.name, ref=s.id)
+
+    for _, pt, spt, d, near in wanted:
+        for a in (pt, spt):
+            rows.setdefault(a.key, a)
+        for b in [spt, station(network.stations[d]), *map(station, near)]:
+            cols.setdefault(b.key, b)
+    row_at = {k: i for i, k in enumerate(rows)}
+    col_at = {k: j for j, k in enumerate(cols)}
+    km_t, min_t = roads.table(list(rows.values()), list(cols.values()), speed) if rows else (None, None)
+
+    def road(a: places.Point, b: places.Point) -> tuple[float, float]:  # km, hours with slack
+        i, j = row_at[a.key], col_at[b.key]
+        return float(km_t[i, j]), float(min_t[i, j]) / 60.0 * slack  # type: ignore[index]
+
+    riders: list[_Rider] = []
+    for oid, pt, spt, d, near in wanted:
+        o = orders[oid]
+        sd = network.stations[d]
+        road_km, _ = road(pt, spt)
+        last_km, last_h = road(spt, station(sd))
+        share = (coach.fixed + coach.per_km * 2 * road_km) / coach.seats if coach is not None else 0.0
         common = dict(lat=pt.lat, lon=pt.lon, earliest=o.earliest_departure, arrive_by=o.arrive_by,
-                      screening_until=o.screening_valid_until, dest=d, last_km=last_km, near=[s.id for s in near])
+                      screening_until=o.screening_valid_until, dest=d, last_km=last_km, last_h=last_h,
+                      near=[s.id for s in near], feeder={s.id: road(pt, station(s)) for s in near})
         if stranded.get(oid):
             riders.append(_Rider(oid, stranded[oid], True, coach_share=0.0, **common))  # type: ignore[arg-type]
-        if road >= FAR_KM and by_coach.get(oid):
+        if road_km >= FAR_KM and by_coach.get(oid):
             riders.append(_Rider(oid, by_coach[oid], False, coach_share=share, **common))  # type: ignore[arg-type]
     return _gather(network, riders, scenario.policy.max_ride_hours, factor, coach)
 
@@ -278,11 +318,11 @@ def _departures(network: RailNetwork, hub: str, dest: str, group: list[_Rider], 
     left = list(group)
 
     def feeder_h(r: _Rider) -> float:  # to the hub, with boarding and the hour at the station
-        return _geo_km(r.lat, r.lon, sh.lat, sh.lon) * factor / 60 + 2.5
+        return r.feeder[hub][1] + 2.5
 
     def fits(r: _Rider, depart: datetime, arrive: datetime) -> bool:
         board = depart - timedelta(hours=feeder_h(r))
-        door = arrive + timedelta(hours=r.last_km / 60 + 2.0)
+        door = arrive + timedelta(hours=r.last_h + 2.0)
         return (r.earliest <= board and door <= r.arrive_by
                 and (r.screening_until is None or board <= r.screening_until)
                 and (door - board).total_seconds() / 3600 <= max_ride_h)
@@ -321,7 +361,7 @@ def _departures(network: RailNetwork, hub: str, dest: str, group: list[_Rider], 
         def local(r: _Rider) -> float:  # a seat's share of a feeder and a last-mile coach
             if coach is None:
                 return 0.0
-            feeder_km = _geo_km(r.lat, r.lon, sh.lat, sh.lon) * factor
+            feeder_km = r.feeder[hub][0]
             return (2 * coach.fixed + coach.per_km * 2 * (feeder_km + r.last_km)) / coach.seats
 
         special = seats >= MIN_RIDERS

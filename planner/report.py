@@ -358,6 +358,6 @@ def coach_impossible(data: ProblemData, part: int) -> bool:
     if not data.time_rules:
         return False
     o = data.orders[part]
-    km = data.km[o.place, data.site_place[o.site]]
-    ride = min(leg_minutes(km, data.rules, crew=2, start=h * 60) for h in range(24)) + data.boarding
+    driving = int(data.drive[o.place, data.site_place[o.site]])
+    ride = min(leg_minutes(driving, data.rules, crew=2, start=h * 60) for h in range(24)) + data.boarding
     return ride > data.max_ride or max(o.earliest, data.now) + ride > o.arrive_by

@@ -3,6 +3,8 @@ one batch."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 from ..contract import (
     Location,
     Order,
@@ -16,13 +18,15 @@ def _site_problems(orders: list[Order], site_ids: set[str], where: list[str]) ->
             for o, w in zip(orders, where) if o.site not in site_ids]
 
 
-def _place_problems(entries: list[tuple[str, str, Location]]) -> list[Problem]:
-    """Resolve ``(where, field prefix, location)`` entries in one batch; report failures."""
-    from ..places import PlaceError, resolve_all  # noqa: PLC0415 (cpca is heavy)
+def _place_problems(entries: list[tuple[str, str, Location]], snap_km: Optional[float] = None) -> list[Problem]:
+    """Resolve ``(where, field prefix, location)`` entries in one batch, coordinates snapped
+    within ``snap_km`` (the scenario's ``policy.county_snap_km``; default its default); report
+    failures."""
+    from ..places import SNAP_KM, PlaceError, resolve_all  # noqa: PLC0415 (cpca is heavy)
 
     if not entries:
         return []
-    results = resolve_all([loc for _, _, loc in entries])
+    results = resolve_all([loc for _, _, loc in entries], SNAP_KM if snap_km is None else snap_km)
     out = []
     for (where, prefix, loc), result in zip(entries, results):
         if isinstance(result, PlaceError):

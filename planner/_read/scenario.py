@@ -173,7 +173,8 @@ def _finish(items: dict[str, list[_Item]], policy_raw: object, policy_where: str
         entries.append((it.where, "origin", it.obj.origin))  # type: ignore[union-attr]
         owners.append(it)
     rows_by_where = {it.where: it for it in owners}
-    for p in _place_problems(entries):
+    snap = policy.county_snap_km if policy is not None else None
+    for p in _place_problems(entries, snap):
         it = rows_by_where[p.where]
         problems.add(it.section, it.row, p)
 
