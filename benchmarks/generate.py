@@ -3,17 +3,20 @@
 A park near Zhengzhou's airport zone (郑州航空港) brings migrant workers back after the Spring
 Festival. The generator draws, deterministically for a seed (``numpy.random.default_rng``):
 
-- home counties: real county-level rows of ``cpca`` (via :func:`planner.places.counties`) from
-  labour-exporting provinces, the nearer and larger ones weighted more; counties within 60 km of
-  the park are left out (their workers come by themselves), and so are those beyond 1,300 km
-  (a coach ride there would exceed the default 36 h ride limit: train territory);
+- home counties: real county-level rows of ``cpca``'s table (about 2015, frozen in
+  :func:`legacy_counties` so that a seed generates the parks measured before; the planner reads
+  their former codes as today's counties, with a note) from labour-exporting provinces, the
+  nearer and larger ones weighted more; counties within 60 km of the park are left out (their
+  workers come by themselves), and so are those beyond 1,300 km (a coach ride there would exceed
+  the default 36 h ride limit: train territory);
 - headcount per county: lognormal, scaled so the total is exactly ``workers``;
 - 1–3 orders per county from a handful of HR agencies (Chinese names, some regional), each to one
   site; ≈ 97 % cleared, some of the rest ``failed``, the others pending;
 - earliest departure on the first three days of a window starting 2027-02-11, ``arrive_by`` 5–8
   days later, a screening expiry (48–96 h after earliest departure) on ~20 % of orders;
 - ~12 % of origins as Chinese addresses ("四川省巴中市恩阳区" + a street), checked to resolve
-  back to the same county with ``cpca`` (a county code otherwise);
+  back to the same county with ``cpca`` (a county code otherwise; frozen too, and the planner's
+  own reading resolves every one of them to that county, or to its successor);
 - sites within 15 km of 34.53, 113.84, receiving 07:00–22:00, with an intake per day that binds a
   little; one depot, the park coach yard;
 - risk regions: a few counties ``medium`` since before the window, one or two ``high`` until day 2;
@@ -46,7 +49,7 @@ from functools import lru_cache
 import numpy as np
 
 from planner.contract import SHANGHAI
-from planner.places import counties as all_counties
+from planner.places import County
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,50 @@ def _geo_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+@lru_cache(maxsize=1)
+def legacy_counties() -> dict[str, County]:
+    """The county-level rows of ``cpca``'s ``adcodes.csv`` (codes and names of about 2015), by code.
+
+    The generator draws home counties from these, as it did before the planner moved to the 2023
+    divisions (``planner/data/divisions.csv``), so that a seed keeps generating the same park:
+    the same codes, names and coordinates. About 0.5 % of them are gone since (淮阳县 411626); the
+    planner resolves those to today's county (淮阳区 411603) with a :attr:`~planner.places.Point.note`.
+    Rows with a 12-digit code ending in ``000000`` are counties, cities or provinces; those whose
+    6-digit code does not end in ``00`` and that carry coordinates are county level.
+    """
+    import cpca  # noqa: PLC0415
+
+    path = os.path.join(os.path.dirname(cpca.__file__), "resources", "adcodes.csv")
+    rows: dict[str, tuple[str, float, float]] = {}
+    provinces: dict[str, str] = {}
+    cities: dict[str, str] = {}
+    with open(path, encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            code12 = row["adcode"]
+            if not code12.endswith("000000"):
+                continue
+            code = code12[:6]
+            if code.endswith("0000"):
+                provinces[code[:2]] = row["name"]
+                continue
+            if code.endswith("00"):
+                cities[code[:4]] = row["name"]
+                continue
+            try:
+                lat, lon = float(row["latitude"]), float(row["longitude"])
+            except (TypeError, ValueError):
+                continue
+            rows[code] = (row["name"], lat, lon)
+    out: dict[str, County] = {}
+    for code, (name, lat, lon) in rows.items():
+        province = provinces.get(code[:2], "")
+        city = cities.get(code[:4], "")
+        if city in ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"):
+            city = province
+        out[code] = County(code, name, lat, lon, province, city)
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -211,7 +258,7 @@ def generate(workers: int, counties: int, sites: int, *, seed: int, risk: bool =
     rng = np.random.default_rng(seed)
 
     # ---- home counties
-    table = sorted(all_counties().values(), key=lambda c: c.code)
+    table = sorted(legacy_counties().values(), key=lambda c: c.code)
     pool = [c for c in table if c.province in PROVINCES and NEAR_KM < _geo_km(c.lat, c.lon, *centre) <= far_km]
     if counties > len(pool):
         raise ValueError(f"at most {len(pool)} labour-exporting counties are available, asked {counties}")
