@@ -249,7 +249,7 @@ def test_minutes_round_up_and_leg_minutes_include_rests():
     assert RULES.minutes(75) == 60
     assert RULES.minutes(75.01) == 61
     assert RULES.minutes(0) == 0
-    km = 1000  # 800 min of driving
-    assert leg_minutes(km, RULES, crew=2) > RULES.minutes(km)
-    assert leg_minutes(km, RULES, crew=1) > leg_minutes(km, RULES, crew=2)
-    assert leg_minutes(km, DrivingRules(enabled=False)) == RULES.minutes(km)
+    driving = RULES.minutes(1000)  # 800 min at the wheel
+    assert leg_minutes(driving, RULES, crew=2) > driving
+    assert leg_minutes(driving, RULES, crew=1) > leg_minutes(driving, RULES, crew=2)
+    assert leg_minutes(driving, DrivingRules(enabled=False)) == driving
