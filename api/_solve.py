@@ -112,7 +112,7 @@ def run(snapshot: dict[str, Any], time_limit: float, seed: int, queue: Any, watc
         from datetime import datetime  # noqa: PLC0415
 
         from planner.contract import PlanWarning  # noqa: PLC0415
-        from planner.travel import provider_for  # noqa: PLC0415
+        from planner.network.roads import provider_for  # noqa: PLC0415
 
         roads = snapshot.get("roads")
         now = datetime.fromisoformat(snapshot["now"]) if snapshot.get("now") else None

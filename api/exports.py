@@ -380,7 +380,7 @@ def report(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[
     of whom ``workers_by_train`` ride a train.
     """
     from planner.contract import Location  # noqa: PLC0415
-    from planner.places import province_of, resolve_all  # noqa: PLC0415
+    from planner.network.places import province_of, resolve_all  # noqa: PLC0415
 
     orders = {o["id"]: o for o in snapshot["scenario"]["orders"]
               if only_orders is None or o["id"] in only_orders}

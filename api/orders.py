@@ -40,7 +40,7 @@ def resolved(code: Optional[str]) -> Optional[dict[str, Any]]:
     """The county an origin was placed in, as shown to people: code, name, city, province, seat."""
     if not code:
         return None
-    from planner.places import counties  # noqa: PLC0415
+    from planner.network.places import counties  # noqa: PLC0415
 
     c = counties().get(code)
     if c is None:
@@ -215,7 +215,7 @@ def new_order(order: Order, agency: m.Principal, ref: Optional[str],
 
 def resolve_county(loc: Location) -> Optional[str]:
     """The county a (valid) origin is placed in."""
-    from planner.places import PlaceError, resolve_all  # noqa: PLC0415
+    from planner.network.places import PlaceError, resolve_all  # noqa: PLC0415
 
     got = resolve_all([loc])[0]
     return None if isinstance(got, PlaceError) else got.county

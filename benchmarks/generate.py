@@ -49,7 +49,7 @@ from functools import lru_cache
 import numpy as np
 
 from planner.contract import SHANGHAI
-from planner.places import County
+from planner.network.places import County
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def legacy_counties() -> dict[str, County]:
     The generator draws home counties from these, as it did before the planner moved to the 2023
     divisions (``planner/data/divisions.csv``), so that a seed keeps generating the same park:
     the same codes, names and coordinates. About 0.5 % of them are gone since (淮阳县 411626); the
-    planner resolves those to today's county (淮阳区 411603) with a :attr:`~planner.places.Point.note`.
+    planner resolves those to today's county (淮阳区 411603) with a :attr:`~planner.network.places.Point.note`.
     Rows with a 12-digit code ending in ``000000`` are counties, cities or provinces; those whose
     6-digit code does not end in ``00`` and that carry coordinates are county level.
     """

@@ -2,7 +2,7 @@
 
 This is the validate step of the pipeline, written independently of the optimiser: it and its
 rule families (``planner._check``) import only the contract models and place resolution, never
-``planner.travel``, ``planner.problem``, ``planner.optimize`` or the optimiser's private
+``planner.network.roads``, ``planner.problem``, ``planner.optimize`` or the optimiser's private
 modules, so a shared bug cannot hide itself. Legs are measured with the plan's own road source
 (``solver.roads``: geodesic × ``road_factor``, a road table or an OSRM server), read here on its
 own, after checking that each stop is where it claims to be.

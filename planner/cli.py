@@ -100,8 +100,8 @@ def plan(
     """Plan the coach runs for SCENARIO and write the plan to -o (only if the checker accepts it)."""
     started = time.monotonic()  # the time limit counts from here: reading, solving, checking, writing
     from .contract import as_shanghai
+    from .network.roads import provider_for
     from .optimize import solve
-    from .travel import provider_for
 
     scen = _load(scenario)
     out = Console()

@@ -27,11 +27,11 @@ from .check import check
 from .contract import Plan, Reason, Scenario, Trip
 from .driving import DAY
 from .eligibility import Eligible, eligibility
+from .network.roads import DistanceProvider
 from .params import Deadline, SolveParams
 from .problem import ProblemData, check_fixed, compile_scenario
 from .rail import suggest
 from .report import build_plan, numbered
-from .travel import DistanceProvider
 
 Unassigned = list[tuple[int, int, Reason]]  # (order part, count, reason)
 #: how many times a plan its own checker rejects is repaired: the broken trips' workers planned

@@ -48,7 +48,7 @@ def _coach_colour(key: str) -> str:
 
 def layers(scenario: Scenario, plan: Plan) -> dict[str, Any]:
     """Everything the map draws, as plain data (see the module's doc)."""
-    from . import places  # noqa: PLC0415
+    from .network import places  # noqa: PLC0415
 
     agency = {o.id: o.agency for o in scenario.orders}
     site_of = {o.id: o.site for o in scenario.orders}

@@ -1,7 +1,7 @@
 """The compiled problem: a scenario resolved to places, a road-km matrix and integer minutes.
 
-Pipeline step "compile": every location is resolved to a point in a county (:mod:`planner.places`),
-road km come from one distance provider (:mod:`planner.travel`), and times become integer minutes
+Pipeline step "compile": every location is resolved to a point in a county (:mod:`planner.network.places`),
+road km come from one distance provider (:mod:`planner.network.roads`), and times become integer minutes
 from an Asia/Shanghai midnight. An order with several screening expiries becomes one part per
 expiry. The result, :class:`ProblemData`, is immutable and holds plain tuples and NumPy arrays.
 """
@@ -18,8 +18,9 @@ import numpy as np
 from .contract import SHANGHAI, Scenario, Trip, as_shanghai
 from .driving import DAY, DrivingRules
 from .errors import InputError, Problem
-from .places import PlaceError, Point, resolve_all
-from .travel import DistanceProvider, GeodesicRoad
+from .network import Network
+from .network.places import PlaceError, Point, resolve_all
+from .network.roads import DistanceProvider
 
 RISK = {"low": 0, "medium": 1, "high": 2}
 COHORTS = ("low", "medium")
@@ -250,10 +251,8 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
                   for p, x in zip(resolved[nd + ns:nd + ns + nst], scenario.stations))
     origin_place = [add(p) for p in resolved[nd + ns + nst:]]
 
-    provider = distances or GeodesicRoad(pol.road_factor)
-    km, minutes = provider.table(places, places, pol.speed_kmh)
-    km = np.asarray(km, dtype=float)
-    drive = np.ceil(np.asarray(minutes, dtype=float) - 1e-9).astype(np.int64)
+    roads = Network.build(places, distances, pol.speed_kmh, pol.road_factor)
+    km, drive = roads.km, roads.drive_minutes()
 
     times = [o.earliest_departure for o in scenario.orders] + [v.available_from for v in scenario.fleet]
     first = min(times) if times else datetime.now(SHANGHAI)

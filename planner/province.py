@@ -174,8 +174,8 @@ def train_demand(province: Province, roads: Optional[str] = None) -> dict[str, d
     :data:`BOARD_KM`), road km from ``roads`` (a road source as ``--roads`` names it; default
     geodesic × each park's road factor)."""
     from .contract import Location, TrainOffer  # noqa: PLC0415
-    from .places import Point, resolve_all  # noqa: PLC0415
-    from .travel import provider_for  # noqa: PLC0415
+    from .network.places import Point, resolve_all  # noqa: PLC0415
+    from .network.roads import provider_for  # noqa: PLC0415
 
     out: dict[str, dict[str, int]] = {t["id"]: {} for t in province.trains}
     if not province.trains:
@@ -261,8 +261,8 @@ def plan_park(name: str, scenario: dict[str, Any], time_limit: float, seed: int,
     """One park's task (runs on a worker): plan, check, and report progress on the topic
     ``fangang-progress``. Plain data in and out; ``roads`` names the road source (as ``--roads``)."""
     from .check import check  # noqa: PLC0415
+    from .network.roads import provider_for  # noqa: PLC0415
     from .optimize import solve  # noqa: PLC0415
-    from .travel import provider_for  # noqa: PLC0415
 
     publish: Callable[[Any], None] = lambda _msg: None  # noqa: E731
     try:
@@ -525,7 +525,7 @@ def _check_shared_trains_used(province: Province, result: ProvinceResult) -> lis
 def summary(province: Province, result: ProvinceResult) -> dict[str, Any]:
     """Workers by park and by home province, coaches, trains, cost, unassigned by reason."""
     from .contract import Location  # noqa: PLC0415
-    from .places import province_of, resolve_all  # noqa: PLC0415
+    from .network.places import province_of, resolve_all  # noqa: PLC0415
 
     parks = []
     by_home: Counter[str] = Counter()

@@ -183,8 +183,8 @@ def suggest(scenario: Scenario, plan: Plan, network: Optional[RailNetwork] = Non
     offer for the scenario), ``train_class`` and the ``stations`` it needs. Road km and times
     (home → site, home → boarding station, station → site) come from ``roads``, the plan's road
     source (default: geodesic × the policy's road factor)."""
-    from . import places  # noqa: PLC0415
-    from .travel import GeodesicRoad  # noqa: PLC0415
+    from .network import places  # noqa: PLC0415
+    from .network.roads import GeodesicRoad  # noqa: PLC0415
 
     network = network or RailNetwork.default()
     stranded: dict[str, int] = defaultdict(int)

@@ -14,7 +14,7 @@ SOURCES = sorted(PLANNER.rglob("*.py"))
 
 WEB_AND_DB = ("api", "fastapi", "starlette", "sqlalchemy")
 OPTIMIZER = ("planner.optimize", "planner._pool", "planner._schedule", "planner.driving",
-             "planner.travel", "planner.eligibility")
+             "planner.network.roads", "planner.eligibility")
 
 
 def _module_of(path: Path) -> str:
@@ -96,16 +96,18 @@ def test_import_scanner_sees_function_level_and_relative_imports():
 
 
 #: The optimiser's modules in pipeline order: each may import only those before it.
-PIPELINE = ("planner.contract", "planner.errors", "planner.places", "planner.travel", "planner.driving",
+PIPELINE = ("planner.contract", "planner.errors", "planner.network.places", "planner.network.http",
+            "planner.network.roads", "planner.driving",
             "planner.problem", "planner.eligibility", "planner.params", "planner._pricing", "planner._trips",
             "planner._routing", "planner._trains", "planner._full", "planner._pool", "planner._improve",
             "planner._allocate", "planner._coaches", "planner._timing", "planner._schedule", "planner._chains",
             "planner._explain", "planner.report", "planner.rail", "planner.optimize")
-OPTIMIZER_ALL = PIPELINE[PIPELINE.index("planner.travel"):]
+OPTIMIZER_ALL = PIPELINE[PIPELINE.index("planner.network.roads"):]
 
 
 def _module_path(name: str) -> Path:
-    return PLANNER.parent / (name.replace(".", "/") + ".py")
+    path = PLANNER.parent / name.replace(".", "/")
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
 
 @pytest.mark.parametrize("name", PIPELINE)
@@ -130,3 +132,26 @@ def test_only_the_routing_module_imports_ortools():
     sources = [p for d in ("planner", "api", "benchmarks") for p in (root / d).rglob("*.py")]
     users = {str(p.relative_to(root)) for p in sources if _hits(imported_modules(p), ("ortools",))}
     assert users == {"planner/_routing.py"}
+
+
+NETWORK_IO = ("urllib", "http.client", "requests", "httpx", "aiohttp", "socket")
+
+
+def test_only_the_network_layer_opens_urls():
+    """Road servers are asked in planner/network/http.py alone: no other module of the planner
+    or the service opens a URL (the service's own HTTP is FastAPI's)."""
+    root = PLANNER.parent
+    sources = [p for d in ("planner", "api") for p in (root / d).rglob("*.py")]
+    users = {str(p.relative_to(root)) for p in sources if _hits(imported_modules(p), NETWORK_IO)}
+    assert users == {"planner/network/http.py"}
+
+
+def test_nothing_at_run_time_imports_cpca():
+    """The county table ships with the planner (planner/data/divisions.csv): neither the planner
+    nor the service imports ``cpca``; only the table's build script and the benchmark generator
+    (its frozen ~2015 table) do."""
+    root = PLANNER.parent
+    sources = [p for d in ("planner", "api", "benchmarks", "tools") for p in (root / d).rglob("*.py")]
+    users = {str(p.relative_to(root)) for p in sources if _hits(imported_modules(p), ("cpca",))}
+    assert users and users <= {"tools/build_divisions.py", "benchmarks/generate.py", "benchmarks/map_data.py",
+                               "benchmarks/rail_data.py"}

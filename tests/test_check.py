@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from geopy.distance import geodesic
 
-from planner import places
+from planner.network import places
 from planner._check.journey import fastest_ride
 from planner.check import RULE_CODES, Violation, check, journey
 from planner.contract import SHANGHAI, Plan, Scenario

@@ -221,7 +221,7 @@ def _roads_csv(tmp_path, factor: float = 1.6):
     ``factor`` × geodesic km (longer than the default estimate of 1.3)."""
     from geopy.distance import geodesic
 
-    from planner import places
+    from planner.network import places
 
     pts = {"D1": (34.56, 113.81), "F1": (34.53, 113.84)}
     for code in ("410526", "410122"):

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from planner.contract import Location
-from planner.places import PlaceError, Point, changes, counties, nearest_counties, province_of, resolve, resolve_all
+from planner.network.places import PlaceError, Point, changes, counties, nearest_counties, province_of, resolve, resolve_all
 
 #: Addresses of labour-exporting counties as agencies write them, and the county each names
 #: (codes checked against divisions.csv by name, not by this resolver).
@@ -195,7 +195,7 @@ def test_the_table_covers_2023():
 
 
 def test_counties_and_addresses_need_no_cpca():
-    code = ("import sys; from planner.places import counties, resolve; from planner.contract import Location; "
+    code = ("import sys; from planner.network.places import counties, resolve; from planner.contract import Location; "
             "counties(); resolve(Location(address='湖北省恩施州巴东县')); assert 'cpca' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from planner.check import check
 from planner.cli import app
 from planner.contract import Scenario
+from planner.network.places import nearest_counties
+from planner.network.roads import CsvRoadMatrix
 from planner.optimize import solve
-from planner.places import nearest_counties
-from planner.travel import CsvRoadMatrix
 
 ENV = {"COLUMNS": "250", "NO_COLOR": "1"}
 
@@ -66,8 +66,8 @@ def test_the_reader_snaps_coordinates_with_the_scenarios_policy(tiny, tiny_json,
 def _slow_roads(tmp_path, sc: Scenario, factor: float) -> str:
     """A road CSV whose every leg between the park, the depot and the county takes ``factor`` ×
     the default estimate's minutes (the km unchanged)."""
-    from planner.places import resolve_all
-    from planner.travel import GeodesicRoad
+    from planner.network.places import resolve_all
+    from planner.network.roads import GeodesicRoad
 
     pts = resolve_all([sc.depots[0].location, sc.sites[0].location] + [o.origin for o in sc.orders])
     keys = ["D1", "F1"] + [o.origin.county for o in sc.orders]

@@ -1,4 +1,4 @@
-"""Tests of planner.places: every origin form ends in a county, or is refused with why."""
+"""Tests of planner.network.places: every origin form ends in a county, or is refused with why."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 
 from planner.contract import Location
 from planner.errors import InputError
+from planner.network.places import PlaceError, Point, resolve, resolve_all
 from planner.optimize import solve
-from planner.places import PlaceError, Point, resolve, resolve_all
 
 
 def test_coordinates_are_placed_in_the_county_of_the_nearest_seat():

@@ -1,4 +1,4 @@
-"""Road sources that give km and driving minutes: the optimiser's (planner.travel: geodesic, a
+"""Road sources that give km and driving minutes: the optimiser's (planner.network.roads: geodesic, a
 ``from,to,km[,minutes]`` CSV, an OSRM table service in blocks of at most 100 locations) and the
 checker's own (planner._check.roads: the same sources, OSRM through the route service), and the
 checker timing legs by the road source's minutes."""
@@ -23,8 +23,8 @@ from geopy.distance import geodesic
 from planner._check.roads import Roads, RoadsError
 from planner.check import check, journey
 from planner.contract import Place, Plan, Scenario
-from planner.places import Point
-from planner.travel import CsvRoadMatrix, GeodesicRoad, OsrmTable, RoadSourceError, provider_for
+from planner.network.places import Point
+from planner.network.roads import CsvRoadMatrix, GeodesicRoad, OsrmTable, RoadSourceError, provider_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
 SPEED = 50.0  # the fake server drives its roads at 50 km/h

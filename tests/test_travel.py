@@ -1,4 +1,4 @@
-"""Tests of planner.travel: road-distance sources, and that plan and check measure with the same."""
+"""Tests of planner.network.roads: road-distance sources, and that plan and check measure with the same."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from planner.check import check
+from planner.network.places import Point
+from planner.network.roads import CsvRoadMatrix, GeodesicRoad, provider_for
 from planner.optimize import solve
-from planner.places import Point
-from planner.travel import CsvRoadMatrix, GeodesicRoad, provider_for
 
 FACTOR = 1.45  # the fake server's roads: great-circle metres × this
 SPEED = 75 / 3.6  # ... driven at the policy's 75 km/h (metres per second)

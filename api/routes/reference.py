@@ -52,7 +52,7 @@ def _put_located(session: Any, what: str, problems: list[Problem], row: Any, as_
 
 def _places(entries: list[tuple[str, str, Location]]) -> list[Problem]:
     """Resolve every place once; a county or address that cannot be found is a problem."""
-    from planner.places import PlaceError, resolve_all  # noqa: PLC0415
+    from planner.network.places import PlaceError, resolve_all  # noqa: PLC0415
 
     if not entries:
         return []

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Optional
 
-from .. import places
 from ..contract import SHANGHAI, Location, Order, Place, Plan, Policy, Scenario, Stop, Trip, VehicleType, as_shanghai
+from ..network import places
 from .roads import Roads
 
 TOL = timedelta(minutes=1)

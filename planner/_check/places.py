@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .. import places
 from ..contract import Place, Stop, Trip, VehicleType
+from ..network import places
 from .common import PLACE_TOL_KM, Facts, stop_label
 from .roads import geo_km
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-import urllib.error
-import urllib.request
 from functools import lru_cache
 from typing import Optional
 
 from geopy.distance import geodesic
 
 from ..contract import Place
+from ..network import http
 
 
 class RoadsError(ValueError):
@@ -134,18 +133,17 @@ class Roads:
             url = f"{self.spec}/route/v1/driving/{a.lon:.6f},{a.lat:.6f};{b.lon:.6f},{b.lat:.6f}?overview=false"
             where = f"the OSRM server {self.spec}"
             try:
-                with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 (configured URL)
-                    body = json.load(resp)
-            except urllib.error.HTTPError as exc:
-                try:
-                    err = json.loads(exc.read()) if exc.fp is not None else {}
-                except ValueError:
-                    err = {}
-                what = f"{err.get('code')}: {err.get('message')}" if isinstance(err, dict) and err.get("code") \
-                    else f"HTTP {exc.code} {exc.reason}"
-                raise RoadsError(f"{where} gave no route: {what}") from None
-            except (OSError, ValueError) as exc:
+                status, raw = http.get(url, 30)
+            except OSError as exc:
                 raise RoadsError(f"{where} gave no route: {getattr(exc, 'reason', None) or exc}") from None
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = None
+            if status >= 400 or not isinstance(body, dict):
+                what = f"{body.get('code')}: {body.get('message')}" if isinstance(body, dict) and body.get("code") \
+                    else f"HTTP {status}, no JSON route"
+                raise RoadsError(f"{where} gave no route: {what}")
             try:
                 if body.get("code", "Ok") != "Ok":
                     raise RoadsError(f"{where} gave no route: {body.get('code')}: {body.get('message')}")

@@ -22,7 +22,7 @@ def _place_problems(entries: list[tuple[str, str, Location]], snap_km: Optional[
     """Resolve ``(where, field prefix, location)`` entries in one batch, coordinates snapped
     within ``snap_km`` (the scenario's ``policy.county_snap_km``; default its default); report
     failures."""
-    from ..places import SNAP_KM, PlaceError, resolve_all  # noqa: PLC0415
+    from ..network.places import SNAP_KM, PlaceError, resolve_all  # noqa: PLC0415
 
     if not entries:
         return []

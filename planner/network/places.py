@@ -35,12 +35,12 @@ from typing import Literal, Optional
 
 import numpy as np
 
-from .contract import Location
+from ..contract import Location
 
 #: default of ``policy.county_snap_km``
 SNAP_KM = 100.0
 
-_DATA = os.path.join(os.path.dirname(__file__), "data")
+_DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
 
 
 class PlaceError(ValueError):

@@ -14,14 +14,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-import urllib.error
-import urllib.request
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 import numpy as np
 
+from .http import get as http_get
 from .places import Point
 
 # WGS-84
@@ -299,22 +298,20 @@ class OsrmTable:
         self.requests += 1
         where = f"the OSRM server {self.base_url}"
         try:
-            with urllib.request.urlopen(url, timeout=self.timeout) as resp:  # noqa: S310 (configured URL)
-                raw = resp.read()
-        except urllib.error.HTTPError as exc:
-            # OSRM answers a refused query with HTTP 400 and a JSON body naming the code
-            raw = exc.read() if exc.fp is not None else b""
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                raise RoadSourceError(f"{where} answered HTTP {exc.code} {exc.reason}") from None
-            if not isinstance(body, dict):
-                raise RoadSourceError(f"{where} answered HTTP {exc.code} {exc.reason}") from None
-            raise RoadSourceError(f"{where} refused the table request ({len(coords)} coordinates): "
-                                  f"{body.get('code')}: {body.get('message')}") from None
-        except (urllib.error.URLError, OSError) as exc:
+            status, raw = http_get(url, self.timeout)
+        except OSError as exc:
             reason = getattr(exc, "reason", None) or exc
             raise RoadSourceError(f"{where} cannot be reached: {reason}") from None
+        if status >= 400:
+            # OSRM answers a refused query with HTTP 400 and a JSON body naming the code
+            try:
+                refused = json.loads(raw)
+            except ValueError:
+                refused = None
+            if not isinstance(refused, dict):
+                raise RoadSourceError(f"{where} answered HTTP {status}")
+            raise RoadSourceError(f"{where} refused the table request ({len(coords)} coordinates): "
+                                  f"{refused.get('code')}: {refused.get('message')}")
         try:
             body = json.loads(raw)
         except ValueError:
