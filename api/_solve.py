@@ -112,7 +112,7 @@ def run(snapshot: dict[str, Any], time_limit: float, seed: int, queue: Any, watc
         from datetime import datetime  # noqa: PLC0415
 
         from planner.contract import PlanWarning  # noqa: PLC0415
-        from planner.network.roads import provider_for  # noqa: PLC0415
+        from planner.network.roads import RoadSourceError, provider_for  # noqa: PLC0415
 
         roads = snapshot.get("roads")
         now = datetime.fromisoformat(snapshot["now"]) if snapshot.get("now") else None
@@ -122,6 +122,9 @@ def run(snapshot: dict[str, Any], time_limit: float, seed: int, queue: Any, watc
                          distances=distances, now=now, started=started)
         except InputError as exc:
             queue.put(("failed", f"invalid input: {exc}"))
+            return
+        except RoadSourceError as exc:  # the road server gone or refusing, a road table unreadable
+            queue.put(("failed", f"the road source failed: {exc}"))
             return
         plan.warnings += [PlanWarning(code="no_show", message=m) for m in snapshot.get("adjusted", [])]
         queue.put(("progress", "checking", 1.0, plan.summary.cost))

@@ -100,7 +100,7 @@ def plan(
     """Plan the coach runs for SCENARIO and write the plan to -o (only if the checker accepts it)."""
     started = time.monotonic()  # the time limit counts from here: reading, solving, checking, writing
     from .contract import as_shanghai
-    from .network.roads import provider_for
+    from .network.roads import RoadSourceError, provider_for
     from .optimize import solve
 
     scen = _load(scenario)
@@ -124,6 +124,10 @@ def plan(
         except InputError as e:
             bar.stop()
             _fail_input(e)
+        except RoadSourceError as e:  # an OSRM server gone or refusing mid-run, a road table unreadable
+            bar.stop()
+            err.print(f"[bold red]road source failed[/] {roads}: {e}", highlight=False)
+            raise typer.Exit(code=InputError.exit_code) from None
     out.print(summary_table(result))
     for w in result.warnings:
         err.print(f"[bold yellow]warning[/] ({w.code}): {w.message}", highlight=False)

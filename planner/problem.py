@@ -148,6 +148,9 @@ class ProblemData:
     board_hours: Optional[tuple[int, int]] = None
     #: yuan per worker-hour on board, weighed against coach cost when timing a trip
     worker_hour_cost: float = 0.0
+    #: (what, note) for places given by a former county code or name ("orders O1" →
+    #: "淮阳县 (411626) is now 淮阳区 (411603)"): the plan warns of them
+    place_notes: tuple[tuple[str, str], ...] = ()
 
     def minute(self, when: datetime) -> int:
         return int((when - self.t0).total_seconds() // 60)
@@ -250,6 +253,12 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
     places.extend(replace(p, ref=x.id, name=x.name or x.id)
                   for p, x in zip(resolved[nd + ns:nd + ns + nst], scenario.stations))
     origin_place = [add(p) for p in resolved[nd + ns + nst:]]
+    noted: dict[str, list[str]] = {}
+    for (where, _), p in zip(wheres, resolved):
+        if p.note:
+            noted.setdefault(p.note, []).append(where)
+    place_notes = tuple((", ".join(ws[:10]) + (f" and {len(ws) - 10} more" if len(ws) > 10 else ""), note)
+                        for note, ws in noted.items())
 
     roads = Network.build(places, distances, pol.speed_kmh, pol.road_factor)
     km, drive = roads.km, roads.drive_minutes()
@@ -322,7 +331,7 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
         station_minutes=int(math.ceil(pol.station_minutes - 1e-9)), exempt_km=pol.feeder_night_exempt_km,
         site_station=tuple(None for _ in scenario.sites),
         board_hours=None if pol.boarding_hours is None else (_clock(pol.boarding_hours[0]), _clock(pol.boarding_hours[1])),
-        worker_hour_cost=pol.worker_hour_cost)
+        worker_hour_cost=pol.worker_hour_cost, place_notes=place_notes)
 
 
 def check_fixed(scenario: Scenario, fixed: Sequence[Trip]) -> None:

@@ -60,9 +60,11 @@ def _loads(data: ProblemData, loads: Sequence[tuple[int, int]]) -> list[Load]:
 
 
 def warnings_of(data: ProblemData, timed: Sequence[TimedTrip]) -> list[PlanWarning]:
-    """What a coordinator should look at: depots far from every pickup they serve, sites far
-    from every depot (often a mistyped coordinate)."""
-    out = []
+    """What a coordinator should look at: places given by a county's former code or name (read
+    as today's county), depots far from every pickup they serve, sites far from every depot
+    (often a mistyped coordinate)."""
+    out = [PlanWarning(code="county_renamed", message=f"{note}: read so for {what}")
+           for what, note in data.place_notes]
     served: dict[int, set[int]] = defaultdict(set)
     for t in timed:
         if _purpose(data, t) != "direct":

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from geopy.distance import geodesic
 
-from planner.network import places
 from planner._check.journey import fastest_ride
 from planner.check import RULE_CODES, Violation, check, journey
 from planner.contract import SHANGHAI, Plan, Scenario
+from planner.network import places
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
 

@@ -105,3 +105,14 @@ def test_trip_times_come_from_the_road_sources_minutes_and_the_checker_agrees(ti
     assert check(sc, slow) == []  # slower than the estimate is never too fast for it
     found = check(sc, fast, roads=roads)
     assert found and any("road" in str(v) or "min" in str(v) for v in found)
+
+
+def test_a_former_county_code_is_planned_as_todays_county_with_a_warning(tiny):
+    """淮阳县 411626 became 淮阳区 411603 (2019): an order naming the old code is planned from
+    today's county, and the plan says so."""
+    sc = tiny.scenario([tiny.order("OLD", "411626", 30), tiny.order("NEW", "411603", 20)])
+    plan = tiny.solve_checked(sc)
+    counties = {s.place.county for t in plan.trips for s in t.stops if s.kind == "pickup"}
+    assert counties == {"411603"}
+    (w,) = [w for w in plan.warnings if w.code == "county_renamed"]
+    assert "411626" in w.message and "411603" in w.message and "OLD" in w.message and "NEW" not in w.message

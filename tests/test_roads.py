@@ -351,3 +351,46 @@ def test_the_fastest_ride_follows_the_road_minutes(tmp_path):
     st = plan.trips[0].stops
     leg_min = geo.km(st[loaded - 1].place, st[loaded].place) / sc.policy.speed_kmh * 60
     assert fast - base == pytest.approx((math.ceil(leg_min) - math.ceil(leg_min / 2)) / 60, abs=0.02)
+
+
+# ------------------------------------------------------------------ the optimiser on a road server
+
+
+def test_a_plan_on_an_osrm_server_follows_its_minutes_and_the_checker_agrees(osrm, tiny):
+    """The fake server's roads are twice the geodesic km at 50 km/h (2.3 × the estimate's time):
+    the trip takes the server's minutes, its km are the server's, and the checker (asking the
+    same server's route service) finds nothing wrong; checked by the estimate instead, the same
+    plan is far slower than it needs to be, never too fast."""
+    from planner.optimize import solve
+
+    sc = tiny.scenario([tiny.order("O1", tiny.HUAXIAN, 45)], fleet=[tiny.coach(count=1)])
+    est = solve(sc, time_limit=2)
+    road = solve(sc, time_limit=2, distances=OsrmTable(osrm.url))
+    assert road.solver.roads == osrm.url
+    assert any(r.service == "table" for r in osrm.requests)
+
+    def loaded(plan) -> float:
+        (trip,) = plan.trips
+        pick = next(s for s in trip.stops if s.kind == "pickup")
+        drop = next(s for s in trip.stops if s.kind == "drop")
+        return (drop.arrive - pick.depart).total_seconds() / 60
+
+    assert loaded(road) > 2.0 * loaded(est)
+    assert road.summary.km == pytest.approx(2 * est.summary.km / sc.policy.road_factor, rel=0.02)
+    assert check(sc, road) == []  # the plan names its source: the checker asks the same server
+    assert any(r.service == "route" for r in osrm.requests)
+    assert [v for v in check(sc, est, roads=osrm.url) if v.rule == "leg_time"]
+
+
+def test_fangang_plan_says_when_the_road_server_cannot_be_reached(tiny, tiny_json, tmp_path):
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    sc = tiny_json(tiny.scenario_dict([tiny.order("O1", tiny.HUAXIAN, 45)]))
+    url = closed_port_url()
+    res = CliRunner().invoke(app, ["plan", str(sc), "-o", str(tmp_path / "p.json"), "--roads", url,
+                                   "--time-limit", "2"], env={"COLUMNS": "250", "NO_COLOR": "1"})
+    assert res.exit_code == 2, res.output
+    assert url in res.output and "cannot be reached" in res.output
+    assert not (tmp_path / "p.json").exists()
