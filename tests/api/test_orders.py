@@ -295,3 +295,23 @@ def test_an_ambiguous_address_is_refused_with_its_candidates(client, agency_a, w
     assert r.status_code == 422
     msg = r.json()["problems"][0]["message"]
     assert "110105" in msg and "220104" in msg
+
+
+def test_addresses_as_agencies_write_them_and_todays_counties(client, agency_a, coordinator, with_reference):
+    """An agency's file with 省 + 州 + county addresses, a county created since 2019 (淮阳区) and a
+    short autonomous-county name is read county by county (not as the prefecture's city); the
+    coordinator can set a risk level for a new county code."""
+    headers = ["地址", "人数", "已筛查", "最早出发", "最晚到达", "工厂"]
+    rows = [["湖北省恩施州巴东县沿渡河镇", 20, 20, "2027-02-11 08:00", "2027-02-14 20:00", "F1"],
+            ["云南省大理州宾川县", 15, 15, "2027-02-11 08:00", "2027-02-14 20:00", "F1"],
+            ["河南省周口市淮阳区", 30, 30, "2027-02-11 08:00", "2027-02-14 20:00", "F1"],
+            ["贵州省毕节市威宁县", 25, 25, "2027-02-11 08:00", "2027-02-14 20:00", "F1"]]
+    r = client.post("/v1/orders/upload", files={"file": ("orders.xlsx", f.xlsx_bytes(headers, rows))}, headers=agency_a)
+    assert r.status_code == 201, r.text
+    got = [o["origin"]["resolved"]["county"] for o in r.json()["orders"]]
+    assert got == ["422823", "532924", "411603", "520526"]
+    r = client.put("/v1/reference/regions/411603", json={"risk": "medium"}, headers=coordinator)
+    assert r.status_code == 200, r.text
+    r = client.post("/v1/orders/upload", files={"file": ("o.xlsx", f.xlsx_bytes(headers, [["河南省驻马店市上菜县", 5, 5,
+                    "2027-02-11 08:00", "2027-02-14 20:00", "F1"]]))}, headers=agency_a)
+    assert r.status_code == 422 and "上蔡县" in r.json()["problems"][0]["message"]
