@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from datetime import datetime, time, timedelta, timezone
-from typing import Any, Literal, Optional, Sequence, get_args
+from typing import Any, Literal, Optional, Sequence, Union, get_args
 
 from pydantic import (
     BaseModel,
@@ -24,6 +24,7 @@ from pydantic import (
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 Risk = Literal["low", "medium", "high"]
+Gender = Literal["male", "female"]
 #: why a worker is not planned (an unassigned row's ``reason``)
 Reason = Literal[
     "screening_pending",
@@ -185,11 +186,21 @@ class Site(_Input):
     receive_from: time = time(0, 0)
     receive_until: time = time(23, 59, 59)
     intake_per_day: Optional[int] = Field(default=None, ge=0)
+    #: dormitory beds for workers matched to its ``dorm`` posts: a total, or by gender
+    #: (``{"male": 120, "female": 80}``: a worker of no stated gender then gets no bed)
+    dorm_beds: Optional[Union[int, dict[Gender, int]]] = None
 
     @field_validator("receive_from", "receive_until", mode="before")
     @classmethod
     def _clock_fields(cls, v: object) -> time:
         return _clock(v)
+
+    @field_validator("dorm_beds")
+    @classmethod
+    def _beds(cls, v: object) -> object:
+        if isinstance(v, int) and v < 0 or isinstance(v, dict) and any(n < 0 for n in v.values()):
+            raise ValueError("dorm_beds must be ≥ 0")
+        return v
 
     @model_validator(mode="after")
     def _hours(self) -> "Site":
@@ -375,6 +386,15 @@ class Policy(_Input):
     #: yuan per worker-hour on board: what the scheduler weighs against coach cost (a second
     #: driver, a coach's rest before boarding); default ≈ a migrant worker's hourly earnings
     worker_hour_cost: float = Field(default=25.0, ge=0, le=1000)
+    #: match and move: how many blocking pairs the coordinator allows for cheaper transport (0: a
+    #: stable match)
+    match_blocking_pairs: int = Field(default=0, ge=0)
+    #: how a post ranks the workers who want it: ``level`` (their level in its trade, higher first,
+    #: then registration order: the order of ``workers``) or ``registration`` (that order alone)
+    match_priority: Literal["level", "registration"] = "level"
+    #: yuan paid per delivered worker (to the agency that brought them): one figure, or one per
+    #: agency; the agency report shows it
+    subsidy_per_worker: Optional[Union[float, dict[str, float]]] = None
     driving_rules: bool = True
     time_rules: bool = True
 
@@ -512,6 +532,70 @@ class TrainOffer(_Input):
         return self.cars * self.seats_per_car
 
 
+class Post(_Input):
+    """Openings of one trade (工种) at a firm's site, to be matched with workers (match and move)."""
+
+    id: str
+    site: str
+    firm: str = ""
+    trade: str
+    min_level: int = Field(default=0, ge=0, le=5)
+    openings: int = Field(ge=0)
+    monthly_wage: float = Field(ge=0)
+    #: a worker matched here must arrive by then
+    start_by: datetime
+    #: the post comes with a bed in the site's dormitory (``sites[].dorm_beds``)
+    dorm: bool = False
+
+    @field_validator("start_by")
+    @classmethod
+    def _tz(cls, v: datetime) -> datetime:
+        return as_shanghai(v)
+
+
+class Worker(_Input):
+    """A registered worker to be matched to a post and brought back (match and move)."""
+
+    id: str
+    agency: str
+    origin: Location
+    #: trades and levels (0–5), e.g. ``{"SMT操作工": 3}``
+    trades: dict[str, int] = Field(default_factory=dict)
+    #: post ids in order of preference (志愿), at most 6; empty: any acceptable post, the best paid
+    #: first, then the nearest
+    choices: list[str] = Field(default_factory=list, max_length=6)
+    min_monthly_wage: Optional[float] = Field(default=None, ge=0)
+    earliest_departure: datetime
+    screening: Literal["cleared", "pending", "failed"] = "cleared"
+    screening_valid_until: Optional[datetime] = None
+    gender: Optional[Gender] = None
+    #: workers of one group (a couple, 同乡) go to the same site, or none of them
+    group: Optional[str] = None
+    #: a post this worker is already hired for: kept
+    signed: Optional[str] = None
+
+    @field_validator("earliest_departure", "screening_valid_until")
+    @classmethod
+    def _tz(cls, v: Optional[datetime]) -> Optional[datetime]:
+        return None if v is None else as_shanghai(v)
+
+    @field_validator("trades")
+    @classmethod
+    def _levels(cls, v: dict[str, int]) -> dict[str, int]:
+        for trade, level in v.items():
+            if not 0 <= level <= 5:
+                raise ValueError(f"level of {trade!r} must be 0–5, got {level}")
+        return v
+
+    @model_validator(mode="after")
+    def _choices(self) -> "Worker":
+        if len(set(self.choices)) != len(self.choices):
+            raise ValueError("choices lists a post twice")
+        if self.signed is not None and self.choices and self.signed not in self.choices:
+            self.choices = [self.signed] + self.choices[:5]
+        return self
+
+
 class Scenario(_Input):
     """A planning problem: reference data (sites, depots, fleet, regions, policy) and orders.
 
@@ -527,11 +611,15 @@ class Scenario(_Input):
     stations: list[Station] = Field(default_factory=list)
     trains: list[TrainOffer] = Field(default_factory=list)
     fixed: list["Trip"] = Field(default_factory=list)
+    #: match and move: factory posts and the registered workers to match with them
+    posts: list[Post] = Field(default_factory=list)
+    workers: list[Worker] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> "Scenario":
         sections: tuple[tuple[str, Sequence[Any]], ...] = (
-            ("sites", self.sites), ("depots", self.depots), ("fleet", self.fleet), ("orders", self.orders))
+            ("sites", self.sites), ("depots", self.depots), ("fleet", self.fleet), ("orders", self.orders),
+            ("posts", self.posts), ("workers", self.workers))
         for kind, items in sections:
             seen: set[str] = set()
             for i, item in enumerate(items):
@@ -546,6 +634,16 @@ class Scenario(_Input):
         for i, o in enumerate(self.orders):
             if o.site not in sites:
                 raise ValueError(f"orders[{i}] ({o.id}): site: unknown site {o.site!r}")
+        posts = {p.id: p for p in self.posts}
+        for i, p in enumerate(self.posts):
+            if p.site not in sites:
+                raise ValueError(f"posts[{i}] ({p.id}): site: unknown site {p.site!r}")
+        for i, w in enumerate(self.workers):
+            for c in w.choices:
+                if c not in posts:
+                    raise ValueError(f"workers[{i}] ({w.id}): choices: unknown post {c!r}")
+            if w.signed is not None and w.signed not in posts:
+                raise ValueError(f"workers[{i}] ({w.id}): signed: unknown post {w.signed!r}")
         for problem in train_problems(self.stations, self.trains):
             raise ValueError(problem)
         for problem in driver_pool_problems(self.depots, self.fleet):
@@ -692,6 +790,8 @@ class Summary(_Model):
     loaded_wait_hours: Optional[float] = None
     #: workers boarding at home outside the boarding hours (default 06:00–22:00 when none are set)
     night_boardings: Optional[int] = None
+    #: match and move: the match's figures
+    matching: Optional[MatchingSummary] = None
 
 
 class SolverInfo(_Model):
@@ -740,6 +840,46 @@ class Suggestion(_Model):
     brings_back: int
 
 
+class Match(_Model):
+    """A worker matched to a post; ``order`` is the derived order whose trip or train carries them."""
+
+    worker: str
+    post: str
+    site: str
+    order: str
+
+
+#: why a registered worker has no post
+UnmatchedReason = Literal["no_acceptable_post", "outranked", "dorm_full", "group_unplaceable",
+                          "screening_pending", "screening_failed", "screening_expired", "region_closed",
+                          "no_transport"]
+
+
+class Unmatched(_Model):
+    worker: str
+    reason: str
+    detail: Optional[str] = None
+
+
+class MatchingSummary(_Model):
+    workers: int
+    matched: int
+    #: matched ÷ openings
+    fill_rate: float
+    #: of the matched, the share who got their first choice
+    first_choice_share: float
+    #: mean rank (1 = first) of the matched workers' posts in their own lists
+    mean_choice_rank: float
+    blocking_pairs: int
+    #: the plan's transport cost (coaches and trains) per matched worker carried
+    transport_cost_per_matched: float
+    openings: int = 0
+    blocking_budget: int = 0
+    #: how the match was made: ``deferred_acceptance`` (stable, worker-proposing) or ``joint``
+    #: (CP-SAT over transport cost within the budget), with the model's status
+    method: str = ""
+
+
 class PlanWarning(_Model):
     """Something a coordinator should look at before handing the plan out; not a broken rule."""
 
@@ -758,10 +898,15 @@ class Plan(_Model):
     warnings: list[PlanWarning] = Field(default_factory=list)
     train_loads: list[TrainLoad] = Field(default_factory=list)
     suggestions: list[Suggestion] = Field(default_factory=list)
+    #: match and move: who goes to which post, and who does not and why
+    matches: list[Match] = Field(default_factory=list)
+    unmatched: list[Unmatched] = Field(default_factory=list)
 
 
 Scenario.model_rebuild()
+Summary.model_rebuild()
+Plan.model_rebuild()
 
 #: the scenario-side models: unknown fields in them are refused
 INPUT_MODELS: tuple[type[BaseModel], ...] = (Scenario, Site, Depot, VehicleType, Region, Order, Policy,
-                                             Location, ScreeningBatch, Station, TrainOffer, TrainCall)
+                                             Location, ScreeningBatch, Station, TrainOffer, TrainCall, Post, Worker)

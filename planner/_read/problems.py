@@ -14,27 +14,30 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ..contract import (
     Depot,
     Order,
+    Post,
     Region,
     Site,
     Station,
     TrainOffer,
     VehicleType,
+    Worker,
     as_shanghai,
     unknown_field_message,
 )
 from ..errors import Problem
 
 _SECTION_RANK = {s: i for i, s in enumerate(
-    ("file", "scenario", "sites", "depots", "fleet", "regions", "orders", "policy", "stations", "trains"))}
+    ("file", "scenario", "sites", "depots", "fleet", "regions", "orders", "policy", "stations", "trains",
+     "posts", "workers"))}
 
 
 _MODELS: dict[str, type[BaseModel]] = {
     "sites": Site, "depots": Depot, "fleet": VehicleType, "regions": Region, "orders": Order,
-    "stations": Station, "trains": TrainOffer,
+    "stations": Station, "trains": TrainOffer, "posts": Post, "workers": Worker,
 }
 
 
-_ID_SECTIONS = ("sites", "depots", "fleet", "orders", "stations", "trains")
+_ID_SECTIONS = ("sites", "depots", "fleet", "orders", "stations", "trains", "posts", "workers")
 
 
 _TOP_LEVEL = ("name", "fixed")

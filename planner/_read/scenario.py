@@ -15,12 +15,14 @@ from ..contract import (
     Location,
     Order,
     Policy,
+    Post,
     Region,
     Scenario,
     Station,
     TrainOffer,
     Trip,
     VehicleType,
+    Worker,
     driver_pool_problems,
     train_problems,
     unknown_field_message,
@@ -150,6 +152,22 @@ def _finish(items: dict[str, list[_Item]], policy_raw: object, policy_where: str
                             [it.where for it in order_items]):
         problems.add("orders", by_where[p.where].row, p)
 
+    known_sites = ", ".join(sorted(ids["sites"])) or "none"
+    for item in items.get("posts", []):
+        post = item.obj
+        if isinstance(post, Post) and post.site not in ids["sites"]:
+            problems.add("posts", item.row, Problem(item.where, "site",
+                                                    f"unknown site {post.site!r} (known sites: {known_sites})"))
+    for item in items.get("workers", []):
+        w = item.obj
+        if not isinstance(w, Worker):
+            continue
+        for c in w.choices:
+            if c not in ids["posts"]:
+                problems.add("workers", item.row, Problem(item.where, "choices", f"unknown post {c!r}"))
+        if w.signed is not None and w.signed not in ids["posts"]:
+            problems.add("workers", item.row, Problem(item.where, "signed", f"unknown post {w.signed!r}"))
+
     # every place in one batch
     entries: list[tuple[str, str, Location]] = []
     owners: list[_Item] = []
@@ -172,6 +190,10 @@ def _finish(items: dict[str, list[_Item]], policy_raw: object, policy_where: str
     for it in order_items:
         entries.append((it.where, "origin", it.obj.origin))  # type: ignore[union-attr]
         owners.append(it)
+    for it in items.get("workers", []):
+        if isinstance(it.obj, Worker):
+            entries.append((it.where, "origin", it.obj.origin))
+            owners.append(it)
     rows_by_where = {it.where: it for it in owners}
     snap = policy.county_snap_km if policy is not None else None
     for p in _place_problems(entries, snap):
