@@ -573,3 +573,145 @@ def choose_modes(problem: ModeProblem, *, time_limit: float, seed: int = 0) -> M
     return ModeChoice(tuple(int(solver.value(v)) for v in direct), tuple(int(solver.value(v)) for v in ride),
                       tuple(int(solver.value(v)) for v in unplanned), tuple(bool(solver.value(y)) for y in runs),
                       status == cp_model.OPTIMAL)
+
+
+@dataclass(frozen=True)
+class MatchProblem:
+    """Workers matched to posts at least cost of bringing them back (match and move).
+
+    ``prefs[w]``: the posts worker ``w`` accepts, best first; ``prio[p]``: the workers who accept
+    post ``p``, the post's favourite first. ``openings[p]``; ``site[p]`` an index into the sites.
+    ``beds``: ``(site, workers, capacity)`` — at most ``capacity`` of those workers matched to
+    the site's dorm posts (``dorm[p]``); ``groups``: the workers that must share one site.
+    ``signed``: ``(w, p)`` kept. Transport: worker ``w`` comes from place ``home[w]``; a
+    ``(home, site)`` pair pays whole coaches of ``seats`` at ``coach_cost[(home, site)]`` yuan.
+    ``budget``: blocking pairs allowed (``None``: preferences ignored); ``min_fill``: matched at
+    least; ``hint``: a match to start from (``w → p``).
+    """
+
+    prefs: tuple[tuple[int, ...], ...]
+    prio: tuple[tuple[int, ...], ...]
+    openings: tuple[int, ...]
+    site: tuple[int, ...]
+    dorm: tuple[bool, ...]
+    beds: tuple[tuple[int, tuple[int, ...], int], ...]
+    groups: tuple[tuple[int, ...], ...]
+    signed: tuple[tuple[int, int], ...]
+    home: tuple[int, ...]
+    seats: int
+    coach_cost: dict[tuple[int, int], int]
+    budget: Optional[int]
+    min_fill: int
+    hint: dict[int, int]
+
+
+@dataclass(frozen=True)
+class MatchChoice:
+    assign: dict[int, int]
+    status: str  # "optimal", "feasible" or "hint" (no better match found in time)
+    cost: int
+
+
+def match_min_cost(problem: MatchProblem, *, time_limit: float, seed: int = 0) -> MatchChoice:
+    """The match of least transport cost (whole coaches per home place and site) among those that
+    fill at least ``min_fill`` posts and leave at most ``budget`` blocking pairs, the choice ranks
+    as a tie-break (so with no cost and no budget it is the worker-optimal stable match).
+
+    Stability is linear (Rothblum; Baïou–Balinski): for each acceptable pair (w, p), with
+    ``W`` the worker's matches at p or better and ``P`` the post's matches among workers it ranks
+    above w, ``openings_p · W + P + openings_p · b_wp ≥ openings_p`` — a dorm post whose site's beds
+    for w are full is excused — and Σ b ≤ budget. Prefix sums keep the model linear in size."""
+    from ortools.sat.python import cp_model
+
+    m = cp_model.CpModel()
+    x: dict[tuple[int, int], cp_model.IntVar] = {}
+    for w, ps in enumerate(problem.prefs):
+        for p in ps:
+            x[(w, p)] = m.new_bool_var(f"x{w}_{p}")
+    for w, p in problem.signed:
+        if (w, p) not in x:
+            x[(w, p)] = m.new_bool_var(f"x{w}_{p}")
+        m.add(x[(w, p)] == 1)
+    by_worker: dict[int, list[int]] = {}
+    by_post: dict[int, list[int]] = {}
+    for (w, p) in x:
+        by_worker.setdefault(w, []).append(p)
+        by_post.setdefault(p, []).append(w)
+    for w, plist in by_worker.items():
+        m.add_at_most_one(x[(w, p)] for p in plist)
+    for p, wlist in by_post.items():
+        m.add(sum(x[(w, p)] for w in wlist) <= problem.openings[p])
+    full_bed: dict[tuple[int, int], cp_model.IntVar] = {}  # (site, worker) → that worker's beds are full
+    for k, (s, bedded, cap) in enumerate(problem.beds):
+        inside = [x[(w, p)] for w in bedded for p in by_worker.get(w, []) if problem.dorm[p] and problem.site[p] == s]
+        m.add(sum(inside) <= cap)
+        f = m.new_bool_var(f"full{k}")
+        m.add(sum(inside) >= cap).only_enforce_if(f)
+        for w in bedded:
+            full_bed[(s, w)] = f
+    for g, members in enumerate(problem.groups):
+        sites = sorted({problem.site[p] for w in members for p in by_worker.get(w, [])})
+        z = {s: m.new_bool_var(f"g{g}_{s}") for s in sites}
+        m.add_at_most_one(z.values())
+        for w in members:
+            for p in by_worker.get(w, []):
+                m.add_implication(x[(w, p)], z[problem.site[p]])
+    m.add(sum(x.values()) >= problem.min_fill)
+    if problem.budget is not None:
+        # worker prefix: W[w][k] = matched to one of the first k+1 posts of the list
+        rank = {}
+        wpre: dict[int, list[cp_model.LinearExpr]] = {}
+        for w, ps in enumerate(problem.prefs):
+            acc: list = []
+            run: list = []
+            for k, p in enumerate(ps):
+                rank[(w, p)] = k
+                run = run + [x[(w, p)]]
+                acc.append(sum(run))
+            wpre[w] = acc
+        blocks = []
+        signed = {w for w, _ in problem.signed}
+        for p, ws in enumerate(problem.prio):
+            cap = problem.openings[p]
+            if cap == 0:
+                continue
+            above: list = []
+            for w in ws:
+                if (w, p) in rank and w not in signed:
+                    b = m.new_bool_var(f"b{w}_{p}")
+                    blocks.append(b)
+                    terms = [cap * wpre[w][rank[(w, p)]], sum(above) if above else 0, cap * b]
+                    excuse = full_bed.get((problem.site[p], w)) if problem.dorm[p] else None
+                    if excuse is not None:
+                        terms.append(cap * excuse)
+                        # no bed excuses only a free opening: a worker it ranks below w still blocks
+                        held = sum(x[(v, p)] for v in by_post.get(p, []))
+                        m.add(held - (sum(above) if above else 0) <= cap * wpre[w][rank[(w, p)]] + cap * b)
+                    m.add(sum(terms) >= cap)
+                if (w, p) in x:
+                    above.append(x[(w, p)])
+        m.add(sum(blocks) <= problem.budget)
+    # whole coaches per (home, site)
+    trips: dict[tuple[int, int], list] = {}
+    for (w, p), v in x.items():
+        trips.setdefault((problem.home[w], problem.site[p]), []).append(v)
+    cost = []
+    for key, vs in trips.items():
+        n = m.new_int_var(0, -(-len(vs) // max(1, problem.seats)), f"c{key[0]}_{key[1]}")
+        m.add(problem.seats * n >= sum(vs))
+        cost.append(problem.coach_cost.get(key, 0) * n)
+    ranks = [k * x[(w, p)] for w, ps in enumerate(problem.prefs) for k, p in enumerate(ps)]
+    scale = 1 + len(problem.prefs) * max((len(ps) for ps in problem.prefs), default=1)
+    m.minimize(scale * sum(cost) + sum(ranks))
+    for (w, p), v in x.items():
+        m.add_hint(v, 1 if problem.hint.get(w) == p else 0)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.5, time_limit)
+    solver.parameters.num_workers = 2
+    solver.parameters.random_seed = seed
+    status = solver.solve(m)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return MatchChoice(dict(problem.hint), "hint", -1)
+    assign = {w: p for (w, p), v in x.items() if solver.value(v)}
+    total = int(round(sum(solver.value(c) for c in cost))) if cost else 0
+    return MatchChoice(assign, "optimal" if status == cp_model.OPTIMAL else "feasible", total)

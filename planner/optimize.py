@@ -90,6 +90,12 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
     Plan
         Every worker is on one trip or unassigned with a reason.
     """
+    if scenario.workers or scenario.posts:
+        # match and move: the match, then its derived orders planned by this same function
+        from .match import match_and_move  # noqa: PLC0415
+
+        return match_and_move(scenario, solve, time_limit=time_limit, seed=seed, roads=distances,
+                              started=started, progress=progress, fixed=fixed, params=params, now=now)
     deadline = Deadline(time_limit, started) if started is not None else Deadline.start(time_limit)
 
     def tell(phase: str, fraction: float) -> None:

@@ -1,0 +1,504 @@
+"""Match and move: registered workers matched to factory posts, and brought back, in one plan.
+
+A pair (worker, post) is *acceptable* when the worker has the post's trade at its level, the wage
+meets the worker's minimum, the post is among the worker's choices (when they made any) and the
+worker can arrive by the post's ``start_by`` (earliest departure + boarding + the fastest legal
+coach ride home → site, two drivers at the best hour of the day, within ``max_ride_hours``).
+Workers rank their acceptable posts in the order of their choices, or — with no choices — by
+wage, then the road time; posts rank workers by their level in the trade, then registration
+order (``policy.match_priority``).
+
+1. :func:`deferred_acceptance` — worker-proposing deferred acceptance with openings, dorm beds
+   and signed workers kept: the worker-optimal stable match (the baseline, today's practice).
+   Groups (couples, 同乡) must share one site: a split group keeps the site most of it got and
+   the others are held to that site's posts, and the match is run again.
+2. :func:`match` — the joint match: a CP-SAT model (:func:`planner._routing.match_min_cost`)
+   seeded with the baseline, filling at least as many posts, with at most
+   ``policy.match_blocking_pairs`` blocking pairs, at the least cost of whole coaches per home
+   county and site (the choice ranks break ties: with B = 0 and no cost it is the baseline).
+3. :func:`match_and_move` — orders derived from the match (one per home place, site, agency,
+   departure, start date and screening expiry), planned by the routing pipeline; the match is
+   solved once more without the pairs whose workers the plan could not carry.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Callable, Optional
+
+from ._routing import MatchProblem, match_min_cost
+from .contract import Location, Match, MatchingSummary, Order, Plan, Post, Scenario, Unmatched, Worker
+from .driving import DrivingRules, leg_minutes
+from .network import Network
+from .network.places import PlaceError, Point, resolve_all
+from .network.roads import DistanceProvider
+
+#: the share of the time limit the match itself may take (the rest plans the coaches)
+MATCH_SHARE = 0.2
+
+
+@dataclass
+class Compiled:
+    """A scenario's workers and posts, with what the match needs."""
+
+    scenario: Scenario
+    workers: list[Worker]
+    posts: list[Post]
+    #: per worker: the acceptable posts, best first (the signed post first when there is one)
+    prefs: list[list[int]]
+    #: per post: the workers who find it acceptable, the post's favourite first
+    prio: list[list[int]]
+    #: per worker: its place's key and index (road tables), per post its site's index
+    home: list[int]
+    home_key: list[str]
+    site_of: list[int]
+    #: per (home place, site): the fastest legal coach ride in minutes (None: no ride)
+    ride: dict[tuple[int, int], Optional[int]]
+    coach_cost: dict[tuple[int, int], int]
+    seats: int
+    #: workers out of the match from the start: index → (reason, detail)
+    out: dict[int, tuple[str, str]] = field(default_factory=dict)
+    #: per worker: why its list is empty or short (for the reasons)
+    why_not: dict[int, str] = field(default_factory=dict)
+
+
+def _level(w: Worker, p: Post) -> Optional[int]:
+    return w.trades.get(p.trade)
+
+
+def compile_match(scenario: Scenario, roads: Optional[DistanceProvider] = None,
+                  barred: frozenset[tuple[int, int]] = frozenset()) -> Compiled:
+    """Resolve the workers' homes and the sites, price a coach per home and site, and list the
+    acceptable pairs. ``barred``: (worker, site) pairs the plan could not carry."""
+    pol = scenario.policy
+    workers, posts = list(scenario.workers), list(scenario.posts)
+    sites = {s.id: i for i, s in enumerate(scenario.sites)}
+    points = resolve_all([w.origin for w in workers] + [s.location for s in scenario.sites]
+                         + [d.location for d in scenario.depots], pol.county_snap_km)
+    bad = [(w.id, p) for w, p in zip(workers, points) if isinstance(p, PlaceError)]
+    if bad:
+        from .errors import InputError, Problem  # noqa: PLC0415
+
+        raise InputError([Problem(f"workers ({wid})", "origin", str(p)) for wid, p in bad])
+    pts = [p for p in points if isinstance(p, Point)]
+    places: list[Point] = []
+    index: dict[str, int] = {}
+    home: list[int] = []
+    home_key: list[str] = []
+    for p in pts[:len(workers)]:
+        if p.key not in index:
+            index[p.key] = len(places)
+            places.append(p)
+        home.append(index[p.key])
+        home_key.append(p.key)
+    site_at = [len(places) + i for i in range(len(scenario.sites))]
+    places += [Point(p.lat, p.lon, s.name or s.id, p.county, p.kind, ref=s.id)
+               for p, s in zip(pts[len(workers):len(workers) + len(scenario.sites)], scenario.sites)]
+    depot_at = {d.id: len(places) + i for i, d in enumerate(scenario.depots)}
+    places += [Point(p.lat, p.lon, d.name or d.id, p.county, p.kind, ref=d.id)
+               for p, d in zip(pts[len(workers) + len(scenario.sites):], scenario.depots)]
+    net = Network.build(places, roads, pol.speed_kmh, pol.road_factor)
+    drive = net.drive_minutes()
+    rules = DrivingRules.from_policy(pol)
+    boarding = int(-(-pol.boarding_minutes // 1))
+    ride: dict[tuple[int, int], Optional[int]] = {}
+    big = max(scenario.fleet, key=lambda v: (v.seats, -v.cost_per_km), default=None)
+    coach_cost: dict[tuple[int, int], int] = {}
+    for h in sorted(set(home)):
+        for s in range(len(scenario.sites)):
+            minutes = min(leg_minutes(int(drive[h, site_at[s]]), rules, crew=2, start=hh * 60) for hh in range(24))
+            ride[(h, s)] = minutes if minutes + boarding <= pol.max_ride_hours * 60 or not pol.time_rules else None
+            if big is not None:
+                d = depot_at[big.depot]
+                km = float(net.km[d, h] + net.km[h, site_at[s]] + net.km[site_at[s], d])
+                crew = big.crew_cost if float(net.km[h, site_at[s]]) > pol.two_driver_km else 0.0
+                coach_cost[(h, s)] = int(round(big.fixed_cost + big.cost_per_km * km + crew))
+    seats = max(1, int(big.seats * pol.occupancy_cap + 1e-9)) if big is not None else 1
+    post_at = {p.id: k for k, p in enumerate(posts)}
+    site_of = [sites[p.site] for p in posts]
+    c = Compiled(scenario, workers, posts, [], [[] for _ in posts], home, home_key, site_of, ride, coach_cost, seats)
+    for i, w in enumerate(workers):
+        if w.screening != "cleared":
+            c.out[i] = (f"screening_{w.screening}", f"screening {w.screening}")
+            c.prefs.append([])
+            continue
+        if w.screening_valid_until is not None and w.screening_valid_until < w.earliest_departure:
+            c.out[i] = ("screening_expired", f"screening valid until {w.screening_valid_until:%m-%d %H:%M}, "
+                                             f"before the earliest departure {w.earliest_departure:%m-%d %H:%M}")
+            c.prefs.append([])
+            continue
+        ok: list[int] = []
+        misses: Counter[str] = Counter()
+        for k in ([post_at[x] for x in w.choices] if w.choices else range(len(posts))):
+            pk = posts[k]
+            lv = _level(w, pk)
+            why = None
+            if lv is None or lv < pk.min_level:
+                why = "trade"
+            elif w.min_monthly_wage is not None and pk.monthly_wage < w.min_monthly_wage:
+                why = "wage"
+            elif (i, site_of[k]) in barred:
+                why = "transport"
+            elif pol.time_rules:
+                r = ride[(home[i], site_of[k])]
+                if r is None or w.earliest_departure + timedelta(minutes=boarding + r) > pk.start_by:
+                    why = "arrival"
+            if why is None:
+                ok.append(k)
+            else:
+                misses[why] += 1
+        if not w.choices:
+            ok.sort(key=lambda k: (-posts[k].monthly_wage, ride[(home[i], site_of[k])] or 0, posts[k].id))
+        if w.signed is not None:
+            s = post_at[w.signed]
+            ok = [s] + [k for k in ok if k != s]
+        c.prefs.append(ok)
+        if misses:
+            c.why_not[i] = ", ".join(f"{n} post(s) {_MISS[m]}" for m, n in misses.most_common())
+    for i, ps in enumerate(c.prefs):
+        for k in ps:
+            c.prio[k].append(i)
+    for k, pk in enumerate(posts):
+        if scenario.policy.match_priority == "level":
+            c.prio[k].sort(key=lambda i, pk=pk: (-(_level(workers[i], pk) or 0), i))  # type: ignore[misc]
+        else:
+            c.prio[k].sort()
+    return c
+
+
+_MISS = {"trade": "want a trade or level they do not have", "wage": "pay below their minimum",
+         "arrival": "cannot be reached by their start date", "transport": "the plan could not bring them to"}
+
+
+def _bed_key(c: Compiled, i: int, k: int) -> Optional[tuple[int, str]]:
+    """The bed pool worker ``i`` takes at post ``k``'s site (None: the post has no dorm or the
+    site sets no limit)."""
+    p = c.posts[k]
+    if not p.dorm:
+        return None
+    beds = c.scenario.sites[c.site_of[k]].dorm_beds
+    if beds is None:
+        return None
+    if isinstance(beds, int):
+        return (c.site_of[k], "total")
+    return (c.site_of[k], c.workers[i].gender or "none")
+
+
+def _beds(c: Compiled, key: tuple[int, str]) -> int:
+    beds = c.scenario.sites[key[0]].dorm_beds
+    if isinstance(beds, int):
+        return beds
+    if isinstance(beds, dict) and key[1] in beds:
+        return int(beds[key[1]])
+    return 0
+
+
+def deferred_acceptance(c: Compiled) -> tuple[dict[int, int], dict[int, tuple[str, str]]]:
+    """Worker-proposing deferred acceptance (the baseline): ``worker → post`` and, for every
+    cleared worker left out, ``(reason, detail)``."""
+    allowed: dict[int, set[int]] = {}  # group members held to one site
+    for _ in range(10):
+        assign, rejected = _da(c, allowed)
+        split = False
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, w in enumerate(c.workers):
+            if w.group and i not in c.out:
+                groups[w.group].append(i)
+        for members in groups.values():
+            sites = Counter(c.site_of[assign[i]] for i in members if i in assign)
+            if len(sites) > 1:
+                split = True
+                # the site where every member has a post to want, then the one most of them got
+                keep = max(sites, key=lambda s: (all(any(c.site_of[k] == s for k in c.prefs[i]) for i in members),
+                                                 sites[s], -min(c.prefs[i].index(assign[i]) for i in members
+                                                                if i in assign and c.site_of[assign[i]] == s), -s))
+                for i in members:
+                    allowed[i] = {k for k in c.prefs[i] if c.site_of[k] == keep}
+        if not split:
+            break
+    why: dict[int, tuple[str, str]] = dict(c.out)
+    for i in range(len(c.workers)):
+        if i in assign or i in why:
+            continue
+        why[i] = _reason(c, i, allowed, rejected.get(i, set()))
+    return assign, why
+
+
+def _da(c: Compiled, allowed: dict[int, set[int]]) -> tuple[dict[int, int], dict[int, set[str]]]:
+    n = len(c.workers)
+    rank = [{i: r for r, i in enumerate(ws)} for ws in c.prio]
+    held: list[list[int]] = [[] for _ in c.posts]
+    beds_used: Counter[tuple[int, str]] = Counter()
+    assign: dict[int, int] = {}
+    rejected: dict[int, set[str]] = defaultdict(set)
+    nxt = [0] * n
+    # signed workers first: kept where they signed
+    for i, w in enumerate(c.workers):
+        if w.signed is not None and i not in c.out and c.prefs[i]:
+            k = c.prefs[i][0]
+            held[k].append(i)
+            assign[i] = k
+            key = _bed_key(c, i, k)
+            if key is not None:
+                beds_used[key] += 1
+    free = [i for i in range(n) if i not in assign and i not in c.out]
+    openings = [p.openings for p in c.posts]
+    while free:
+        i = free.pop()
+        prefs = c.prefs[i]
+        while nxt[i] < len(prefs):
+            k = prefs[nxt[i]]
+            nxt[i] += 1
+            if i in allowed and k not in allowed[i]:
+                continue
+            key = _bed_key(c, i, k)
+            signed_here = sum(1 for j in held[k] if c.workers[j].signed is not None)
+            if len(held[k]) < openings[k]:
+                if key is not None and beds_used[key] >= _beds(c, key):
+                    # no bed: take the place of a worker of the same bed pool it ranks lower
+                    worse = [j for j in held[k] if c.workers[j].signed is None and _bed_key(c, j, k) == key
+                             and rank[k][j] > rank[k][i]]
+                    if not worse:
+                        rejected[i].add("dorm")
+                        continue
+                    out = max(worse, key=lambda j: rank[k][j])
+                    held[k].remove(out)
+                    del assign[out]
+                    rejected[out].add("dorm")  # the post had room: the bed was what it lacked
+                    free.append(out)
+                    beds_used[key] -= 1
+                held[k].append(i)
+                assign[i] = k
+                if key is not None:
+                    beds_used[key] += 1
+                break
+            candidates = [j for j in held[k] if c.workers[j].signed is None]
+            if len(held[k]) - signed_here <= 0 or not candidates:
+                rejected[i].add("outranked")
+                continue
+            worst = max(candidates, key=lambda j: rank[k][j])
+            if rank[k][worst] < rank[k][i]:
+                rejected[i].add("outranked")
+                continue
+            wkey = _bed_key(c, worst, k)
+            if key is not None and key != wkey and beds_used[key] >= _beds(c, key):
+                rejected[i].add("dorm")
+                continue
+            held[k].remove(worst)
+            del assign[worst]
+            rejected[worst].add("outranked")
+            free.append(worst)
+            if wkey is not None:
+                beds_used[wkey] -= 1
+            held[k].append(i)
+            assign[i] = k
+            if key is not None:
+                beds_used[key] += 1
+            break
+    return assign, rejected
+
+
+def _reason(c: Compiled, i: int, allowed: dict[int, set[int]], rejected: set[str]) -> tuple[str, str]:
+    w = c.workers[i]
+    if not c.prefs[i]:
+        asked = f"of their {len(w.choices)} choice(s)" if w.choices else f"of the {len(c.posts)} post(s)"
+        return "no_acceptable_post", f"none {asked} accepts them: {c.why_not.get(i, 'no posts')}"
+    if i in allowed and not allowed[i]:
+        return "group_unplaceable", f"group {w.group} went to a site none of whose posts accepts them"
+    if i in allowed:
+        return "group_unplaceable", f"group {w.group} is held to one site, whose posts were taken"
+    if "dorm" in rejected:  # with a bed free they would have had a post
+        return "dorm_full", "a post they want had room, but its site's dorm beds went to workers it ranks higher"
+    first = c.posts[c.prefs[i][0]]
+    return "outranked", (f"each of their {len(c.prefs[i])} acceptable post(s) filled with workers it ranks "
+                         f"higher (first choice {first.id} {first.trade}, {first.openings} opening(s))")
+
+
+@dataclass
+class MatchResult:
+    compiled: Compiled
+    assign: dict[int, int]
+    why: dict[int, tuple[str, str]]
+    method: str
+    baseline_fill: int
+    seconds: float
+
+
+def match(scenario: Scenario, roads: Optional[DistanceProvider] = None, *, time_limit: float = 10.0, seed: int = 0,
+          joint: bool = True, budget: Optional[int] = None, barred: frozenset[tuple[int, int]] = frozenset(),
+          ignore_preferences: bool = False) -> MatchResult:
+    """The match: deferred acceptance, then (``joint``) the CP-SAT model of least transport cost
+    within ``budget`` blocking pairs (default ``policy.match_blocking_pairs``; with
+    ``ignore_preferences`` none are counted) that fills as many posts."""
+    start = _time.monotonic()
+    c = compile_match(scenario, roads, barred)
+    assign, why = deferred_acceptance(c)
+    method = "deferred_acceptance"
+    if joint and c.posts and c.workers:
+        b = scenario.policy.match_blocking_pairs if budget is None else budget
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, w in enumerate(c.workers):
+            if w.group and i not in c.out:
+                groups[w.group].append(i)
+        beds: dict[tuple[int, str], list[int]] = defaultdict(list)
+        for i in range(len(c.workers)):
+            for k in c.prefs[i]:
+                key = _bed_key(c, i, k)
+                if key is not None and i not in beds[key]:
+                    beds[key].append(i)
+        problem = MatchProblem(
+            prefs=tuple(tuple(ps) for ps in c.prefs), prio=tuple(tuple(ws) for ws in c.prio),
+            openings=tuple(p.openings for p in c.posts), site=tuple(c.site_of), dorm=tuple(p.dorm for p in c.posts),
+            beds=tuple((key[0], tuple(ws), _beds(c, key)) for key, ws in beds.items()),
+            groups=tuple(tuple(ws) for ws in groups.values() if len(ws) > 1),
+            signed=tuple((i, c.prefs[i][0]) for i, w in enumerate(c.workers) if w.signed is not None and c.prefs[i]),
+            home=tuple(c.home), seats=c.seats, coach_cost=c.coach_cost,
+            budget=None if ignore_preferences else b, min_fill=len(assign), hint=assign)
+        left = max(0.5, time_limit - (_time.monotonic() - start))
+        chosen = match_min_cost(problem, time_limit=left, seed=seed)
+        if chosen.status != "hint":
+            assign = chosen.assign
+            method = f"joint ({chosen.status}, budget {'none' if ignore_preferences else b})"
+            why = {i: r for i, r in why.items() if i not in assign}
+            for i in range(len(c.workers)):
+                if i not in assign and i not in why:
+                    why[i] = _reason(c, i, {}, {"outranked"})
+    return MatchResult(c, assign, why, method, sum(1 for _ in assign), _time.monotonic() - start)
+
+
+def blocking(c: Compiled, assign: dict[int, int]) -> list[tuple[int, int]]:
+    """The blocking pairs of ``assign`` (see the module's doc; a dorm post's free opening counts
+    only with a bed free for the worker)."""
+    held: dict[int, list[int]] = defaultdict(list)
+    for i, k in assign.items():
+        held[k].append(i)
+    used: Counter[tuple[int, str]] = Counter()
+    for i, k in assign.items():
+        key = _bed_key(c, i, k)
+        if key is not None:
+            used[key] += 1
+    rank = [{i: r for r, i in enumerate(ws)} for ws in c.prio]
+    out = []
+    for i, prefs in enumerate(c.prefs):
+        if i in c.out or c.workers[i].signed is not None:
+            continue
+        mine = assign.get(i)
+        for k in prefs:
+            if k == mine:
+                break
+            key = _bed_key(c, i, k)
+            free = len(held[k]) < c.posts[k].openings and (key is None or used[key] < _beds(c, key))
+            if free or any(rank[k][j] > rank[k][i] for j in held[k] if j in rank[k]):
+                out.append((i, k))
+    return out
+
+
+def derive_orders(c: Compiled, assign: dict[int, int]) -> tuple[list[Order], dict[int, str]]:
+    """One order per home place, site, agency, departure, start date and screening expiry."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, k in sorted(assign.items()):
+        w, p = c.workers[i], c.posts[k]
+        groups[(c.home_key[i], p.site, w.agency, w.earliest_departure, p.start_by, w.screening_valid_until)].append(i)
+    orders: list[Order] = []
+    order_of: dict[int, str] = {}
+    for n, (key, members) in enumerate(sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2], kv[1][0]))):
+        _, site, agency, earliest, start_by, until = key
+        oid = f"M{n + 1:04d}"
+        w0 = c.workers[members[0]]
+        origin: Location = w0.origin
+        arrive_by = max(start_by, earliest + timedelta(minutes=1))
+        orders.append(Order(id=oid, agency=agency, origin=origin, site=site, headcount=len(members),
+                            cleared=len(members), earliest_departure=earliest, arrive_by=arrive_by,
+                            screening_valid_until=until,
+                            note="match: " + ", ".join(c.workers[i].id for i in members[:20])
+                            + (" …" if len(members) > 20 else "")))
+        for i in members:
+            order_of[i] = oid
+    return orders, order_of
+
+
+def summarise(c: Compiled, assign: dict[int, int], plan: Optional[Plan], method: str,
+              carried: Optional[int] = None) -> MatchingSummary:
+    openings = sum(p.openings for p in c.posts)
+    ranks = [c.prefs[i].index(k) + 1 for i, k in assign.items()]
+    cost = 0.0
+    if plan is not None and assign:
+        total = (plan.summary.cost or 0.0) + (plan.summary.train_cost or 0.0)
+        planned = plan.summary.workers_planned or 0
+        share = (carried or 0) / planned if planned else 0.0
+        cost = total * share / max(1, carried or 0) if carried else 0.0
+    return MatchingSummary(
+        workers=len(c.workers), matched=len(assign), openings=openings,
+        fill_rate=round(len(assign) / openings, 4) if openings else 0.0,
+        first_choice_share=round(sum(1 for r in ranks if r == 1) / len(ranks), 4) if ranks else 0.0,
+        mean_choice_rank=round(sum(ranks) / len(ranks), 4) if ranks else 0.0,
+        blocking_pairs=len(blocking(c, assign)), transport_cost_per_matched=round(cost, 2),
+        blocking_budget=c.scenario.policy.match_blocking_pairs, method=method)
+
+
+def match_and_move(scenario: Scenario, solve: Callable[..., Plan], *, time_limit: float, seed: int = 0,
+                   roads: Optional[DistanceProvider] = None, started: Optional[float] = None,
+                   **kw: Any) -> Plan:
+    """Match, derive orders, plan them (with the scenario's own orders) by ``solve``; once more
+    without the pairs the plan could not carry, when time allows. The time limit is for all."""
+    start = started if started is not None else _time.monotonic()
+
+    def left() -> float:
+        return time_limit - (_time.monotonic() - start)
+
+    result = match(scenario, roads, time_limit=max(1.0, MATCH_SHARE * time_limit), seed=seed)
+    plan, order_of = _plan(scenario, result, solve, seed, roads, max(1.0, 0.6 * left()) if left() > 8 else left(), **kw)
+    missed = _not_carried(result, plan, order_of)
+    if missed and left() > 5:
+        barred = frozenset((i, result.compiled.site_of[result.assign[i]]) for i in missed)
+        again = match(scenario, roads, time_limit=max(1.0, 0.2 * left()), seed=seed, barred=barred)
+        plan2, order_of2 = _plan(scenario, again, solve, seed, roads, max(1.0, left() - 1), **kw)
+        if len(_not_carried(again, plan2, order_of2)) < len(missed) or len(again.assign) > len(result.assign):
+            for i in missed:
+                if i not in again.assign:
+                    again.why[i] = ("no_transport", "the plan could not bring them to the site of their post: "
+                                    + _transport_reason(plan, order_of.get(i)))
+            result, plan, order_of = again, plan2, order_of2
+    return _with_match(result, plan, order_of)
+
+
+def _plan(scenario: Scenario, result: MatchResult, solve: Callable[..., Plan], seed: int,
+          roads: Optional[DistanceProvider], time_limit: float, **kw: Any) -> tuple[Plan, dict[int, str]]:
+    orders, order_of = derive_orders(result.compiled, result.assign)
+    routed = scenario.model_copy(update={"orders": list(scenario.orders) + orders, "workers": [], "posts": []})
+    plan = solve(routed, time_limit=time_limit, seed=seed, distances=roads, **kw)
+    return plan, order_of
+
+
+def _not_carried(result: MatchResult, plan: Plan, order_of: dict[int, str]) -> list[int]:
+    """Matched workers the plan leaves unassigned (the last registered of each order first)."""
+    short: Counter[str] = Counter()
+    for u in plan.unassigned:
+        short[u.order] += u.count
+    out = []
+    by_order: dict[str, list[int]] = defaultdict(list)
+    for i, oid in order_of.items():
+        by_order[oid].append(i)
+    for oid, members in by_order.items():
+        n = short.get(oid, 0)
+        out += sorted(members)[len(members) - n:] if n else []
+    return out
+
+
+def _transport_reason(plan: Plan, oid: Optional[str]) -> str:
+    rows = [u for u in plan.unassigned if u.order == oid]
+    return "; ".join(f"{u.reason}" + (f" ({u.detail})" if u.detail else "") for u in rows) or "no trip"
+
+
+def _with_match(result: MatchResult, plan: Plan, order_of: dict[int, str]) -> Plan:
+    c = result.compiled
+    matches = [Match(worker=c.workers[i].id, post=c.posts[k].id, site=c.posts[k].site, order=order_of[i])
+               for i, k in sorted(result.assign.items())]
+    unmatched = [Unmatched(worker=c.workers[i].id, reason=r, detail=d) for i, (r, d) in sorted(result.why.items())]
+    carried = len(result.assign) - len(_not_carried(result, plan, order_of))
+    plan.matches, plan.unmatched = matches, unmatched
+    plan.summary.matching = summarise(c, result.assign, plan, result.method, carried)
+    return plan
