@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time as _time
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -603,6 +603,9 @@ class MatchProblem:
     budget: Optional[int]
     min_fill: int
     hint: dict[int, int]
+    #: per post: the group of nearby sites a coach serves in one trip (default: its own site);
+    #: ``coach_cost`` is then keyed by ``(home, hub)``
+    hub: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -671,30 +674,33 @@ def match_min_cost(problem: MatchProblem, *, time_limit: float, seed: int = 0) -
             wpre[w] = acc
         blocks = []
         signed = {w for w, _ in problem.signed}
-        for p, ws in enumerate(problem.prio):
+        for p, ranked in enumerate(problem.prio):
             cap = problem.openings[p]
             if cap == 0:
                 continue
-            above: list = []
-            for w in ws:
+            held = sum(x[(v, p)] for v in by_post.get(p, []))
+            above: Any = 0  # the post's matches among the workers it ranks above this one (a running sum)
+            for j, w in enumerate(ranked):
                 if (w, p) in rank and w not in signed:
                     b = m.new_bool_var(f"b{w}_{p}")
                     blocks.append(b)
-                    terms = [cap * wpre[w][rank[(w, p)]], sum(above) if above else 0, cap * b]
+                    terms = [cap * wpre[w][rank[(w, p)]], above, cap * b]
                     excuse = full_bed.get((problem.site[p], w)) if problem.dorm[p] else None
                     if excuse is not None:
                         terms.append(cap * excuse)
                         # no bed excuses only a free opening: a worker it ranks below w still blocks
-                        held = sum(x[(v, p)] for v in by_post.get(p, []))
-                        m.add(held - (sum(above) if above else 0) <= cap * wpre[w][rank[(w, p)]] + cap * b)
+                        m.add(held - above <= cap * wpre[w][rank[(w, p)]] + cap * b)
                     m.add(sum(terms) >= cap)
                 if (w, p) in x:
-                    above.append(x[(w, p)])
+                    nxt = m.new_int_var(0, cap, f"s{p}_{j}")
+                    m.add(nxt == above + x[(w, p)])
+                    above = nxt
         m.add(sum(blocks) <= problem.budget)
-    # whole coaches per (home, site)
+    # whole coaches per (home, hub)
     trips: dict[tuple[int, int], list] = {}
+    hub = problem.hub or problem.site
     for (w, p), v in x.items():
-        trips.setdefault((problem.home[w], problem.site[p]), []).append(v)
+        trips.setdefault((problem.home[w], hub[p]), []).append(v)
     cost = []
     for key, vs in trips.items():
         n = m.new_int_var(0, -(-len(vs) // max(1, problem.seats)), f"c{key[0]}_{key[1]}")

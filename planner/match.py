@@ -38,6 +38,8 @@ from .network.roads import DistanceProvider
 
 #: the share of the time limit the match itself may take (the rest plans the coaches)
 MATCH_SHARE = 0.2
+#: sites this close (road km) are one hub: a coach drops at each of them on one trip
+HUB_KM = 60.0
 
 
 @dataclass
@@ -57,8 +59,11 @@ class Compiled:
     site_of: list[int]
     #: per (home place, site): the fastest legal coach ride in minutes (None: no ride)
     ride: dict[tuple[int, int], Optional[int]]
+    #: per (home place, hub): a coach's cost from its depot to the home, on to the hub's first
+    #: site and back (a hub: sites within :data:`HUB_KM` of each other, served by one coach)
     coach_cost: dict[tuple[int, int], int]
     seats: int
+    hub: list[int] = field(default_factory=list)
     #: workers out of the match from the start: index → (reason, detail)
     out: dict[int, tuple[str, str]] = field(default_factory=dict)
     #: per worker: why its list is empty or short (for the reasons)
@@ -107,19 +112,28 @@ def compile_match(scenario: Scenario, roads: Optional[DistanceProvider] = None,
     ride: dict[tuple[int, int], Optional[int]] = {}
     big = max(scenario.fleet, key=lambda v: (v.seats, -v.cost_per_km), default=None)
     coach_cost: dict[tuple[int, int], int] = {}
+    hub = list(range(len(scenario.sites)))  # sites near each other share one coach's trip
+    for s in range(len(scenario.sites)):
+        for t in range(s):
+            if float(net.km[site_at[s], site_at[t]]) <= HUB_KM:
+                hub[s] = hub[t]
+                break
     for h in sorted(set(home)):
         for s in range(len(scenario.sites)):
             minutes = min(leg_minutes(int(drive[h, site_at[s]]), rules, crew=2, start=hh * 60) for hh in range(24))
             ride[(h, s)] = minutes if minutes + boarding <= pol.max_ride_hours * 60 or not pol.time_rules else None
-            if big is not None:
-                d = depot_at[big.depot]
+            if big is not None and hub[s] == s:
+                # the coach type nearest this hub: its depot → home → the hub's site → depot
+                vt = min(scenario.fleet, key=lambda v: (float(net.km[depot_at[v.depot], site_at[s]]), -v.seats))
+                d = depot_at[vt.depot]
                 km = float(net.km[d, h] + net.km[h, site_at[s]] + net.km[site_at[s], d])
-                crew = big.crew_cost if float(net.km[h, site_at[s]]) > pol.two_driver_km else 0.0
-                coach_cost[(h, s)] = int(round(big.fixed_cost + big.cost_per_km * km + crew))
+                crew = vt.crew_cost if float(net.km[h, site_at[s]]) > pol.two_driver_km else 0.0
+                coach_cost[(h, s)] = int(round(vt.fixed_cost + vt.cost_per_km * km + crew))
     seats = max(1, int(big.seats * pol.occupancy_cap + 1e-9)) if big is not None else 1
     post_at = {p.id: k for k, p in enumerate(posts)}
     site_of = [sites[p.site] for p in posts]
-    c = Compiled(scenario, workers, posts, [], [[] for _ in posts], home, home_key, site_of, ride, coach_cost, seats)
+    c = Compiled(scenario, workers, posts, [], [[] for _ in posts], home, home_key, site_of, ride, coach_cost, seats,
+                 hub=[hub[s] for s in site_of])
     for i, w in enumerate(workers):
         if w.screening != "cleared":
             c.out[i] = (f"screening_{w.screening}", f"screening {w.screening}")
@@ -337,6 +351,7 @@ def match(scenario: Scenario, roads: Optional[DistanceProvider] = None, *, time_
     c = compile_match(scenario, roads, barred)
     assign, why = deferred_acceptance(c)
     method = "deferred_acceptance"
+    baseline_fill = len(assign)
     if joint and c.posts and c.workers:
         b = scenario.policy.match_blocking_pairs if budget is None else budget
         groups: dict[str, list[int]] = defaultdict(list)
@@ -356,7 +371,7 @@ def match(scenario: Scenario, roads: Optional[DistanceProvider] = None, *, time_
             groups=tuple(tuple(ws) for ws in groups.values() if len(ws) > 1),
             signed=tuple((i, c.prefs[i][0]) for i, w in enumerate(c.workers) if w.signed is not None and c.prefs[i]),
             home=tuple(c.home), seats=c.seats, coach_cost=c.coach_cost,
-            budget=None if ignore_preferences else b, min_fill=len(assign), hint=assign)
+            budget=None if ignore_preferences else b, min_fill=len(assign), hint=assign, hub=tuple(c.hub))
         left = max(0.5, time_limit - (_time.monotonic() - start))
         chosen = match_min_cost(problem, time_limit=left, seed=seed)
         if chosen.status != "hint":
@@ -366,7 +381,7 @@ def match(scenario: Scenario, roads: Optional[DistanceProvider] = None, *, time_
             for i in range(len(c.workers)):
                 if i not in assign and i not in why:
                     why[i] = _reason(c, i, {}, {"outranked"})
-    return MatchResult(c, assign, why, method, sum(1 for _ in assign), _time.monotonic() - start)
+    return MatchResult(c, assign, why, method, baseline_fill, _time.monotonic() - start)
 
 
 def blocking(c: Compiled, assign: dict[int, int]) -> list[tuple[int, int]]:
@@ -441,20 +456,24 @@ def summarise(c: Compiled, assign: dict[int, int], plan: Optional[Plan], method:
 
 def match_and_move(scenario: Scenario, solve: Callable[..., Plan], *, time_limit: float, seed: int = 0,
                    roads: Optional[DistanceProvider] = None, started: Optional[float] = None,
+                   joint: bool = True, budget: Optional[int] = None, ignore_preferences: bool = False,
                    **kw: Any) -> Plan:
     """Match, derive orders, plan them (with the scenario's own orders) by ``solve``; once more
-    without the pairs the plan could not carry, when time allows. The time limit is for all."""
+    without the pairs the plan could not carry, when time allows. The time limit is for all.
+    ``joint``, ``budget``, ``ignore_preferences``: as :func:`match` (the benchmark compares them)."""
     start = started if started is not None else _time.monotonic()
 
     def left() -> float:
         return time_limit - (_time.monotonic() - start)
 
-    result = match(scenario, roads, time_limit=max(1.0, MATCH_SHARE * time_limit), seed=seed)
+    result = match(scenario, roads, time_limit=max(1.0, MATCH_SHARE * time_limit), seed=seed, joint=joint,
+                   budget=budget, ignore_preferences=ignore_preferences)
     plan, order_of = _plan(scenario, result, solve, seed, roads, max(1.0, 0.6 * left()) if left() > 8 else left(), **kw)
     missed = _not_carried(result, plan, order_of)
     if missed and left() > 5:
         barred = frozenset((i, result.compiled.site_of[result.assign[i]]) for i in missed)
-        again = match(scenario, roads, time_limit=max(1.0, 0.2 * left()), seed=seed, barred=barred)
+        again = match(scenario, roads, time_limit=max(1.0, 0.2 * left()), seed=seed, barred=barred, joint=joint,
+                      budget=budget, ignore_preferences=ignore_preferences)
         plan2, order_of2 = _plan(scenario, again, solve, seed, roads, max(1.0, left() - 1), **kw)
         if len(_not_carried(again, plan2, order_of2)) < len(missed) or len(again.assign) > len(result.assign):
             for i in missed:

@@ -111,7 +111,7 @@ def test_the_cost_falls_as_the_budget_of_blocking_pairs_grows(tiny):
     def coaches(assign):
         per: dict = {}
         for i, k in assign.items():
-            key = (c.home[i], c.site_of[k])
+            key = (c.home[i], c.hub[k])
             per[key] = per.get(key, 0) + 1
         return sum(c.coach_cost[key] * -(-n // c.seats) for key, n in per.items())
 
