@@ -367,7 +367,7 @@ def _num(text: str) -> tuple[int, str]:
 
 REPORT_COLUMNS = ["level", "name", "orders", "workers_requested", "workers_cleared", "workers_delivered",
                   "workers_by_train", "workers_unassigned", "trips", "km_share", "coach_cost_share", "train_cost_share",
-                  "cost_share", "cost_per_delivered"]
+                  "cost_share", "cost_per_delivered", "subsidy_per_worker", "subsidy"]
 
 
 def report(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[set[str]] = None) -> dict[str, Any]:
@@ -377,10 +377,14 @@ def report(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[
     and a last mile's among theirs: ``coach_cost_share``); a train's seats are its riders' and its
     fixed cost is shared among them (``train_cost_share``). Subsidies are paid per delivered
     worker, so ``workers_delivered`` counts workers planned (on a direct coach or a feeder, once),
-    of whom ``workers_by_train`` ride a train.
+    of whom ``workers_by_train`` ride a train; ``subsidy`` = delivered × the agency's rate (policy
+    ``subsidy_per_worker``: one figure, or one per agency), summed for provinces and the total.
+    Registered workers a plan matched count in the orders their match derived (requested = matched).
     """
     from planner.contract import Location  # noqa: PLC0415
     from planner.network.places import province_of, resolve_all  # noqa: PLC0415
+
+    from .matching import subsidy_rate  # noqa: PLC0415
 
     orders = {o["id"]: o for o in snapshot["scenario"]["orders"]
               if only_orders is None or o["id"] in only_orders}
@@ -395,7 +399,10 @@ def report(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[
     def blank() -> dict[str, Any]:
         return {"orders": 0, "workers_requested": 0, "workers_cleared": 0, "workers_delivered": 0,
                 "workers_by_train": 0, "workers_unassigned": 0, "trips": set(), "km_share": 0.0,
-                "coach_cost_share": 0.0, "train_cost_share": 0.0}
+                "coach_cost_share": 0.0, "train_cost_share": 0.0, "subsidy": 0.0}
+
+    policy = snapshot["scenario"].get("policy") or {}
+    rates = {a: subsidy_rate(policy, a) for a in {o.get("agency", "?") for o in owners.values()}}
 
     groups: dict[tuple[str, str], dict[str, Any]] = defaultdict(blank)
 
@@ -423,6 +430,7 @@ def report(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[
                 g = groups[k]
                 if _first_boarding(trip):
                     g["workers_delivered"] += n
+                    g["subsidy"] += n * (rates.get(owners.get(oid, {}).get("agency", "?")) or 0.0)
                 g["trips"].add(trip["id"])
                 g["km_share"] += trip["km"] * n / total
                 g["coach_cost_share"] += trip["cost"] * n / total
@@ -449,7 +457,9 @@ def report(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[
                 "trips": len(g["trips"]), "km_share": round(g["km_share"], 1),
                 "coach_cost_share": round(g["coach_cost_share"], 2), "train_cost_share": round(g["train_cost_share"], 2),
                 "cost_share": round(cost, 2),
-                "cost_per_delivered": round(cost / g["workers_delivered"], 2) if g["workers_delivered"] else None}
+                "cost_per_delivered": round(cost / g["workers_delivered"], 2) if g["workers_delivered"] else None,
+                "subsidy_per_worker": rates.get(name) if level == "agency" else None,
+                "subsidy": round(g["subsidy"], 2)}
 
     out: dict[str, Any] = {"agencies": [], "provinces": [], "total": finish("total", "all", groups[("total", "all")])}
     for (level, name), g in sorted(groups.items()):

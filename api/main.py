@@ -12,7 +12,7 @@ from . import _solve, console, errors
 from .config import Settings, get_settings
 from .db import make_engine, session_factory, upgrade
 from .jobs import Runner
-from .routes import exports, health, me, orders, plans, reference
+from .routes import exports, health, me, orders, plans, reference, workers
 from .security import Protector
 
 DESCRIPTION = """\
@@ -64,11 +64,12 @@ def create_app(settings: Optional[Settings] = None, *, solver: Optional[Callable
                       {"name": "orders", "description": "HR agencies' headcounts and rosters"},
                       {"name": "plans", "description": "plan jobs, trips, dispatch and re-planning"},
                       {"name": "plan outputs", "description": "manifests, schedules, boarding lists, reports"},
-                      {"name": "reference data", "description": "sites, depots, fleet, regions, policy"},
+                      {"name": "reference data", "description": "sites, depots, fleet, regions, policy, posts"},
+                      {"name": "workers", "description": "workers agencies register to be matched to posts"},
                   ])
     errors.install(app)
     app.add_middleware(errors.BodySizeLimit, limit=settings.max_request_bytes)
-    for module in (health, me, reference, orders, plans, exports):
+    for module in (health, me, reference, orders, workers, plans, exports):
         app.include_router(module.router)
     console.install(app)
     return app

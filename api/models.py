@@ -273,3 +273,50 @@ class Dispatch(Base):
     trip_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     dispatched_by: Mapped[int] = mapped_column(ForeignKey("principals.id"))
     dispatched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Post(Base):
+    """Openings of one trade at a firm's site (match and move), kept by coordinators."""
+
+    __tablename__ = "posts"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    site: Mapped[str] = mapped_column(String(100), index=True)
+    firm: Mapped[str] = mapped_column(String(200), default="")
+    trade: Mapped[str] = mapped_column(String(100))
+    min_level: Mapped[int] = mapped_column(default=0)
+    openings: Mapped[int]
+    monthly_wage: Mapped[float]
+    start_by: Mapped[datetime]
+    dorm: Mapped[bool] = mapped_column(Boolean, default=False)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class MatchWorker(_LocationColumns, Base):
+    """A worker an agency registered to be matched to a post (match and move); ID number and phone
+    are encrypted, with masked copies. ``ref`` is the agency's own id, unique per agency."""
+
+    __tablename__ = "match_workers"
+    __table_args__ = (UniqueConstraint("agency_id", "ref", name="uq_match_workers_agency_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("principals.id"), index=True)
+    ref: Mapped[Optional[str]] = mapped_column(String(100))
+    resolved_county: Mapped[Optional[str]] = mapped_column(String(6))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    id_number_enc: Mapped[Optional[str]] = mapped_column(Text)
+    id_number_masked: Mapped[Optional[str]] = mapped_column(String(40))
+    phone_enc: Mapped[Optional[str]] = mapped_column(Text)
+    phone_masked: Mapped[Optional[str]] = mapped_column(String(40))
+    trades: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    choices: Mapped[list[Any]] = mapped_column(default=list)
+    min_monthly_wage: Mapped[Optional[float]]
+    earliest_departure: Mapped[datetime]
+    screening: Mapped[str] = mapped_column(String(10), default="cleared")
+    screening_valid_until: Mapped[Optional[datetime]]
+    gender: Mapped[Optional[str]] = mapped_column(String(10))
+    group_name: Mapped[Optional[str]] = mapped_column(String(100))
+    signed: Mapped[Optional[str]] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    agency: Mapped[Principal] = relationship(lazy="joined")

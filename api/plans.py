@@ -14,6 +14,7 @@ from planner.read import validation_problems
 
 from . import models as m
 from .errors import ApiError
+from .matching import snapshot_people, with_matches, worker_contract
 from .orders import contract_dict
 from .reference import reference_dict
 
@@ -31,6 +32,8 @@ def build_snapshot(session: Session, base: Optional[m.PlanJob]) -> dict[str, Any
     scenario = reference_dict(session)
     rows = list(session.scalars(select(m.Order).options(selectinload(m.Order.workers)).order_by(m.Order.id)))
     scenario["orders"] = [contract_dict(o) for o in rows]
+    registered = list(session.scalars(select(m.MatchWorker).order_by(m.MatchWorker.id)))
+    scenario["workers"] = [worker_contract(w) for w in registered]
     try:
         Scenario.model_validate(scenario)
     except ValidationError as exc:
@@ -54,6 +57,10 @@ def build_snapshot(session: Session, base: Optional[m.PlanJob]) -> dict[str, Any
         fixed = [copy.deepcopy(dict(t, dispatched=True)) for t in base.result.get("trips", []) if t["id"] in kept]
         missing = sorted({ld["order"] for t in fixed for s in t["stops"] for ld in s.get("board", [])}
                          - set(owners))
+        if any(o.startswith("M") for o in missing) and base.result.get("matches"):
+            raise ApiError(409, f"dispatched trips of plan {base.id} carry matched workers (orders "
+                                f"{', '.join(o for o in missing if o.startswith('M'))}); a re-plan matches afresh and "
+                                f"cannot keep them: un-dispatch those trips, or plan with keep_dispatched false")
         if missing:
             raise ApiError(409, f"dispatched trips of plan {base.id} carry workers of orders that no longer "
                                 f"exist ({', '.join(missing)}); restore those orders or plan with "
@@ -61,6 +68,7 @@ def build_snapshot(session: Session, base: Optional[m.PlanJob]) -> dict[str, Any
         _fleet_holds(scenario, fixed, base.id)
         adjusted = _no_shows(scenario, fixed, base.id)
     return {"scenario": scenario, "orders": owners, "rosters": rosters, "fixed": fixed,
+            "workers": snapshot_people(registered),
             "base_plan": base.id if base is not None else None, "adjusted": adjusted}
 
 
@@ -155,6 +163,12 @@ def plan_document(job: m.PlanJob, dispatched_trips: dict[str, Any]) -> dict[str,
 
 def agency_orders(snapshot: dict[str, Any], agency_id: int) -> set[str]:
     return {oid for oid, o in snapshot.get("orders", {}).items() if o["agency_id"] == agency_id}
+
+
+def seen(job: m.PlanJob) -> dict[str, Any]:
+    """The plan's snapshot as its outputs see it: with the orders its matches derived (owned by the
+    matched workers' agency, their roster the matched workers); see :func:`api.matching.with_matches`."""
+    return with_matches(job.snapshot, job.result if job.status == "done" else None)
 
 
 def agency_view(doc: dict[str, Any], snapshot: dict[str, Any], agency_id: int) -> dict[str, Any]:

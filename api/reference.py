@@ -176,7 +176,15 @@ def reference_dict(session: Session) -> dict[str, Any]:
         "trains": [train_dict(r) for r in session.scalars(select(m.TrainOffer).order_by(m.TrainOffer.id))],
         "orders": [],
         "policy": policy_dict(session),
+        "posts": posts_list(session),
     }
+
+
+def posts_list(session: Session) -> list[dict[str, Any]]:
+    """The posts (match and move), by site and id."""
+    from .matching import post_dict  # noqa: PLC0415
+
+    return [post_dict(r) for r in session.scalars(select(m.Post).order_by(m.Post.site, m.Post.id))]
 
 
 def site_ids(session: Session) -> set[str]:
@@ -187,7 +195,8 @@ def site_ids(session: Session) -> set[str]:
 
 
 def replace_all(session: Session, scenario: Scenario, policy_raw: Optional[dict[str, Any]] = None) -> None:
-    """Replace every piece of reference data with ``scenario``'s (orders are not touched)."""
+    """Replace every piece of reference data with ``scenario``'s (orders and registered workers are
+    not touched; posts only when the scenario gives ``posts``)."""
     for table in (m.TrainOffer, m.Station, m.VehicleType, m.Region, m.Site, m.Depot):
         session.execute(delete(table))
     session.add_all([depot_row(d) for d in scenario.depots])
@@ -197,6 +206,11 @@ def replace_all(session: Session, scenario: Scenario, policy_raw: Optional[dict[
     session.add_all([site_row(s) for s in scenario.sites])
     session.add_all([vehicle_row(v) for v in scenario.fleet])
     session.add_all([region_row(r) for r in scenario.regions])
+    if "posts" in scenario.model_fields_set:
+        from .matching import post_row  # noqa: PLC0415
+
+        session.execute(delete(m.Post))
+        session.add_all([post_row(p) for p in scenario.posts])
     set_settings(session, name=scenario.name,
                  policy=policy_raw if policy_raw is not None else policy_json(scenario.policy))
 

@@ -257,3 +257,65 @@ class DispatchOut(BaseModel):
     trip: str
     dispatched: bool
     dispatched_at: Optional[LocalTime] = None
+
+
+# ------------------------------------------------------------------ match and move: registered workers
+
+
+class MatchWorkerIn(BaseModel):
+    """A worker an agency registers to be matched to a post (a contract ``Worker`` with a name, ID
+    number and phone, which stay in the service: they never go to the planner). ``id`` is the
+    agency's own reference, unique per agency; ``agency`` is always the caller's."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "id": "HN-0001", "name": "张三", "id_number": "410526199001011234", "phone": "13812345678",
+        "origin": {"county": "410526"}, "trades": {"SMT操作工": 3, "焊工": 2}, "choices": ["P1", "P3"],
+        "min_monthly_wage": 4500, "earliest_departure": "2027-02-11T08:00:00+08:00", "screening": "cleared",
+        "gender": "male"}]})
+
+    id: Optional[str] = Field(default=None, max_length=100)
+    agency: Optional[str] = Field(default=None, description="ignored: the caller's agency is used")
+    name: str = Field(min_length=1, max_length=100)
+    id_number: Optional[str] = Field(default=None, description="身份证号, 15 or 18 characters")
+    phone: Optional[str] = None
+    origin: Location
+    trades: dict[str, int] = Field(default_factory=dict)
+    choices: list[str] = Field(default_factory=list)
+    min_monthly_wage: Optional[float] = None
+    earliest_departure: datetime
+    screening: Screening = "cleared"
+    screening_valid_until: Optional[datetime] = None
+    gender: Optional[Literal["male", "female"]] = None
+    group: Optional[str] = Field(default=None, max_length=100)
+    signed: Optional[str] = Field(default=None, max_length=100)
+
+    _id_number = field_validator("id_number")(_check_id_number)
+    _phone = field_validator("phone")(_check_phone)
+
+
+class MatchWorkerOut(BaseModel):
+    """A registered worker; ID number and phone in full for the worker's own agency, masked for
+    everyone else."""
+
+    id: str
+    ref: Optional[str] = None
+    agency: str
+    name: str
+    id_number: Optional[str] = None
+    phone: Optional[str] = None
+    origin: dict[str, Any]
+    trades: dict[str, int]
+    choices: list[str]
+    min_monthly_wage: Optional[float] = None
+    earliest_departure: LocalTime
+    screening: Screening
+    screening_valid_until: Optional[LocalTime] = None
+    gender: Optional[str] = None
+    group: Optional[str] = None
+    signed: Optional[str] = None
+    created_at: LocalTime
+
+
+class MatchWorkersCreated(BaseModel):
+    created: int
+    workers: list[MatchWorkerOut]

@@ -15,7 +15,7 @@ from .. import exports as ex
 from .. import models as m
 from ..deps import Coordinator, CurrentUser, ProtectorDep, SessionDep
 from ..errors import ApiError
-from ..plans import agency_orders, dispatched, plan_document
+from ..plans import agency_orders, dispatched, plan_document, seen
 from .plans import _ERRORS, done_job
 
 router = APIRouter(prefix="/v1/plans", tags=["plan outputs"])
@@ -32,9 +32,9 @@ def _file(data: bytes, fmt: str, name: str) -> Response:
 def _scope(job: m.PlanJob, user: m.Principal, agency: Optional[str]) -> Optional[set[str]]:
     """The orders the caller may see in outputs (None: all)."""
     if user.role == "agency":
-        return agency_orders(job.snapshot, user.id)
+        return agency_orders(seen(job), user.id)
     if agency is not None:
-        own = {oid for oid, o in job.snapshot.get("orders", {}).items() if o["agency"] == agency}
+        own = {oid for oid, o in seen(job).get("orders", {}).items() if o["agency"] == agency}
         if not own:
             raise ApiError(404, f"plan {job.id} has no orders of agency {agency!r}")
         return own
@@ -54,7 +54,7 @@ def manifests(plan_id: int, fmt: Fmt, session: SessionDep, user: CurrentUser, pr
     """Coordinators see full ID numbers and phones; agencies get their own workers, masked.
     XLSX: a summary sheet and one sheet per coach trip. CSV: one row per worker."""
     job, doc = _doc(session, plan_id, user)
-    rows = ex.manifest_rows(doc, job.snapshot, protector, unmasked=user.role == "coordinator",
+    rows = ex.manifest_rows(doc, seen(job), protector, unmasked=user.role == "coordinator",
                             only_orders=_scope(job, user, agency))
     if fmt == "csv":
         return _file(ex.to_csv(ex.MANIFEST_COLUMNS, rows), fmt, f"manifests-plan-{plan_id}.csv")
@@ -69,7 +69,7 @@ def train_manifests(plan_id: int, fmt: Fmt, session: SessionDep, user: CurrentUs
     """Coordinators see full ID numbers and phones; agencies get their own workers, masked.
     XLSX: one sheet per train (its cars in order). CSV: one row per worker."""
     job, doc = _doc(session, plan_id, user)
-    rows = ex.train_manifest_rows(doc, job.snapshot, protector, unmasked=user.role == "coordinator",
+    rows = ex.train_manifest_rows(doc, seen(job), protector, unmasked=user.role == "coordinator",
                                   only_orders=_scope(job, user, agency))
     if fmt == "csv":
         return _file(ex.to_csv(ex.TRAIN_MANIFEST_COLUMNS, rows), fmt, f"train-manifests-plan-{plan_id}.csv")
@@ -86,7 +86,7 @@ def train_manifests(plan_id: int, fmt: Fmt, session: SessionDep, user: CurrentUs
 def schedule(plan_id: int, fmt: Fmt, session: SessionDep, _: Coordinator,
              vehicle_type: Optional[str] = None) -> Response:
     job, doc = _doc(session, plan_id)
-    rows = ex.schedule_rows(doc, job.snapshot)
+    rows = ex.schedule_rows(doc, seen(job))
     if vehicle_type is not None:
         rows = [r for r in rows if r["车型 vehicle type"] == vehicle_type]
     if fmt == "csv":
@@ -99,7 +99,7 @@ def schedule(plan_id: int, fmt: Fmt, session: SessionDep, _: Coordinator,
 def boarding(plan_id: int, fmt: Fmt, session: SessionDep, user: CurrentUser,
              agency: Annotated[Optional[str], Query(description="coordinators: one agency's list")] = None) -> Response:
     job, doc = _doc(session, plan_id, user)
-    rows = ex.boarding_rows(doc, job.snapshot, _scope(job, user, agency))
+    rows = ex.boarding_rows(doc, seen(job), _scope(job, user, agency))
     if fmt == "csv":
         return _file(ex.to_csv(ex.BOARDING_COLUMNS, rows), fmt, f"boarding-plan-{plan_id}.csv")
     return _file(ex.to_xlsx([("上车安排 boarding", ex.BOARDING_COLUMNS, rows)]), fmt, f"boarding-plan-{plan_id}.xlsx")
@@ -112,7 +112,7 @@ def report(plan_id: int, fmt: Literal["json", "csv", "xlsx"], session: SessionDe
     """A trip's cost and km are shared among its riders; ``workers_delivered`` are those planned
     on a trip. Agencies get the figures of their own workers."""
     job, doc = _doc(session, plan_id, user)
-    rep = ex.report(doc, job.snapshot, _scope(job, user, agency))
+    rep = ex.report(doc, seen(job), _scope(job, user, agency))
     if fmt == "json":
         return JSONResponse({"plan": plan_id, **rep})
     rows = ex.report_rows(rep)
@@ -121,3 +121,54 @@ def report(plan_id: int, fmt: Literal["json", "csv", "xlsx"], session: SessionDe
     return _file(ex.to_xlsx([("按中介 by agency", ex.REPORT_COLUMNS, rep["agencies"]),
                              ("按省份 by province", ex.REPORT_COLUMNS, rep["provinces"]),
                              ("合计 total", ex.REPORT_COLUMNS, [rep["total"]])]), fmt, f"report-plan-{plan_id}.xlsx")
+
+
+# ------------------------------------------------------------------ match and move
+
+
+def matching_of(session: SessionDep, plan_id: int, user: m.Principal, pairs: bool = False) -> dict[str, Any]:
+    """A plan's match as the caller may see it (the service function behind the route and the
+    console): a coordinator the summary, fill by firm and trade, unmatched by reason, the blocking
+    pairs and their budget (``pairs``: listed too); an agency the same of its own workers."""
+    from .. import matching as mt  # noqa: PLC0415
+
+    job, doc = _doc(session, plan_id, user)
+    if user.role == "agency":
+        out = mt.matching_view(job.snapshot, doc, user.id)
+    else:
+        out = mt.matching_view(job.snapshot, doc)
+        if pairs:
+            try:
+                out["pairs"] = mt.blocking_pair_rows(job.snapshot, doc)
+            except Exception as exc:  # noqa: BLE001  (a listing that cannot be made is no reason to fail the page)
+                out["pairs"] = []
+                out["pairs_error"] = f"the blocking pairs could not be listed: {type(exc).__name__}: {exc}"
+    return {"plan": plan_id, **out}
+
+
+@router.get("/{plan_id}/matching", responses=_ERRORS,
+            summary="The plan's match: summary, fill by firm and trade, unmatched by reason, blocking pairs and budget")
+def matching(plan_id: int, session: SessionDep, user: CurrentUser,
+             pairs: Annotated[bool, Query(description="coordinators: list the blocking pairs (recomputed)")] = False
+             ) -> dict[str, Any]:
+    """Agencies get the figures of their own registered workers (no summary of others, no pairs)."""
+    return matching_of(session, plan_id, user, pairs)
+
+
+@router.get("/{plan_id}/worker-posts.{fmt}", responses=_ERRORS,
+            summary="Each registered worker's post and boarding place and time, or why they have none")
+def worker_posts(plan_id: int, fmt: Literal["json", "csv", "xlsx"], session: SessionDep, user: CurrentUser,
+                 agency: Annotated[Optional[str], Query(description="coordinators: one agency only")] = None
+                 ) -> Response:
+    """An agency gets its own workers only; a coordinator all (or ``?agency=``)."""
+    from .. import matching as mt  # noqa: PLC0415
+
+    job, doc = _doc(session, plan_id, user)
+    rows = mt.worker_rows(doc, job.snapshot, user.id if user.role == "agency" else None)
+    if user.role != "agency" and agency is not None:
+        rows = [r for r in rows if r["中介 agency"] == agency]
+    if fmt == "json":
+        return JSONResponse({"plan": plan_id, "workers": rows})
+    if fmt == "csv":
+        return _file(ex.to_csv(mt.WORKER_COLUMNS, rows), fmt, f"worker-posts-plan-{plan_id}.csv")
+    return _file(ex.to_xlsx([("岗位与上车 posts", mt.WORKER_COLUMNS, rows)]), fmt, f"worker-posts-plan-{plan_id}.xlsx")

@@ -23,7 +23,7 @@ from .. import models as m
 from ..deps import Coordinator, CurrentUser, RunnerDep, SessionDep, SettingsDep
 from ..errors import ApiError
 from ..jobs import FINAL
-from ..plans import agency_view, build_snapshot, dispatched, plan_document
+from ..plans import agency_view, build_snapshot, dispatched, plan_document, seen
 from ..schemas import DispatchOut, ErrorOut, PlanCreated, PlanIn, PlanOut
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
@@ -63,7 +63,7 @@ def plan_out(job: m.PlanJob, user: m.Principal) -> PlanOut:
         if user.role == "coordinator":
             summary = job.result.get("summary")
         else:
-            summary = agency_view(job.result, job.snapshot, user.id)["summary"]
+            summary = agency_view(job.result, seen(job), user.id)["summary"]
     return PlanOut(
         id=job.id, status=job.status, phase=job.phase, fraction=job.fraction,  # type: ignore[arg-type]
         best_cost=job.best_cost if user.role == "coordinator" else None,
@@ -177,7 +177,7 @@ def get_plan_json(plan_id: int, session: SessionDep, user: CurrentUser) -> JSONR
     job = done_job(session, plan_id, user)
     doc = plan_document(job, dispatched(session, plan_id))
     if user.role == "agency":
-        doc = agency_view(doc, job.snapshot, user.id)
+        doc = agency_view(doc, seen(job), user.id)
     return JSONResponse(doc, headers={"Content-Disposition": f'inline; filename="plan-{plan_id}.json"'})
 
 
@@ -192,7 +192,7 @@ def list_trips(plan_id: int, session: SessionDep, user: CurrentUser) -> list[dic
     job = done_job(session, plan_id, user)
     doc = plan_document(job, dispatched(session, plan_id))
     if user.role == "agency":
-        doc = agency_view(doc, job.snapshot, user.id)
+        doc = agency_view(doc, seen(job), user.id)
     return doc["trips"]
 
 

@@ -88,6 +88,17 @@ def put_reference(session: SessionDep, _: Coordinator,
     if scenario.orders:
         raise ApiError(422, "reference data carries no orders: agencies submit them to /v1/orders",
                        [Problem("body", "orders", "reference data carries no orders")])
+    if scenario.workers:
+        raise ApiError(422, "reference data carries no workers: agencies register them at /v1/workers",
+                       [Problem("body", "workers", "reference data carries no workers")])
+    if "posts" in scenario.model_fields_set:
+        _posts_in_use(session, {p.id for p in scenario.posts})
+    else:
+        sites = {s.id for s in scenario.sites}
+        orphans = [Problem(f"posts ({p.id})", "site", f"unknown site {p.site!r}: give posts too, or keep the site")
+                   for p in session.scalars(select(m.Post).order_by(m.Post.id)) if p.site not in sites]
+        if orphans:
+            raise ApiError(422, f"{len(orphans)} stored post(s) would lose their site; nothing was changed", orphans)
     problems = _location_problems(scenario.sites, scenario.depots, scenario.regions, scenario.stations)
     if problems:
         raise ApiError(422, f"{len(problems)} place(s) cannot be found; nothing was changed", problems)
@@ -131,8 +142,11 @@ def put_site(site_id: str, site: Site, session: SessionDep, _: Coordinator) -> d
     return _put_located(session, "site", _location_problems([site], [], []), ref.site_row(site), ref.site_dict)
 
 
-@router.delete("/sites/{site_id}", status_code=204, summary="Remove a site")
+@router.delete("/sites/{site_id}", status_code=204, summary="Remove a site no post is at")
 def delete_site(site_id: str, session: SessionDep, _: Coordinator) -> Response:
+    users = list(session.scalars(select(m.Post.id).where(m.Post.site == site_id).order_by(m.Post.id)))
+    if users:
+        raise ApiError(409, f"site {site_id!r} has posts {', '.join(users[:20])}: remove or move them first")
     _delete(session, m.Site, site_id, "site")
     return Response(status_code=204)
 
@@ -332,4 +346,78 @@ def delete_county_risk(county: str, session: SessionDep, _: Coordinator) -> Resp
     session.commit()
     if not n:
         raise ApiError(404, f"no risk level is set for county {county!r}")
+    return Response(status_code=204)
+
+
+# ------------------------------------------------------------------ posts (match and move)
+
+_POSTS_EXAMPLE = [
+    {"id": "P1", "site": "F1", "firm": "富士康", "trade": "SMT操作工", "min_level": 2, "openings": 40,
+     "monthly_wage": 5200, "start_by": "2027-02-14T08:00:00+08:00"},
+    {"id": "P2", "site": "F1", "firm": "富士康", "trade": "焊工", "min_level": 3, "openings": 10,
+     "monthly_wage": 6500, "start_by": "2027-02-14T08:00:00+08:00", "dorm": True}]
+
+
+def _posts_in_use(session: Any, keep: set[str]) -> None:
+    """Posts that registered workers chose or signed for stay (409 naming the workers)."""
+    problems = []
+    for w in session.scalars(select(m.MatchWorker).order_by(m.MatchWorker.id)):
+        gone = [c for c in [*w.choices, *([w.signed] if w.signed else [])] if c not in keep]
+        if gone:
+            problems.append(Problem(f"worker {w.id} ({w.agency.name}{', ' + w.ref if w.ref else ''})", "choices",
+                                    f"chose or signed for post(s) {', '.join(sorted(set(gone)))}"))
+    if problems:
+        raise ApiError(409, f"{len(problems)} registered worker(s) chose or signed for posts that would be removed; "
+                            f"nothing was changed (their agencies delete and register them anew)", problems)
+
+
+def replace_posts(session: Any, items: list[Any]) -> list[dict[str, Any]]:
+    """Replace all posts with ``items`` (JSON objects), all or nothing: every bad one named."""
+    from ..matching import check_posts, post_row  # noqa: PLC0415
+
+    posts, problems = check_posts(items, ref.site_ids(session))
+    if problems:
+        raise ApiError(422, f"{len(problems)} problem(s) in the posts; nothing was changed", problems)
+    _posts_in_use(session, {p.id for p in posts})
+    session.execute(delete(m.Post))
+    session.add_all([post_row(p) for p in posts])
+    session.commit()
+    return ref.posts_list(session)
+
+
+@router.get("/posts", summary="Posts (match and move): openings of a trade at a firm's site")
+def list_posts(session: SessionDep, _: CurrentUser) -> list[dict[str, Any]]:
+    return ref.posts_list(session)
+
+
+@router.put("/posts", summary="Replace all posts (a JSON list of contract posts)")
+def put_posts(session: SessionDep, _: Coordinator,
+              posts: list[Any] = Body(openapi_examples={"two": {"value": _POSTS_EXAMPLE}})) -> list[dict[str, Any]]:
+    """All or nothing: each post is checked against the contract (a problem names ``posts[i] (id)``
+    and the field), ids are unique and sites known. A post that registered workers chose or signed
+    for cannot be removed (409)."""
+    return replace_posts(session, posts)
+
+
+@router.put("/posts/{post_id}", summary="Create or replace one post")
+def put_post(post_id: str, session: SessionDep, _: Coordinator, post: Any = Body(...)) -> dict[str, Any]:
+    from ..matching import check_posts, post_dict, post_row  # noqa: PLC0415
+
+    if isinstance(post, dict) and "id" in post:
+        _same_id(str(post["id"]), post_id)
+    got, problems = check_posts([{**post, "id": post_id} if isinstance(post, dict) else post], ref.site_ids(session))
+    if problems:
+        raise ApiError(422, f"invalid post: {problems[0].field}: {problems[0].message}",
+                       [Problem(f"post ({post_id})", p.field, p.message) for p in problems])
+    session.merge(post_row(got[0]))
+    session.commit()
+    return post_dict(session.get(m.Post, post_id))  # type: ignore[arg-type]
+
+
+@router.delete("/posts/{post_id}", status_code=204, summary="Remove a post no registered worker chose")
+def delete_post(post_id: str, session: SessionDep, _: Coordinator) -> Response:
+    if session.get(m.Post, post_id) is None:
+        raise ApiError(404, f"no post {post_id!r}")
+    _posts_in_use(session, set(session.scalars(select(m.Post.id))) - {post_id})
+    _delete(session, m.Post, post_id, "post")
     return Response(status_code=204)

@@ -1,0 +1,139 @@
+"""Registered workers (match and move): an agency registers its workers (JSON or a CSV/XLSX upload
+with Chinese headers), each with trades, choices of posts and a minimum wage; a plan matches them
+to posts and brings them back. An agency sees its own (ID numbers and phones in full); a
+coordinator sees all, masked. Someone else's worker answers 404, like one that does not exist."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+from fastapi import APIRouter, Body, File, Query, Response, UploadFile
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from planner.errors import InputError, Problem
+
+from .. import matching as svc
+from .. import models as m
+from ..deps import Agency, CurrentUser, ProtectorDep, SessionDep, SettingsDep
+from ..errors import ApiError
+from ..schemas import ErrorOut, MatchWorkerIn, MatchWorkerOut, MatchWorkersCreated
+
+router = APIRouter(prefix="/v1/workers", tags=["workers"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "no valid API key"},
+    403: {"model": ErrorOut, "description": "not allowed for this role"},
+    422: {"model": ErrorOut, "description": "invalid input; every problem is listed"},
+}
+
+_EXAMPLE = [{"id": "HN-0001", "name": "张三", "id_number": "410526199001011234", "phone": "13812345678",
+             "origin": {"county": "410526"}, "trades": {"SMT操作工": 3}, "choices": ["P1"],
+             "min_monthly_wage": 4500, "earliest_departure": "2027-02-11T08:00:00+08:00", "gender": "male"}]
+
+
+def _stored_refs(session: SessionDep, agency_id: int, refs: list[Optional[str]]) -> dict[str, int]:
+    wanted = sorted({r for r in refs if r})
+    out: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        out.update(session.execute(select(m.MatchWorker.ref, m.MatchWorker.id).where(
+            m.MatchWorker.agency_id == agency_id, m.MatchWorker.ref.in_(wanted[start:start + 500]))).all())  # type: ignore[arg-type]
+    return out
+
+
+def register(session: SessionDep, user: m.Principal, protector: ProtectorDep, items: list[MatchWorkerIn],
+             labels: Optional[list[str]] = None) -> JSONResponse:
+    """Store an agency's workers, all or nothing (422 listing every problem). The service function
+    behind both routes and the console."""
+    posts = set(session.scalars(select(m.Post.id)))
+    stored = _stored_refs(session, user.id, [w.id for w in items])
+    session.commit()
+    contract, problems = svc.prepare_workers(items, user.name, posts, labels, stored)
+    if problems:
+        raise ApiError(422, f"{len(problems)} problem(s) in the workers; nothing was stored", problems)
+    rows = [svc.new_worker(c, item, user, protector) for c, item in zip(contract, items)]
+    session.add_all(rows)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ApiError(409, "another submission stored the same worker ids at the same moment; nothing was "
+                            "stored: list your workers and submit again") from None
+    body = MatchWorkersCreated(created=len(rows), workers=[svc.worker_out(r, user, protector) for r in rows])
+    return JSONResponse(body.model_dump(mode="json"), status_code=201)
+
+
+@router.post("", status_code=201, response_model=MatchWorkersCreated, responses=_ERRORS,
+             summary="Register workers to be matched to posts (JSON list)")
+def create_workers(session: SessionDep, user: Agency, protector: ProtectorDep, settings: SettingsDep,
+                   workers: list[MatchWorkerIn] = Body(openapi_examples={"one": {"value": _EXAMPLE}})) -> Any:
+    """All or nothing. ``agency`` is always the caller's; ``id`` is your reference (unique among
+    your workers); ``choices`` name posts (``GET /v1/reference/posts``), at most 6, best first."""
+    if len(workers) > settings.max_orders_per_request:
+        raise ApiError(413, f"{len(workers)} workers; at most {settings.max_orders_per_request} per request")
+    return register(session, user, protector, workers)
+
+
+@router.post("/upload", status_code=201, response_model=MatchWorkersCreated, responses=_ERRORS,
+             summary="Register workers from a CSV or XLSX file (Chinese headers accepted)")
+def upload_workers(session: SessionDep, user: Agency, protector: ProtectorDep, settings: SettingsDep,
+                   file: Annotated[UploadFile, File(description="CSV (UTF-8 or GBK) or XLSX, header row first")]
+                   ) -> Any:
+    """Headers, e.g.: 编号, 姓名, 身份证号, 手机, 区县 or 地址 or 经纬度 (or 纬度 + 经度), 工种
+    (``SMT操作工:3;焊工:2``), 志愿 (``P1;P3``), 最低月薪, 最早出发, 筛查 (已通过/待筛查/未通过; an empty
+    cell is 待筛查), 筛查有效期, 性别 (男/女), 同行组, 已签约 (a post id). All or nothing: any bad row
+    rejects the file with every bad row listed (row, field, why)."""
+    data = file.file.read()
+    filename = file.filename or "workers.csv"
+    if not data:
+        raise ApiError(422, "the file is empty", [Problem(filename, "file", "the file is empty")])
+    try:
+        items, labels, problems, n_rows = svc.parse_upload(data, filename, settings.max_orders_per_request)
+    except InputError as exc:
+        raise ApiError(422, f"cannot read {filename}: {exc}", exc.problems) from None
+    if not problems and items:
+        posts = set(session.scalars(select(m.Post.id)))
+        stored = _stored_refs(session, user.id, [w.id for w in items])
+        session.commit()
+        problems = svc.prepare_workers(items, user.name, posts, labels, stored)[1]
+    if problems:
+        bad_rows = len({p.where for p in problems})
+        raise ApiError(422, f"{filename}: {len(problems)} problem(s) in {bad_rows} row(s) of {n_rows}; "
+                            f"nothing was stored", problems)
+    if not items:
+        raise ApiError(422, f"{filename} has no worker rows", [Problem(filename, "file", "no worker rows")])
+    return register(session, user, protector, items, labels)
+
+
+@router.get("", response_model=list[MatchWorkerOut], summary="Registered workers (an agency: its own)")
+def list_workers(session: SessionDep, user: CurrentUser, protector: ProtectorDep,
+                 agency: Annotated[Optional[str], Query(description="coordinators: only this agency's")] = None,
+                 limit: Annotated[int, Query(ge=1, le=20000)] = 5000,
+                 offset: Annotated[int, Query(ge=0)] = 0) -> list[MatchWorkerOut]:
+    q = select(m.MatchWorker).join(m.MatchWorker.agency)
+    if user.role == "agency":
+        q = q.where(m.MatchWorker.agency_id == user.id)
+    elif agency is not None:
+        q = q.where(m.Principal.name == agency)
+    rows = list(session.scalars(q.order_by(m.MatchWorker.id).limit(limit).offset(offset)))
+    return [svc.worker_out(r, user, protector) for r in rows]
+
+
+def _visible(session: SessionDep, user: m.Principal, worker_id: int) -> m.MatchWorker:
+    row = session.get(m.MatchWorker, worker_id)
+    if row is None or (user.role == "agency" and row.agency_id != user.id):
+        raise ApiError(404, f"no worker {worker_id}")
+    return row
+
+
+@router.get("/{worker_id}", response_model=MatchWorkerOut, responses=_ERRORS, summary="One registered worker")
+def get_worker(worker_id: int, session: SessionDep, user: CurrentUser, protector: ProtectorDep) -> MatchWorkerOut:
+    return svc.worker_out(_visible(session, user, worker_id), user, protector)
+
+
+@router.delete("/{worker_id}", status_code=204, responses=_ERRORS, summary="Withdraw a registered worker (its agency)")
+def delete_worker(worker_id: int, session: SessionDep, user: Agency) -> Response:
+    session.delete(_visible(session, user, worker_id))
+    session.commit()
+    return Response(status_code=204)
