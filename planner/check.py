@@ -32,6 +32,12 @@ Rule codes (``Violation.rule``) by family, one module each in ``planner/_check/`
 - ``journey``: ``boarding_hours`` (workers board at home within ``policy.boarding_hours``) and
   ``journey`` (a trip's or the summary's hours on board, loaded wait or night boardings are not
   what the stops give); :func:`journey` returns the figures themselves
+- ``matching`` (match and move: scenario ``posts`` and ``workers``): ``match_unknown``,
+  ``match_twice``, ``match_openings``, ``match_site``, ``match_unacceptable``, ``match_signed``,
+  ``match_dorm``, ``match_group``, ``match_screening``, ``match_accounting``, ``match_reason``,
+  ``blocking_pairs``, ``match_summary``, ``match_order``; each ``Match.order`` becomes a derived
+  order (:func:`planner._check.matching.derived_orders`) that every other family checks like a
+  scenario order; :func:`blocking_pairs` lists the match's blocking pairs
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from ._check.common import Facts, Violation
 from ._check.crews import check_crews
 from ._check.driving import check_driving
 from ._check.journey import Journey, check_journey, journey_of
+from ._check.matching import blocking_pairs_of, check_match, derived_orders
 from ._check.places import check_places
 from ._check.regions import check_regions
 from ._check.roads import Roads, RoadsError
@@ -52,7 +59,7 @@ from ._check.windows import check_windows
 from ._check.workers import check_accounting, check_loads, check_screening
 from .contract import Plan, Scenario
 
-__all__ = ["Violation", "check", "journey", "Journey", "RULE_CODES", "RoadsError"]
+__all__ = ["Violation", "check", "journey", "Journey", "RULE_CODES", "RoadsError", "blocking_pairs"]
 
 #: Every rule code :func:`check` may report.
 RULE_CODES = (
@@ -69,12 +76,29 @@ RULE_CODES = (
     "connection",
     "summary", "lower_bound",
     "boarding_hours", "journey",
+    "match_unknown", "match_twice", "match_openings", "match_site", "match_unacceptable", "match_signed",
+    "match_dorm", "match_group", "match_screening", "match_accounting", "match_reason", "blocking_pairs",
+    "match_summary", "match_order",
 )
 
 #: The rule families, in the order their violations are listed within a trip.
 FAMILIES = (check_trips, check_places, check_loads, check_regions, check_screening, check_windows,
             check_driving, check_coaches, check_crews, check_now, check_trains, check_accounting, check_summary,
-            check_journey)
+            check_journey, check_match)
+
+
+def with_derived(scenario: Scenario, plan: Plan) -> tuple[Scenario, set[str]]:
+    """``scenario`` with the orders derived from the plan's matches added (and their ids)."""
+    derived = derived_orders(scenario, plan)
+    if not derived:
+        return scenario, set()
+    return scenario.model_copy(update={"orders": list(scenario.orders) + derived}), {o.id for o in derived}
+
+
+def _facts(scenario: Scenario, plan: Plan, roads: Optional[str]) -> Facts:
+    spec = roads if roads is not None else plan.solver.roads
+    sc, derived = with_derived(scenario, plan)
+    return Facts(sc, plan, Roads.open(spec, scenario.policy.road_factor), derived=derived)
 
 
 def check(scenario: Scenario, plan: Plan, roads: Optional[str] = None) -> list[Violation]:
@@ -102,8 +126,7 @@ def check(scenario: Scenario, plan: Plan, roads: Optional[str] = None) -> list[V
     RoadsError
         When the road-distance source cannot be read.
     """
-    spec = roads if roads is not None else plan.solver.roads
-    facts = Facts(scenario, plan, Roads.open(spec, scenario.policy.road_factor))
+    facts = _facts(scenario, plan, roads)
     for family in FAMILIES:
         family(facts)
     last = len(plan.trips)
@@ -115,5 +138,13 @@ def journey(scenario: Scenario, plan: Plan, roads: Optional[str] = None) -> Jour
     on board and loaded wait, every planned worker's hours door to door and avoidable loaded
     wait, and the workers boarding at home outside the boarding hours (see
     :mod:`planner._check.journey`). ``roads`` as for :func:`check`."""
+    return journey_of(_facts(scenario, plan, roads))
+
+
+def blocking_pairs(scenario: Scenario, plan: Plan, roads: Optional[str] = None) -> list[tuple[str, str]]:
+    """(worker id, post id) of every blocking pair of the plan's match, as :func:`check` counts
+    them (acceptability without the arrival tolerance): an acceptable post the worker prefers to
+    what they have, with a free opening (and bed) or holding a worker it ranks below them.
+    ``roads`` as for :func:`check`."""
     spec = roads if roads is not None else plan.solver.roads
-    return journey_of(Facts(scenario, plan, Roads.open(spec, scenario.policy.road_factor)))
+    return blocking_pairs_of(scenario, plan, Roads.open(spec, scenario.policy.road_factor))

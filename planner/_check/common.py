@@ -205,6 +205,8 @@ class Facts:
     plan: Plan
     roads: Roads
     out: list[Violation] = field(default_factory=list)
+    #: ids of the orders derived from the plan's matches (match and move), added to ``sc.orders``
+    derived: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.p: Policy = self.sc.policy
