@@ -10,6 +10,7 @@ registered vector, so the search never calls back into Python.
 from __future__ import annotations
 
 import time as _time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
@@ -674,11 +675,13 @@ def match_min_cost(problem: MatchProblem, *, time_limit: float, seed: int = 0) -
             wpre[w] = acc
         blocks = []
         signed = {w for w, _ in problem.signed}
+        kept = Counter(p for _, p in problem.signed)
         for p, ranked in enumerate(problem.prio):
-            cap = problem.openings[p]
-            if cap == 0:
+            # signed workers keep their places: the others compete for the rest
+            cap = problem.openings[p] - kept[p]
+            if cap <= 0:
                 continue
-            held = sum(x[(v, p)] for v in by_post.get(p, []))
+            held = sum(x[(v, p)] for v in by_post.get(p, []) if v not in signed)
             above: Any = 0  # the post's matches among the workers it ranks above this one (a running sum)
             for j, w in enumerate(ranked):
                 if (w, p) in rank and w not in signed:
@@ -691,7 +694,7 @@ def match_min_cost(problem: MatchProblem, *, time_limit: float, seed: int = 0) -
                         # no bed excuses only a free opening: a worker it ranks below w still blocks
                         m.add(held - above <= cap * wpre[w][rank[(w, p)]] + cap * b)
                     m.add(sum(terms) >= cap)
-                if (w, p) in x:
+                if (w, p) in x and w not in signed:
                     nxt = m.new_int_var(0, cap, f"s{p}_{j}")
                     m.add(nxt == above + x[(w, p)])
                     above = nxt

@@ -386,7 +386,7 @@ def match(scenario: Scenario, roads: Optional[DistanceProvider] = None, *, time_
 
 def blocking(c: Compiled, assign: dict[int, int]) -> list[tuple[int, int]]:
     """The blocking pairs of ``assign`` (see the module's doc; a dorm post's free opening counts
-    only with a bed free for the worker)."""
+    only with a bed free for the worker; a signed worker's place is not for the taking)."""
     held: dict[int, list[int]] = defaultdict(list)
     for i, k in assign.items():
         held[k].append(i)
@@ -406,7 +406,8 @@ def blocking(c: Compiled, assign: dict[int, int]) -> list[tuple[int, int]]:
                 break
             key = _bed_key(c, i, k)
             free = len(held[k]) < c.posts[k].openings and (key is None or used[key] < _beds(c, key))
-            if free or any(rank[k][j] > rank[k][i] for j in held[k] if j in rank[k]):
+            # a signed worker's place is kept: nobody displaces them
+            if free or any(rank[k][j] > rank[k][i] for j in held[k] if j in rank[k] and c.workers[j].signed is None):
                 out.append((i, k))
     return out
 
