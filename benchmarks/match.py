@@ -107,7 +107,8 @@ def instance(workers: int, *, geo: str = "cluster", ratio: float = 1.0, choices:
             w["group"] = ws[-1]["group"] = f"G{couples}"
         ws.append(w)
     depots = [{"id": d, "name": n, "location": {"lat": la, "lon": lo}} for d, n, la, lo in DEPOTS[geo]]
-    per = max(4, workers // (45 * len(depots)))
+    # coaches: one per 45 workers near the park; sites far apart (long trips) need about seven times as many
+    per = max(4, workers // 20 if geo == "apart" else workers // (45 * len(depots)))
     fleet = [{"id": f"c53-{d['id']}", "seats": 53, "count": per, "depot": d["id"], "fixed_cost": 1200,
               "cost_per_km": 7.5, "crew_cost": 600, "available_from": (day - timedelta(days=1)).isoformat(),
               "available_until": (day + timedelta(days=10)).isoformat()} for d in depots]

@@ -18,7 +18,8 @@ order (``policy.match_priority``).
    county and site (the choice ranks break ties: with B = 0 and no cost it is the baseline).
 3. :func:`match_and_move` — orders derived from the match (one per home place, site, agency,
    departure, start date and screening expiry), planned by the routing pipeline; the match is
-   solved once more without the pairs whose workers the plan could not carry.
+   solved once more without the workers the plan could not carry (``no_transport``), their
+   posts open to the others.
 """
 
 from __future__ import annotations
@@ -75,9 +76,10 @@ def _level(w: Worker, p: Post) -> Optional[int]:
 
 
 def compile_match(scenario: Scenario, roads: Optional[DistanceProvider] = None,
-                  barred: frozenset[tuple[int, int]] = frozenset()) -> Compiled:
+                  dropped: Optional[dict[int, str]] = None) -> Compiled:
     """Resolve the workers' homes and the sites, price a coach per home and site, and list the
-    acceptable pairs. ``barred``: (worker, site) pairs the plan could not carry."""
+    acceptable pairs. ``dropped``: workers a plan could not carry to their post's site (left out
+    ``no_transport``, with what stopped them)."""
     pol = scenario.policy
     workers, posts = list(scenario.workers), list(scenario.posts)
     sites = {s.id: i for i, s in enumerate(scenario.sites)}
@@ -135,6 +137,10 @@ def compile_match(scenario: Scenario, roads: Optional[DistanceProvider] = None,
     c = Compiled(scenario, workers, posts, [], [[] for _ in posts], home, home_key, site_of, ride, coach_cost, seats,
                  hub=[hub[s] for s in site_of])
     for i, w in enumerate(workers):
+        if dropped and i in dropped:
+            c.out[i] = ("no_transport", dropped[i])
+            c.prefs.append([])
+            continue
         if w.screening != "cleared":
             c.out[i] = (f"screening_{w.screening}", f"screening {w.screening}")
             c.prefs.append([])
@@ -154,8 +160,6 @@ def compile_match(scenario: Scenario, roads: Optional[DistanceProvider] = None,
                 why = "trade"
             elif w.min_monthly_wage is not None and pk.monthly_wage < w.min_monthly_wage:
                 why = "wage"
-            elif (i, site_of[k]) in barred:
-                why = "transport"
             elif pol.time_rules:
                 r = ride[(home[i], site_of[k])]
                 if r is None or w.earliest_departure + timedelta(minutes=boarding + r) > pk.start_by:
@@ -184,7 +188,7 @@ def compile_match(scenario: Scenario, roads: Optional[DistanceProvider] = None,
 
 
 _MISS = {"trade": "want a trade or level they do not have", "wage": "pay below their minimum",
-         "arrival": "cannot be reached by their start date", "transport": "the plan could not bring them to"}
+         "arrival": "cannot be reached by their start date"}
 
 
 def _bed_key(c: Compiled, i: int, k: int) -> Optional[tuple[int, str]]:
@@ -342,13 +346,13 @@ class MatchResult:
 
 
 def match(scenario: Scenario, roads: Optional[DistanceProvider] = None, *, time_limit: float = 10.0, seed: int = 0,
-          joint: bool = True, budget: Optional[int] = None, barred: frozenset[tuple[int, int]] = frozenset(),
+          joint: bool = True, budget: Optional[int] = None, dropped: Optional[dict[int, str]] = None,
           ignore_preferences: bool = False) -> MatchResult:
     """The match: deferred acceptance, then (``joint``) the CP-SAT model of least transport cost
     within ``budget`` blocking pairs (default ``policy.match_blocking_pairs``; with
     ``ignore_preferences`` none are counted) that fills as many posts."""
     start = _time.monotonic()
-    c = compile_match(scenario, roads, barred)
+    c = compile_match(scenario, roads, dropped)
     assign, why = deferred_acceptance(c)
     method = "deferred_acceptance"
     baseline_fill = len(assign)
@@ -472,15 +476,13 @@ def match_and_move(scenario: Scenario, solve: Callable[..., Plan], *, time_limit
     plan, order_of = _plan(scenario, result, solve, seed, roads, max(1.0, 0.6 * left()) if left() > 8 else left(), **kw)
     missed = _not_carried(result, plan, order_of)
     if missed and left() > 5:
-        barred = frozenset((i, result.compiled.site_of[result.assign[i]]) for i in missed)
-        again = match(scenario, roads, time_limit=max(1.0, 0.2 * left()), seed=seed, barred=barred, joint=joint,
+        # once more without the workers the plan could not carry: their posts go to others
+        dropped = {i: "the plan could not bring them to the site of their post: "
+                      + _transport_reason(plan, order_of.get(i)) for i in missed}
+        again = match(scenario, roads, time_limit=max(1.0, 0.2 * left()), seed=seed, dropped=dropped, joint=joint,
                       budget=budget, ignore_preferences=ignore_preferences)
         plan2, order_of2 = _plan(scenario, again, solve, seed, roads, max(1.0, left() - 1), **kw)
-        if len(_not_carried(again, plan2, order_of2)) < len(missed) or len(again.assign) > len(result.assign):
-            for i in missed:
-                if i not in again.assign:
-                    again.why[i] = ("no_transport", "the plan could not bring them to the site of their post: "
-                                    + _transport_reason(plan, order_of.get(i)))
+        if len(again.assign) - len(_not_carried(again, plan2, order_of2)) >= len(result.assign) - len(missed):
             result, plan, order_of = again, plan2, order_of2
     return _with_match(result, plan, order_of)
 
