@@ -33,7 +33,8 @@ from . import exports as ex
 from . import models as m
 from . import reference as ref
 from .errors import ApiError, problem_json
-from .plans import agency_orders, agency_view, dispatched, plan_document
+from .matching import agency_in_plan
+from .plans import agency_orders, agency_view, dispatched, plan_document, seen
 from .schemas import PlanIn
 from .security import hash_api_key
 
@@ -55,7 +56,15 @@ WORDS: dict[str, dict[str, str]] = {
            "regions": "风险地区", "county": "区县代码", "risk": "风险等级", "timeline": "时间线",
            "replan": "重新计划（保留已发车）", "dispatch": "发车", "undispatch": "撤销发车", "cancel": "取消",
            "reference": "基础数据", "replace": "替换全部基础数据（JSON 或 XLSX）", "sites": "工厂", "depots": "车场",
-           "fleet": "车辆", "stations": "车站", "trains": "列车", "policy": "规则", "roster_file": "名单文件"},
+           "fleet": "车辆", "stations": "车站", "trains": "列车", "policy": "规则", "roster_file": "名单文件",
+           "posts": "岗位", "workers": "工人", "matching": "岗位匹配", "fill": "按企业和工种", "firm": "企业",
+           "trade": "工种", "openings": "岗位数", "matched": "已匹配", "fill_rate": "满岗率", "unmatched": "未匹配",
+           "blocking": "阻塞对", "budget": "阻塞对上限", "save": "保存", "replan_match": "重新匹配并计划",
+           "post": "岗位", "pickup": "上车点", "boards": "上车时间", "name": "姓名", "report": "中介报表",
+           "delivered": "已送达", "subsidy": "补贴", "rate": "每人补贴", "posts_json": "岗位（JSON 列表）",
+           "first_choice": "第一志愿比例", "method": "匹配方法", "wage": "月薪", "start_by": "到岗日期",
+           "dorm": "住宿", "level": "最低等级", "trades": "工种等级", "choices": "志愿", "phone": "手机",
+           "id_number": "身份证号", "worker_file": "工人名单文件（CSV/XLSX）", "prefers": "更想去"},
     "en": {"sign_in": "Sign in", "key": "API key", "sign_out": "Sign out", "plans": "Plans", "start": "Start a plan",
            "time_limit": "time limit (s)", "status": "status", "progress": "progress", "open": "open",
            "summary": "Summary", "map": "Map", "unassigned": "Unassigned", "reason": "reason", "count": "count",
@@ -71,10 +80,19 @@ WORDS: dict[str, dict[str, str]] = {
            "replan": "Re-plan (keep dispatched trips)", "dispatch": "dispatch", "undispatch": "undo dispatch",
            "cancel": "Cancel", "reference": "Reference data", "replace": "Replace all reference data (JSON or XLSX)",
            "sites": "Sites", "depots": "Depots", "fleet": "Fleet", "stations": "Stations", "trains": "Train offers",
-           "policy": "Policy", "roster_file": "roster file"},
+           "policy": "Policy", "roster_file": "roster file",
+           "posts": "Posts", "workers": "Workers", "matching": "Matching", "fill": "By firm and trade", "firm": "firm",
+           "trade": "trade", "openings": "openings", "matched": "matched", "fill_rate": "fill rate",
+           "unmatched": "Not matched", "blocking": "blocking pairs", "budget": "blocking-pair budget", "save": "Save",
+           "replan_match": "Re-match and re-plan", "post": "post", "pickup": "pickup", "boards": "boards at",
+           "name": "name", "report": "Agency report", "delivered": "delivered", "subsidy": "subsidy",
+           "rate": "per worker", "posts_json": "posts (JSON list)", "first_choice": "first choice share",
+           "method": "method", "wage": "monthly wage", "start_by": "start by", "dorm": "dorm", "level": "min level",
+           "trades": "trades", "choices": "choices", "phone": "phone", "id_number": "ID number",
+           "worker_file": "workers file (CSV/XLSX)", "prefers": "prefers"},
 }
 DOWNLOADS = (("manifests", "xlsx"), ("train-manifests", "xlsx"), ("schedule", "xlsx"), ("boarding", "xlsx"),
-             ("report", "xlsx"), ("plan", "json"))
+             ("report", "xlsx"), ("plan", "json"), ("worker-posts", "csv"))
 
 
 def _signer(request: Request) -> URLSafeTimedSerializer:
@@ -182,7 +200,7 @@ def console(request: Request) -> Response:
         jobs = list(session.scalars(select(m.PlanJob).order_by(m.PlanJob.id.desc()).limit(50)))
         rows = []
         for job in jobs:
-            if user.role == "agency" and (job.status != "done" or not agency_orders(job.snapshot, user.id)):
+            if user.role == "agency" and (job.status != "done" or not agency_in_plan(job.snapshot, user.id)):
                 continue
             rows.append({"id": job.id, "status": job.status, "phase": job.phase, "fraction": job.fraction or 0.0,
                          "created": job.created_at.strftime("%Y-%m-%d %H:%M"),
@@ -210,7 +228,7 @@ def _job(request: Request, plan_id: int, user: m.Principal) -> m.PlanJob:
         job = session.get(m.PlanJob, plan_id)
         if job is None:
             raise ApiError(404, f"no plan {plan_id}")
-        if user.role == "agency" and not agency_orders(job.snapshot, user.id):
+        if user.role == "agency" and not agency_in_plan(job.snapshot, user.id):
             raise ApiError(404, f"no plan {plan_id}")  # another agency's plan: not even its existence
         session.expunge(job)
         return job
@@ -232,10 +250,11 @@ def plan_view(request: Request, plan_id: int) -> Response:
     if job.status == "done" and job.result is not None:
         with request.app.state.sessions() as session:
             doc = plan_document(job, dispatched(session, plan_id))
+        full = doc
         if user.role == "agency":
-            doc = agency_view(doc, job.snapshot, user.id)
+            doc = agency_view(doc, seen(job), user.id)
         else:
-            page = to_html(layers(Scenario.model_validate(job.snapshot["scenario"]), Plan.model_validate(doc)))
+            page = to_html(layers(Scenario.model_validate(seen(job)["scenario"]), Plan.model_validate(doc)))
             context["map_svg"] = page[page.index("<svg"):page.index("</svg>") + 6]
             context["filters"] = page[page.index("<header>") + 8:page.index("</header>")]
             context["script"] = page[page.index("<script>") + 8:page.index("</script>")]
@@ -246,9 +265,39 @@ def plan_view(request: Request, plan_id: int) -> Response:
             context["timeline"] = timeline(doc, job.snapshot["scenario"].get("trains", []))
         context.update(doc=doc, summary=doc.get("summary", {}), reasons=sorted(reasons.items(), key=lambda kv: -kv[1]),
                        unassigned=doc.get("unassigned", []), warnings=doc.get("warnings", []),
-                       boarding=ex.boarding_rows(doc, job.snapshot, agency_orders(job.snapshot, user.id))
+                       boarding=ex.boarding_rows(doc, seen(job), agency_orders(seen(job), user.id))
                        if user.role == "agency" else [])
+        context.update(_match_context(request, job, full, user))
     return _page(request, "plan.html", state, **context)
+
+
+def _match_context(request: Request, job: m.PlanJob, doc: dict[str, Any], user: m.Principal) -> dict[str, Any]:
+    """The plan view's match and move part (the same service functions as the JSON routes): the
+    match by firm and trade, unmatched by reason, blocking pairs and their budget (coordinators),
+    each of the agency's workers with post and boarding (agencies), and the agency report with the
+    subsidy."""
+    from . import matching as mt  # noqa: PLC0415
+
+    out: dict[str, Any] = {"matching": None, "my_workers": [], "pairs": []}
+    view = seen(job)
+    scope = agency_orders(view, user.id) if user.role == "agency" else None
+    rep = ex.report(doc, view, scope)
+    out["agency_report"] = rep["agencies"]
+    if not (doc.get("matches") or doc.get("unmatched") or job.snapshot["scenario"].get("posts")):
+        return out
+    if user.role == "agency":
+        out["matching"] = mt.matching_view(job.snapshot, doc, user.id)
+        out["my_workers"] = mt.worker_rows(doc, job.snapshot, user.id)
+    else:
+        out["matching"] = mt.matching_view(job.snapshot, doc)
+        if len(job.snapshot["scenario"].get("workers", [])) <= 5000:
+            try:
+                out["pairs"] = mt.blocking_pair_rows(job.snapshot, doc, limit=100)
+            except Exception:  # noqa: BLE001  (the page shows the count from the plan then)
+                out["pairs"] = []
+        with request.app.state.sessions() as session:
+            out["budget_now"] = ref.policy_dict(session).get("match_blocking_pairs", 0)
+    return out
 
 
 @router.get("/console/plans/{plan_id}/files/{name}.{fmt}")
@@ -266,7 +315,8 @@ def download(request: Request, plan_id: int, name: str, fmt: str) -> Response:
         handlers = {"manifests": lambda: routes.manifests(plan_id, fmt, session, user, protector),  # type: ignore[arg-type]
                     "train-manifests": lambda: routes.train_manifests(plan_id, fmt, session, user, protector),  # type: ignore[arg-type]
                     "boarding": lambda: routes.boarding(plan_id, fmt, session, user),  # type: ignore[arg-type]
-                    "report": lambda: routes.report(plan_id, fmt, session, user)}  # type: ignore[arg-type]
+                    "report": lambda: routes.report(plan_id, fmt, session, user),  # type: ignore[arg-type]
+                    "worker-posts": lambda: routes.worker_posts(plan_id, fmt, session, user)}  # type: ignore[arg-type]
         if name == "schedule":
             if user.role != "coordinator":
                 raise ApiError(403, "the operators' schedule is the park coordinator's")
@@ -526,6 +576,126 @@ def set_risk(request: Request, county: str = Form(""), risk: str = Form(""), csr
             rows = [ref.region_dict(r) for r in session.scalars(select(m.Region).order_by(m.Region.county))]
             return _page(request, "regions.html", state, user=user, regions=rows, error=exc.detail)
     return RedirectResponse("/console/regions", status_code=303)
+
+
+# ------------------------------------------------------------------ match and move
+
+
+@router.post("/console/plans/{plan_id}/blocking-budget", response_class=HTMLResponse)
+def set_blocking_budget(request: Request, plan_id: int, budget: str = Form(""), csrf: str = Form("")) -> Response:
+    """The policy's ``match_blocking_pairs``, saved through the policy route's own function (the
+    next plan uses it; the plan view has the re-plan button)."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from planner.contract import Policy  # noqa: PLC0415
+    from planner.read import validation_problems  # noqa: PLC0415
+
+    from .routes.reference import put_policy  # noqa: PLC0415
+
+    state, user = _form(request, csrf, "coordinator", "only a park coordinator sets the blocking-pair budget")
+    _job(request, plan_id, user)
+    with request.app.state.sessions() as session:
+        current = ref.policy_dict(session)
+        try:
+            value = Policy.model_validate({**current, "match_blocking_pairs": budget.strip() or 0})
+        except ValidationError as exc:
+            probs = validation_problems(exc, "policy", model=Policy)
+            return _page(request, "message.html", state, user=user, title=WORDS[state.get("lang", "zh")]["budget"],
+                         message=f"policy: {len(probs)} problem(s); nothing was changed",
+                         problems=[problem_json(p) for p in probs], back=f"/console/plans/{plan_id}#matching")
+        put_policy(session, user, value)
+    return RedirectResponse(f"/console/plans/{plan_id}#matching", status_code=303)
+
+
+@router.get("/console/posts", response_class=HTMLResponse)
+def posts_page(request: Request) -> Response:
+    state, user = _signed_in(request)
+    if user.role != "coordinator":
+        raise ApiError(403, "posts are the park coordinator's")
+    return _posts_with(request, state, user, None, [], None)
+
+
+def _posts_with(request: Request, state: dict[str, Any], user: m.Principal, message: Optional[str],
+                problems: list[dict[str, Any]], text: Optional[str]) -> Response:
+    with request.app.state.sessions() as session:
+        posts = ref.posts_list(session)
+        sites = {s.id: s.name or s.id for s in session.scalars(select(m.Site).order_by(m.Site.id))}
+    by_site: dict[str, list[dict[str, Any]]] = {}
+    for p in posts:
+        by_site.setdefault(p["site"], []).append(p)
+    return _page(request, "posts.html", state, user=user, by_site=by_site, sites=sites, message=message,
+                 problems=problems, text=text if text is not None else json.dumps(posts, ensure_ascii=False, indent=1))
+
+
+@router.post("/console/posts", response_class=HTMLResponse)
+async def replace_posts_form(request: Request) -> Response:
+    """Replace all posts from JSON (the text box, or an uploaded .json file), all or nothing."""
+    from .routes.reference import replace_posts  # noqa: PLC0415
+
+    form = await request.form()
+    csrf, text, upload_ = str(form.get("csrf") or ""), str(form.get("posts") or ""), form.get("file")
+    state, user = _form(request, csrf, "coordinator", "posts are the park coordinator's")
+    if upload_ is not None and not isinstance(upload_, str):
+        data = await upload_.read()
+        if data:
+            text = data.decode("utf-8-sig", errors="replace")
+    try:
+        items = json.loads(text or "[]")
+    except json.JSONDecodeError as exc:
+        return _posts_with(request, state, user, f"posts: not JSON ({exc.msg}, line {exc.lineno})", [], text)
+    if not isinstance(items, list):
+        return _posts_with(request, state, user, "posts: give a JSON list of posts", [], text)
+    with request.app.state.sessions() as session:
+        try:
+            replace_posts(session, items)
+        except ApiError as exc:
+            session.rollback()
+            return _posts_with(request, state, user, exc.detail, [problem_json(p) for p in exc.problems or []], text)
+    return RedirectResponse("/console/posts", status_code=303)
+
+
+@router.get("/console/workers", response_class=HTMLResponse)
+def workers_page(request: Request) -> Response:
+    """An agency's registered workers (a coordinator: all, masked), each with the post and boarding
+    of the latest done plan that has them."""
+    return _workers_with(request, *_signed_in(request), None, [])
+
+
+def _workers_with(request: Request, state: dict[str, Any], user: m.Principal, message: Optional[str],
+                  problems: list[dict[str, Any]]) -> Response:
+    from . import matching as mt  # noqa: PLC0415
+    from .routes.workers import list_workers  # noqa: PLC0415
+
+    with request.app.state.sessions() as session:
+        rows = list_workers(session, user, request.app.state.protector, None, 20000, 0)
+        latest = None
+        for job in session.scalars(select(m.PlanJob).where(m.PlanJob.status == "done").order_by(m.PlanJob.id.desc())
+                                   .limit(20)):
+            if job.snapshot.get("workers") and (user.role == "coordinator" or mt.agency_in_plan(job.snapshot, user.id)):
+                latest = job
+                break
+        placed: dict[str, dict[str, Any]] = {}
+        if latest is not None and latest.result is not None:
+            doc = plan_document(latest, dispatched(session, latest.id))
+            placed = {r["工人 worker"]: r for r in mt.worker_rows(
+                doc, latest.snapshot, user.id if user.role == "agency" else None)}
+    return _page(request, "workers.html", state, user=user, workers=rows, placed=placed,
+                 plan_id=latest.id if latest is not None else None, message=message, problems=problems)
+
+
+@router.post("/console/workers/upload", response_class=HTMLResponse)
+def upload_workers_form(request: Request, file: UploadFile, csrf: str = Form("")) -> Response:
+    """Register workers from a file, all or nothing (every bad row shown)."""
+    from .routes.workers import upload_workers  # noqa: PLC0415
+
+    state, user = _form(request, csrf, "agency", "only an HR agency registers workers")
+    with request.app.state.sessions() as session:
+        try:
+            upload_workers(session, user, request.app.state.protector, request.app.state.settings, file)
+        except ApiError as exc:
+            session.rollback()
+            return _workers_with(request, state, user, exc.detail, [problem_json(p) for p in exc.problems or []])
+    return RedirectResponse("/console/workers", status_code=303)
 
 
 def install(app: Any) -> None:

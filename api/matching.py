@@ -19,7 +19,7 @@ from typing import Any, Optional, Sequence
 
 from pydantic import ValidationError
 
-from planner.contract import Location, Order, Post, Worker, as_shanghai
+from planner.contract import SHANGHAI, Location, Order, Post, Worker
 from planner.errors import Problem
 from planner.read import ORDER_HEADERS, read_table, validation_problems
 
@@ -44,7 +44,7 @@ def post_dict(row: m.Post) -> dict[str, Any]:
     return Post.model_validate({
         **row.extra, "id": row.id, "site": row.site, "firm": row.firm, "trade": row.trade,
         "min_level": row.min_level, "openings": row.openings, "monthly_wage": row.monthly_wage,
-        "start_by": as_shanghai(row.start_by), "dorm": row.dorm}).model_dump(mode="json", exclude_none=True)
+        "start_by": row.start_by.astimezone(SHANGHAI), "dorm": row.dorm}).model_dump(mode="json", exclude_none=True)
 
 
 def check_posts(items: Sequence[Any], sites: set[str]) -> tuple[list[Post], list[Problem]]:
@@ -83,8 +83,9 @@ def worker_contract(row: m.MatchWorker) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": str(row.id), "agency": row.agency.name, "origin": get_location(row), "trades": dict(row.trades),
         "choices": list(row.choices), "min_monthly_wage": row.min_monthly_wage,
-        "earliest_departure": row.earliest_departure, "screening": row.screening,
-        "screening_valid_until": row.screening_valid_until, "gender": row.gender,
+        "earliest_departure": row.earliest_departure.astimezone(SHANGHAI), "screening": row.screening,
+        "screening_valid_until": row.screening_valid_until.astimezone(SHANGHAI) if row.screening_valid_until else None,
+        "gender": row.gender,
         "group": f"{row.agency_id}:{row.group_name}" if row.group_name else None, "signed": row.signed}
     return Worker.model_validate(data).model_dump(mode="json", exclude_none=True)
 
@@ -162,11 +163,11 @@ def prepare_workers(items: Sequence[MatchWorkerIn], agency: str, posts: set[str]
             if isinstance(got, PlaceError):
                 kind = "county" if w.origin.county is not None else "address" if w.origin.address is not None else ""
                 problems.append(Problem(where, f"origin.{kind}" if kind else "origin", str(got)))
-    problems.sort(key=lambda p: _row_of(p.where))
+    problems.sort(key=lambda p: row_of(p.where))
     return workers, problems
 
 
-def _row_of(where: str) -> tuple[int, int]:
+def row_of(where: str) -> tuple[int, int]:
     mm = re.search(r"\brow (\d+)|\[(\d+)\]", where)
     return (int(mm.group(1) or mm.group(2)), 0) if mm else (0, 0)
 

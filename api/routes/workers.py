@@ -9,10 +9,12 @@ from typing import Annotated, Any, Optional
 
 from fastapi import APIRouter, Body, File, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from planner.errors import InputError, Problem
+from planner.read import validation_problems
 
 from .. import matching as svc
 from .. import models as m
@@ -67,12 +69,31 @@ def register(session: SessionDep, user: m.Principal, protector: ProtectorDep, it
 @router.post("", status_code=201, response_model=MatchWorkersCreated, responses=_ERRORS,
              summary="Register workers to be matched to posts (JSON list)")
 def create_workers(session: SessionDep, user: Agency, protector: ProtectorDep, settings: SettingsDep,
-                   workers: list[MatchWorkerIn] = Body(openapi_examples={"one": {"value": _EXAMPLE}})) -> Any:
-    """All or nothing. ``agency`` is always the caller's; ``id`` is your reference (unique among
-    your workers); ``choices`` name posts (``GET /v1/reference/posts``), at most 6, best first."""
+                   workers: list[Any] = Body(openapi_examples={"one": {"value": _EXAMPLE}})) -> Any:
+    """Each item is a ``MatchWorkerIn``. All or nothing: every problem of every item is listed
+    (``workers[i] (id)``, field, why). ``agency`` is always the caller's; ``id`` is your reference
+    (unique among your workers); ``choices`` name posts (``GET /v1/reference/posts``), at most 6,
+    best first."""
     if len(workers) > settings.max_orders_per_request:
         raise ApiError(413, f"{len(workers)} workers; at most {settings.max_orders_per_request} per request")
-    return register(session, user, protector, workers)
+    items, labels, problems = [], [], []
+    for i, raw in enumerate(workers):
+        ref = raw.get("id") if isinstance(raw, dict) else None
+        where = f"workers[{i}]" + (f" ({ref})" if isinstance(ref, (str, int)) else "")
+        try:
+            items.append(MatchWorkerIn.model_validate(raw))
+            labels.append(f"workers[{i}]")
+        except ValidationError as exc:
+            problems += validation_problems(exc, where, model=MatchWorkerIn)
+    if problems:
+        if items:
+            posts = set(session.scalars(select(m.Post.id)))
+            problems += svc.prepare_workers(items, user.name, posts, labels,
+                                            _stored_refs(session, user.id, [w.id for w in items]))[1]
+            session.commit()
+        problems.sort(key=lambda p: svc.row_of(p.where))
+        raise ApiError(422, f"{len(problems)} problem(s) in the workers; nothing was stored", problems)
+    return register(session, user, protector, items, labels)
 
 
 @router.post("/upload", status_code=201, response_model=MatchWorkersCreated, responses=_ERRORS,
@@ -92,11 +113,12 @@ def upload_workers(session: SessionDep, user: Agency, protector: ProtectorDep, s
         items, labels, problems, n_rows = svc.parse_upload(data, filename, settings.max_orders_per_request)
     except InputError as exc:
         raise ApiError(422, f"cannot read {filename}: {exc}", exc.problems) from None
-    if not problems and items:
+    if items:  # the rows that read well are checked too: every bad row is named at once
         posts = set(session.scalars(select(m.Post.id)))
         stored = _stored_refs(session, user.id, [w.id for w in items])
         session.commit()
-        problems = svc.prepare_workers(items, user.name, posts, labels, stored)[1]
+        problems = sorted(problems + svc.prepare_workers(items, user.name, posts, labels, stored)[1],
+                          key=lambda p: svc.row_of(p.where))
     if problems:
         bad_rows = len({p.where for p in problems})
         raise ApiError(422, f"{filename}: {len(problems)} problem(s) in {bad_rows} row(s) of {n_rows}; "
