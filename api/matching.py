@@ -298,6 +298,9 @@ def parse_upload(data: bytes, filename: str, max_rows: int) -> tuple[list[MatchW
         bad = False
         for k, v in raw.items():
             try:
+                if k == "id_number" and isinstance(v, float) and abs(v) >= 2 ** 53:
+                    raise ValueError("the sheet holds this ID number as a number, which keeps only 15-16 "
+                                     "digits: format the column as text and type the numbers again")
                 if k in ("id", "name", "id_number", "phone", "group", "signed"):
                     rec[k] = _text(v)
                 elif k == "origin.county":
