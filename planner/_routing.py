@@ -653,11 +653,13 @@ def match_min_cost(problem: MatchProblem, *, time_limit: float, seed: int = 0) -
         m.add(sum(inside) >= cap).only_enforce_if(f)
         for w in bedded:
             full_bed[(s, w)] = f
+    group_of: dict[int, tuple[int, ...]] = {}
     for g, members in enumerate(problem.groups):
         sites = sorted({problem.site[p] for w in members for p in by_worker.get(w, [])})
         z = {s: m.new_bool_var(f"g{g}_{s}") for s in sites}
         m.add_at_most_one(z.values())
         for w in members:
+            group_of[w] = members
             for p in by_worker.get(w, []):
                 m.add_implication(x[(w, p)], z[problem.site[p]])
     m.add(sum(x.values()) >= problem.min_fill)
@@ -688,11 +690,16 @@ def match_min_cost(problem: MatchProblem, *, time_limit: float, seed: int = 0) -
                     b = m.new_bool_var(f"b{w}_{p}")
                     blocks.append(b)
                     terms = [cap * wpre[w][rank[(w, p)]], above, cap * b]
+                    # a group member whose others hold posts at another site cannot come alone
+                    away = [x[(v, q)] for v in group_of.get(w, ()) if v != w for q in by_worker.get(v, [])
+                            if problem.site[q] != problem.site[p]]
+                    if away:
+                        terms.append(cap * sum(away))
                     excuse = full_bed.get((problem.site[p], w)) if problem.dorm[p] else None
                     if excuse is not None:
                         terms.append(cap * excuse)
                         # no bed excuses only a free opening: a worker it ranks below w still blocks
-                        m.add(held - above <= cap * wpre[w][rank[(w, p)]] + cap * b)
+                        m.add(held - above <= cap * wpre[w][rank[(w, p)]] + cap * b + cap * sum(away))
                     m.add(sum(terms) >= cap)
                 if (w, p) in x and w not in signed:
                     nxt = m.new_int_var(0, cap, f"s{p}_{j}")

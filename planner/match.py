@@ -390,7 +390,8 @@ def match(scenario: Scenario, roads: Optional[DistanceProvider] = None, *, time_
 
 def blocking(c: Compiled, assign: dict[int, int]) -> list[tuple[int, int]]:
     """The blocking pairs of ``assign`` (see the module's doc; a dorm post's free opening counts
-    only with a bed free for the worker; a signed worker's place is not for the taking)."""
+    only with a bed free for the worker; a signed worker's place is not for the taking; a member
+    of a group whose others hold posts at a site blocks only with posts at that site)."""
     held: dict[int, list[int]] = defaultdict(list)
     for i, k in assign.items():
         held[k].append(i)
@@ -400,14 +401,26 @@ def blocking(c: Compiled, assign: dict[int, int]) -> list[tuple[int, int]]:
         if key is not None:
             used[key] += 1
     rank = [{i: r for r, i in enumerate(ws)} for ws in c.prio]
+    # a group's members go together: one whose others hold posts at a site moves only within it
+    group_sites: dict[str, Counter[int]] = defaultdict(Counter)
+    for i, k in assign.items():
+        if c.workers[i].group:
+            group_sites[c.workers[i].group][c.site_of[k]] += 1  # type: ignore[index]
     out = []
     for i, prefs in enumerate(c.prefs):
         if i in c.out or c.workers[i].signed is not None:
             continue
         mine = assign.get(i)
+        g = c.workers[i].group
+        others = Counter(group_sites[g]) if g else Counter()
+        if mine is not None and g:
+            others[c.site_of[mine]] -= 1
+        held_at = {s for s, n in others.items() if n > 0}
         for k in prefs:
             if k == mine:
                 break
+            if held_at and c.site_of[k] not in held_at:
+                continue
             key = _bed_key(c, i, k)
             free = len(held[k]) < c.posts[k].openings and (key is None or used[key] < _beds(c, key))
             # a signed worker's place is kept: nobody displaces them

@@ -457,3 +457,31 @@ def test_derived_order_carried_by_a_trip(tiny):
     # boarding more workers than were matched is caught by the accounting
     pl = plan(sc, [("w1", "P1", "M1")], [("w2", "outranked")], trips=[trip], carried=frozenset({"M1"}), blocking=1)
     assert "worker_count" in rules(sc, pl)
+
+
+def test_a_group_member_held_at_the_groups_site_does_not_block_elsewhere(tiny):
+    """A couple at F1: the husband would rather have a free post at F2, but cannot go alone —
+    no blocking pair; once the wife is unmatched, he can, and it blocks."""
+    from planner.check import blocking_pairs
+    from planner.contract import Plan, Scenario
+
+    sc = tiny.scenario_dict([], sites=[tiny.site("F1"), {**tiny.site("F2", lat=34.60, lon=113.70), "name": "F2"}])
+    sc["posts"] = [{"id": "X", "site": "F2", "trade": "SMT", "openings": 1, "monthly_wage": 6000,
+                    "start_by": tiny.at(14)},
+                   {"id": "Y", "site": "F1", "trade": "SMT", "openings": 2, "monthly_wage": 5000,
+                    "start_by": tiny.at(14)}]
+    sc["workers"] = [{"id": w, "agency": "a", "origin": {"county": tiny.ZHONGMOU}, "trades": {"SMT": 1},
+                      "choices": c, "earliest_departure": tiny.at(11, "06:00"), "group": "g"}
+                     for w, c in (("H", ["X", "Y"]), ("W", ["Y"]))]
+    scen = Scenario.model_validate(sc)
+
+    def plan(matches):
+        return Plan.model_validate({
+            "scenario": "tiny", "solver": {"seconds": 0, "status": "feasible"},
+            "summary": {"workers_requested": 0, "workers_eligible": 0, "workers_planned": 0, "trips": 0,
+                        "buses_used": 0, "km": 0, "cost": 0, "lower_bound_km": 0},
+            "matches": [{"worker": w, "post": "Y", "site": "F1", "order": "M1"} for w in matches],
+            "unmatched": [{"worker": w, "reason": "outranked"} for w in ("H", "W") if w not in matches]})
+
+    assert blocking_pairs(scen, plan(["H", "W"])) == []
+    assert ("H", "X") in blocking_pairs(scen, plan(["H"]))

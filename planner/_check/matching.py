@@ -241,11 +241,18 @@ def _blocking(m: Matching) -> tuple[list[tuple[str, str]], int, int]:
         if free_to_go:
             lowest[post] = max(free_to_go)
     use = _dorm_use(m)
+    # a group goes together: a member whose others hold posts at a site may move only within it
+    group_at: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for w_id, post in m.held.items():
+        gw, gp = m.workers.get(w_id), m.posts.get(post)
+        if gw is not None and gp is not None and gw.group is not None:
+            group_at[gw.group].append((w_id, gp.site))
     pairs: list[tuple[str, str]] = []
     sure = maybe = 0
     for w in m.sc.workers:
         if w.signed is not None or w.screening != "cleared" or m.unmatched.get(w.id) in EXCUSED:
             continue
+        tied = {site for other, site in group_at.get(w.group or "", []) if other != w.id}
         pos = m.position(w)
         cur = m.held.get(w.id)
         cur_post = m.posts.get(cur) if cur is not None else None
@@ -254,6 +261,8 @@ def _blocking(m: Matching) -> tuple[list[tuple[str, str]], int, int]:
         cur_pos = pos.get(cur_post.id, worst) if cur_post is not None and m.acceptable(w, cur_post) != NO else worst
         for p in m.order_of(w):
             if pos[p.id] >= cur_pos or p.id == cur:
+                continue
+            if tied and p.site not in tied:
                 continue
             ok = m.acceptable(w, p)
             if ok == NO:
