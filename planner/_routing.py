@@ -628,6 +628,11 @@ def match_min_cost(problem: MatchProblem, *, time_limit: float, seed: int = 0) -
     from ortools.sat.python import cp_model
 
     m = cp_model.CpModel()
+    hints: list[tuple[Any, int]] = []  # every variable's value in the hinted match: a complete, feasible start
+
+    def xv(w: int, p: int) -> int:
+        return 1 if problem.hint.get(w) == p else 0
+
     x: dict[tuple[int, int], cp_model.IntVar] = {}
     for w, ps in enumerate(problem.prefs):
         for p in ps:
@@ -646,18 +651,26 @@ def match_min_cost(problem: MatchProblem, *, time_limit: float, seed: int = 0) -
     for p, wlist in by_post.items():
         m.add(sum(x[(w, p)] for w in wlist) <= problem.openings[p])
     full_bed: dict[tuple[int, int], cp_model.IntVar] = {}  # (site, worker) → that worker's beds are full
+    full_of: dict[tuple[int, int], int] = {}  # the same → its index in ``problem.beds``
+    full_v: dict[int, int] = {}
     for k, (s, bedded, cap) in enumerate(problem.beds):
         inside = [x[(w, p)] for w in bedded for p in by_worker.get(w, []) if problem.dorm[p] and problem.site[p] == s]
         m.add(sum(inside) <= cap)
         f = m.new_bool_var(f"full{k}")
         m.add(sum(inside) >= cap).only_enforce_if(f)
+        used = sum(xv(w, p) for w in bedded for p in by_worker.get(w, []) if problem.dorm[p] and problem.site[p] == s)
+        hints.append((f, 1 if used >= cap else 0))
+        full_v[k] = 1 if used >= cap else 0
         for w in bedded:
             full_bed[(s, w)] = f
+            full_of[(s, w)] = k
     group_of: dict[int, tuple[int, ...]] = {}
     for g, members in enumerate(problem.groups):
         sites = sorted({problem.site[p] for w in members for p in by_worker.get(w, [])})
         z = {s: m.new_bool_var(f"g{g}_{s}") for s in sites}
         m.add_at_most_one(z.values())
+        hinted = {problem.site[problem.hint[w]] for w in members if w in problem.hint}
+        hints += [(v, 1 if s in hinted else 0) for s, v in z.items()]
         for w in members:
             group_of[w] = members
             for p in by_worker.get(w, []):
@@ -683,28 +696,43 @@ def match_min_cost(problem: MatchProblem, *, time_limit: float, seed: int = 0) -
             cap = problem.openings[p] - kept[p]
             if cap <= 0:
                 continue
-            held = sum(x[(v, p)] for v in by_post.get(p, []) if v not in signed)
+            held: Any = 0
+            held_v = sum(xv(v, p) for v in by_post.get(p, []) if v not in signed)
+            if problem.dorm[p]:  # one variable: the pairs' constraints below all use it
+                held = m.new_int_var(0, cap, f"held{p}")
+                m.add(held == sum(x[(v, p)] for v in by_post.get(p, []) if v not in signed))
+                hints.append((held, held_v))
             above: Any = 0  # the post's matches among the workers it ranks above this one (a running sum)
+            above_v = 0
             for j, w in enumerate(ranked):
                 if (w, p) in rank and w not in signed:
                     b = m.new_bool_var(f"b{w}_{p}")
                     blocks.append(b)
                     terms = [cap * wpre[w][rank[(w, p)]], above, cap * b]
+                    better_v = sum(xv(w, q) for q in problem.prefs[w][:rank[(w, p)] + 1])
                     # a group member whose others hold posts at another site cannot come alone
-                    away = [x[(v, q)] for v in group_of.get(w, ()) if v != w for q in by_worker.get(v, [])
-                            if problem.site[q] != problem.site[p]]
+                    away_pairs = [(v, q) for v in group_of.get(w, ()) if v != w for q in by_worker.get(v, [])
+                                  if problem.site[q] != problem.site[p]]
+                    away = [x[vq] for vq in away_pairs]
+                    away_v = sum(xv(*vq) for vq in away_pairs)
                     if away:
                         terms.append(cap * sum(away))
                     excuse = full_bed.get((problem.site[p], w)) if problem.dorm[p] else None
+                    excuse_v = full_v[full_of[(problem.site[p], w)]] if excuse is not None else 0
+                    blocks_v = cap * better_v + above_v + cap * away_v + cap * excuse_v < cap
                     if excuse is not None:
                         terms.append(cap * excuse)
                         # no bed excuses only a free opening: a worker it ranks below w still blocks
                         m.add(held - above <= cap * wpre[w][rank[(w, p)]] + cap * b + cap * sum(away))
+                        blocks_v = blocks_v or held_v - above_v > cap * better_v + cap * away_v
                     m.add(sum(terms) >= cap)
+                    hints.append((b, int(blocks_v)))
                 if (w, p) in x and w not in signed:
                     nxt = m.new_int_var(0, cap, f"s{p}_{j}")
                     m.add(nxt == above + x[(w, p)])
                     above = nxt
+                    above_v += xv(w, p)
+                    hints.append((nxt, above_v))
         m.add(sum(blocks) <= problem.budget)
     # whole coaches per (home, hub)
     trips: dict[tuple[int, int], list] = {}
@@ -712,19 +740,28 @@ def match_min_cost(problem: MatchProblem, *, time_limit: float, seed: int = 0) -
     for (w, p), v in x.items():
         trips.setdefault((problem.home[w], hub[p]), []).append(v)
     cost = []
+    riding: Counter[tuple[int, int]] = Counter((problem.home[w], hub[p]) for w, p in problem.hint.items())
     for key, vs in trips.items():
         n = m.new_int_var(0, -(-len(vs) // max(1, problem.seats)), f"c{key[0]}_{key[1]}")
         m.add(problem.seats * n >= sum(vs))
+        hints.append((n, -(-riding[key] // max(1, problem.seats))))
         cost.append(problem.coach_cost.get(key, 0) * n)
     ranks = [k * x[(w, p)] for w, ps in enumerate(problem.prefs) for k, p in enumerate(ps)]
     scale = 1 + len(problem.prefs) * max((len(ps) for ps in problem.prefs), default=1)
     m.minimize(scale * sum(cost) + sum(ranks))
     for (w, p), v in x.items():
-        m.add_hint(v, 1 if problem.hint.get(w) == p else 0)
+        m.add_hint(v, xv(w, p))
+    for v, val in hints:
+        m.add_hint(v, val)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.5, time_limit)
     solver.parameters.num_workers = 2
     solver.parameters.random_seed = seed
+    if len(x) > 5000:
+        # a park's match: presolve's probing alone would take the time limit (10,000 workers:
+        # 20 s and no solution); one light pass, then search from the hinted match
+        solver.parameters.cp_model_probing_level = 0
+        solver.parameters.max_presolve_iterations = 1
     status = solver.solve(m)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return MatchChoice(dict(problem.hint), "hint", -1)
