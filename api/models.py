@@ -320,3 +320,32 @@ class MatchWorker(_LocationColumns, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     agency: Mapped[Principal] = relationship(lazy="joined")
+
+
+class Publication(Base):
+    """A plan published as the plan in force: the newest publication is in force; ``version``
+    counts publications (1, 2, …), so agencies can tell which plan they read."""
+
+    __tablename__ = "publications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(unique=True, index=True)
+    published_by: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class ChangeRecord(Base):
+    """Who changed which reference data, when, from what to what (risk regions, fleet, policy)."""
+
+    __tablename__ = "change_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)  # "region", "fleet", "policy"
+    key: Mapped[Optional[str]] = mapped_column(String(100))  # the county code, coach type id, …
+    action: Mapped[str] = mapped_column(String(20))  # "set", "delete", "replace"
+    before: Mapped[Optional[Any]] = mapped_column(JSON)
+    after: Mapped[Optional[Any]] = mapped_column(JSON)
+    changed_by: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
