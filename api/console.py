@@ -27,6 +27,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from planner.contract import Plan, Scenario
+from planner.labels import PURPOSES, REASONS, STATUSES, local, word
 from planner.plan_map import layers, to_html
 
 from . import exports as ex
@@ -40,6 +41,10 @@ from .security import hash_api_key
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# the contract's codes as people read them: {{ u.reason|reason(lang) }}, purposes, statuses
+templates.env.filters["reason"] = lambda code, lang="zh": word(REASONS, str(code), lang)
+templates.env.filters["purpose"] = lambda code, lang="zh": word(PURPOSES, str(code), lang)
+templates.env.filters["status"] = lambda code, lang="zh": word(STATUSES, str(code), lang)
 COOKIE, MAX_AGE = "fangang_session", 12 * 3600
 
 #: the interface's words, Chinese first
@@ -203,7 +208,8 @@ def console(request: Request) -> Response:
             if user.role == "agency" and (job.status != "done" or not agency_in_plan(job.snapshot, user.id)):
                 continue
             rows.append({"id": job.id, "status": job.status, "phase": job.phase, "fraction": job.fraction or 0.0,
-                         "created": job.created_at.strftime("%Y-%m-%d %H:%M"),
+                         "status_label": word(STATUSES, job.status, state["lang"]),
+                         "created": local(job.created_at),  # Asia/Shanghai, as the park reads clocks
                          "planned": (job.result or {}).get("summary", {}).get("workers_planned")
                          if user.role == "coordinator" else None})
     return _page(request, "console.html", state, user=user, plans=rows)

@@ -42,10 +42,12 @@ def _load(path: Path):
         _fail_input(e)
 
 
-def summary_table(plan: Plan) -> Table:
-    """The plan's headline figures as a rich table."""
+def summary_table(plan: Plan, lang: str = "zh") -> Table:
+    """The plan's headline figures as a rich table, in Chinese (``lang="en"``: English)."""
+    from .labels import REASONS, SUMMARY, word
+
     s = plan.summary
-    t = Table(title=f"plan for {plan.scenario}", show_header=False)
+    t = Table(title=f"{word(SUMMARY, 'title', lang)} {plan.scenario}", show_header=False)
     t.add_column("", style="bold")
     t.add_column("", justify="right")
     rows = [
@@ -66,18 +68,34 @@ def summary_table(plan: Plan) -> Table:
                  ("train cost (yuan)", f"{s.train_cost or 0:,.2f}")]
         if s.cost_lower_bound:
             rows.append(("cost ÷ cost bound", f"{(s.cost + (s.train_cost or 0)) / s.cost_lower_bound:.3f}"))
+    if s.worker_hours:
+        rows.append(("hours on board mean / p95", f"{s.worker_hours.get('mean', 0):.1f} / {s.worker_hours.get('p95', 0):.1f}"))
+    if s.night_boardings is not None:
+        rows.append(("night boardings", f"{s.night_boardings:,}"))
     rows.append(("solve seconds", f"{plan.solver.seconds:.1f}"))
-    rows += _matching_rows(plan)
+    rows = [(word(SUMMARY, k, lang), v) for k, v in rows]
+    rows += _matching_rows(plan, lang)
     if plan.suggestions:
-        rows.append(("special trains suggested", f"{len(plan.suggestions)} (fangang suggest-trains)"))
+        rows.append((word(SUMMARY, "special trains suggested", lang), f"{len(plan.suggestions)} (fangang suggest-trains)"))
     reasons: Counter[str] = Counter()
     for u in plan.unassigned:
         reasons[u.reason] += u.count
     for reason, n in sorted(reasons.items()):
-        rows.append((f"unassigned: {reason}", f"{n:,}"))
+        label = word(REASONS, reason, lang)
+        rows.append((f"{word(SUMMARY, 'unassigned', lang)}: {label}" + (f" ({reason})" if lang == "zh" else ""), f"{n:,}"))
     for k, v in rows:
         t.add_row(k, v)
     return t
+
+
+def warning_line(code: str, message: str, lang: str = "zh") -> str:
+    from .labels import WARNINGS, word
+
+    head = "提醒" if lang == "zh" else "warning"
+    return f"[bold yellow]{head}[/] {word(WARNINGS, code, lang)} ({code}): {message}"
+
+
+LANG_HELP = "Language of the summary: zh (中文, default) or en."
 
 
 @app.command()
@@ -97,6 +115,7 @@ def plan(
     check: bool = typer.Option(True, "--check/--no-check", help="Run the independent checker on the plan."),
     force: bool = typer.Option(False, "--force",
                                help="When the checker rejects the plan, still write it, as *.rejected.json."),
+    lang: str = typer.Option("zh", "--lang", help=LANG_HELP),
 ) -> None:
     """Plan the coach runs for SCENARIO and write the plan to -o (only if the checker accepts it)."""
     started = time.monotonic()  # the time limit counts from here: reading, solving, checking, writing
@@ -129,9 +148,9 @@ def plan(
             bar.stop()
             err.print(f"[bold red]road source failed[/] {roads}: {e}", highlight=False)
             raise typer.Exit(code=InputError.exit_code) from None
-    out.print(summary_table(result))
+    out.print(summary_table(result, lang))
     for w in result.warnings:
-        err.print(f"[bold yellow]warning[/] ({w.code}): {w.message}", highlight=False)
+        err.print(warning_line(w.code, w.message, lang), highlight=False)
     text = result.model_dump_json(indent=1, by_alias=True, exclude_none=True)
     if check:
         from .check import check as run_check
@@ -209,18 +228,21 @@ def suggestions_table(suggestions) -> Table:
     return t
 
 
-def _matching_rows(plan: Plan) -> list[tuple[str, str]]:
+def _matching_rows(plan: Plan, lang: str = "zh") -> list[tuple[str, str]]:
+    from .labels import REASONS, SUMMARY, word
+
     m = plan.summary.matching
     if m is None:
         return []
-    rows = [("workers registered", f"{m.workers:,}"), ("matched to posts", f"{m.matched:,} of {m.openings:,} openings"),
+    rows = [("workers registered", f"{m.workers:,}"), ("matched to posts", f"{m.matched:,} / {m.openings:,}"),
             ("fill rate", f"{m.fill_rate:.1%}"), ("first choice", f"{m.first_choice_share:.1%}"),
             ("mean choice rank", f"{m.mean_choice_rank:.2f}"),
-            ("blocking pairs", f"{m.blocking_pairs:,} (budget {m.blocking_budget:,})"),
+            ("blocking pairs", f"{m.blocking_pairs:,} (≤ {m.blocking_budget:,})"),
             ("transport per matched (yuan)", f"{m.transport_cost_per_matched:,.2f}"), ("match", m.method)]
+    out = [(word(SUMMARY, k, lang), v) for k, v in rows]
     reasons: Counter[str] = Counter(u.reason for u in plan.unmatched)
-    rows += [(f"unmatched: {r}", f"{n:,}") for r, n in sorted(reasons.items())]
-    return rows
+    out += [(f"{word(SUMMARY, 'unmatched', lang)}: {word(REASONS, r, lang)}", f"{n:,}") for r, n in sorted(reasons.items())]
+    return out
 
 
 @app.command("match")
@@ -231,6 +253,7 @@ def match_cmd(
     seed: int = typer.Option(0, "--seed"),
     roads: Optional[str] = typer.Option(None, "--roads", help="Road source: a from,to,km[,minutes] CSV or an OSRM URL."),
     baseline: bool = typer.Option(False, "--baseline", help="Deferred acceptance alone (stable, transport ignored)."),
+    lang: str = typer.Option("zh", "--lang", help=LANG_HELP),
 ) -> None:
     """Match the scenario's workers to its posts (no coaches planned): the matches, who is left
     out and why, and the match's figures (fill, choice ranks, blocking pairs)."""
@@ -266,7 +289,7 @@ def match_cmd(
                                             "trips": 0, "buses_used": 0, "km": 0, "cost": 0, "lower_bound_km": 0,
                                             "matching": summary.model_dump()},
                                 "unmatched": doc["unmatched"]})
-    for k, v in _matching_rows(fake):
+    for k, v in _matching_rows(fake, lang):
         t.add_row(k, v)
     Console().print(t)
     Console().print(f"match written to {output}")

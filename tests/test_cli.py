@@ -62,8 +62,11 @@ def test_plan_prints_summary_and_checker_verdict(tiny, tiny_json, tmp_path):
     res = run("plan", sc, "-o", tmp_path / "p.json", "--time-limit", "2", "--seed", "1")
     assert res.exit_code == 0, res.output
     text = flat(res.output)
-    assert "workers planned" in text and "unassigned: screening_pending" in text
+    assert "已安排人数" in text and "未安排: 待筛查 (screening_pending)" in text  # Chinese by default
     assert "checker: the plan obeys every rule" in text
+    res = run("plan", sc, "-o", tmp_path / "p.json", "--time-limit", "2", "--seed", "1", "--lang", "en")
+    text = flat(res.output)
+    assert "workers planned" in text and "unassigned: screening pending" in text and "已安排" not in text
 
 
 def test_check_of_a_broken_plan_exits_1_naming_the_rule(planned, tmp_path):
