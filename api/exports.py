@@ -477,17 +477,34 @@ def report_rows(rep: dict[str, Any]) -> list[Row]:
 # ------------------------------------------------------------------ writers
 
 
-def to_csv(columns: Sequence[str], rows: Iterable[Row]) -> bytes:
+#: the report's columns as people read them (the JSON keeps the keys)
+REPORT_HEADERS = {
+    "level": "层级 level", "name": "名称 name", "orders": "订单数 orders", "workers_requested": "申请人数 requested",
+    "workers_cleared": "已筛查 cleared", "workers_delivered": "已送达 delivered", "workers_by_train": "乘火车 by train",
+    "workers_unassigned": "未安排 unassigned", "trips": "车次 trips", "km_share": "分摊公里 km share",
+    "coach_cost_share": "分摊汽车费用 coach cost share", "train_cost_share": "分摊火车费用 train cost share",
+    "cost_share": "分摊总费用 cost share", "cost_per_delivered": "每人费用 cost per delivered",
+    "subsidy_per_worker": "每人补贴 subsidy per worker", "subsidy": "补贴 subsidy",
+}
+
+
+def to_csv(columns: Sequence[str], rows: Iterable[Row], headers: Optional[dict[str, str]] = None) -> bytes:
+    """CSV of ``rows`` (UTF-8 with BOM, for Excel); ``headers`` names the columns for people."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
+    if headers:
+        writer.writerow({c: headers.get(c, c) for c in columns})
+    else:
+        writer.writeheader()
     for r in rows:
         writer.writerow({c: "" if r.get(c) is None else r.get(c) for c in columns})
     return buf.getvalue().encode("utf-8-sig")
 
 
-def to_xlsx(sheets: Sequence[tuple[str, Sequence[str], Sequence[Row]]]) -> bytes:
-    """A workbook with one sheet per (title, columns, rows); titles are made valid and unique."""
+def to_xlsx(sheets: Sequence[tuple[str, Sequence[str], Sequence[Row]]],
+            headers: Optional[dict[str, str]] = None) -> bytes:
+    """A workbook with one sheet per (title, columns, rows); titles are made valid and unique;
+    ``headers`` names the columns for people."""
     from openpyxl import Workbook  # noqa: PLC0415
     from openpyxl.styles import Font  # noqa: PLC0415
 
@@ -502,7 +519,7 @@ def to_xlsx(sheets: Sequence[tuple[str, Sequence[str], Sequence[Row]]]) -> bytes
             name, n = base[:31 - len(suffix)] + suffix, n + 1
         used.add(name.lower())
         ws = wb.create_sheet(name)
-        ws.append(list(columns))
+        ws.append([(headers or {}).get(c, c) for c in columns])
         for cell in ws[1]:
             cell.font = Font(bold=True)
         for r in rows:

@@ -117,10 +117,11 @@ def report(plan_id: int, fmt: Literal["json", "csv", "xlsx"], session: SessionDe
         return JSONResponse({"plan": plan_id, **rep})
     rows = ex.report_rows(rep)
     if fmt == "csv":
-        return _file(ex.to_csv(ex.REPORT_COLUMNS, rows), fmt, f"report-plan-{plan_id}.csv")
+        return _file(ex.to_csv(ex.REPORT_COLUMNS, rows, ex.REPORT_HEADERS), fmt, f"report-plan-{plan_id}.csv")
     return _file(ex.to_xlsx([("按中介 by agency", ex.REPORT_COLUMNS, rep["agencies"]),
                              ("按省份 by province", ex.REPORT_COLUMNS, rep["provinces"]),
-                             ("合计 total", ex.REPORT_COLUMNS, [rep["total"]])]), fmt, f"report-plan-{plan_id}.xlsx")
+                             ("合计 total", ex.REPORT_COLUMNS, [rep["total"]])], ex.REPORT_HEADERS),
+                 fmt, f"report-plan-{plan_id}.xlsx")
 
 
 # ------------------------------------------------------------------ match and move
