@@ -27,7 +27,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from planner.contract import Plan, Scenario
-from planner.labels import PURPOSES, REASONS, STATUSES, local, word
+from planner.labels import PURPOSES, REASONS, STATUSES, WARNINGS, local, word
 from planner.plan_map import layers, to_html
 
 from . import exports as ex
@@ -45,6 +45,7 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["reason"] = lambda code, lang="zh": word(REASONS, str(code), lang)
 templates.env.filters["purpose"] = lambda code, lang="zh": word(PURPOSES, str(code), lang)
 templates.env.filters["status"] = lambda code, lang="zh": word(STATUSES, str(code), lang)
+templates.env.filters["warning"] = lambda code, lang="zh": word(WARNINGS, str(code), lang)
 COOKIE, MAX_AGE = "fangang_session", 12 * 3600
 
 #: the interface's words, Chinese first
@@ -54,7 +55,7 @@ WORDS: dict[str, dict[str, str]] = {
            "map": "地图", "unassigned": "未安排", "reason": "原因", "detail": "差多少", "count": "人数", "order": "订单",
            "downloads": "下载", "warnings": "提醒", "bad_key": "密钥无效", "boarding": "上车安排",
            "requested": "申请人数", "eligible": "可出行", "planned": "已安排", "by_train": "乘火车",
-           "trips": "车次", "coaches": "用车", "km": "公里", "cost": "费用", "bound": "下界", "filter": "筛选",
+           "trips": "车次", "coaches": "用车", "km": "公里", "cost": "费用", "bound": "里程 ÷ 下界", "filter": "筛选",
            "none": "无", "lang": "English", "orders": "订单", "file": "文件（CSV/XLSX）", "upload": "上传",
            "stored": "已保存订单", "row": "行", "field": "字段", "why": "原因", "ref": "你的编号", "origin": "区县",
            "site": "工厂", "cleared": "已筛查", "failed": "未通过", "pending": "待筛查", "roster": "名单",
@@ -77,7 +78,7 @@ WORDS: dict[str, dict[str, str]] = {
            "order": "order", "downloads": "Downloads", "warnings": "Warnings", "bad_key": "invalid API key",
            "boarding": "Boarding list", "requested": "requested", "eligible": "eligible", "planned": "planned",
            "by_train": "by train", "trips": "trips", "coaches": "coaches", "km": "km", "cost": "cost",
-           "bound": "bound", "filter": "filter", "none": "none", "lang": "中文", "orders": "Orders",
+           "bound": "km ÷ bound", "filter": "filter", "none": "none", "lang": "中文", "orders": "Orders",
            "file": "file (CSV/XLSX)", "upload": "Upload", "stored": "orders stored", "row": "row", "field": "field",
            "why": "why", "ref": "your ref", "origin": "county", "site": "site", "cleared": "cleared",
            "failed": "failed", "pending": "pending", "roster": "roster", "regions": "Risk regions",
