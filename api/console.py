@@ -558,31 +558,7 @@ def set_policy(request: Request, policy: str = Form(""), csrf: str = Form("")) -
 # ------------------------------------------------------------------ risk regions
 
 
-@router.get("/console/regions", response_class=HTMLResponse)
-def regions_page(request: Request) -> Response:
-    state, user = _signed_in(request)
-    with request.app.state.sessions() as session:
-        rows = [ref.region_dict(r) for r in session.scalars(select(m.Region).order_by(m.Region.county, m.Region.id))]
-    return _page(request, "regions.html", state, user=user, regions=rows, error=None)
-
-
-@router.post("/console/regions", response_class=HTMLResponse)
-def set_risk(request: Request, county: str = Form(""), risk: str = Form(""), csrf: str = Form("")) -> Response:
-    """A county's risk level from now on (its earlier periods replaced); ``low`` forgets it."""
-    from .routes.reference import RiskPeriod, delete_county_risk, put_county_risk  # noqa: PLC0415
-
-    state, user = _form(request, csrf, "coordinator", "only a park coordinator sets risk levels")
-    with request.app.state.sessions() as session:
-        try:
-            if risk == "low":
-                if session.scalar(select(m.Region.id).where(m.Region.county == county.strip())) is not None:
-                    delete_county_risk(county.strip(), session, user)
-            else:
-                put_county_risk(county.strip(), session, user, RiskPeriod(risk=risk))
-        except ApiError as exc:
-            rows = [ref.region_dict(r) for r in session.scalars(select(m.Region).order_by(m.Region.county))]
-            return _page(request, "regions.html", state, user=user, regions=rows, error=exc.detail)
-    return RedirectResponse("/console/regions", status_code=303)
+# the risk regions page is api/console_regions.py (installed below)
 
 
 # ------------------------------------------------------------------ match and move
@@ -707,7 +683,10 @@ def upload_workers_form(request: Request, file: UploadFile, csrf: str = Form("")
 
 def install(app: Any) -> None:
     """Add the console's pages to ``app`` (and send the signed-out to the sign-in page)."""
+    from .console_regions import router as regions_router  # noqa: PLC0415
+
     app.include_router(router)
+    app.include_router(regions_router)
 
     @app.exception_handler(_ToSignIn)
     async def _to_sign_in(request: Request, exc: _ToSignIn) -> Response:

@@ -3,8 +3,9 @@ models and tables."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, time
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -194,9 +195,16 @@ def site_ids(session: Session) -> set[str]:
 # ------------------------------------------------------------------ writes
 
 
-def replace_all(session: Session, scenario: Scenario, policy_raw: Optional[dict[str, Any]] = None) -> None:
+def replace_all(session: Session, scenario: Scenario, policy_raw: Optional[dict[str, Any]] = None,
+                who: Optional[m.Principal] = None) -> None:
     """Replace every piece of reference data with ``scenario``'s (orders and registered workers are
-    not touched; posts only when the scenario gives ``posts``)."""
+    not touched; posts only when the scenario gives ``posts``); with ``who``, the changes of risk
+    regions, fleet and policy go to the history."""
+    if who is not None:
+        with tracked(session, who, "region", None, "replace"), tracked(session, who, "fleet", None, "replace"), \
+                tracked(session, who, "policy", None, "replace"):
+            replace_all(session, scenario, policy_raw)
+        return
     for table in (m.TrainOffer, m.Station, m.VehicleType, m.Region, m.Site, m.Depot):
         session.execute(delete(table))
     session.add_all([depot_row(d) for d in scenario.depots])
@@ -232,3 +240,59 @@ def set_settings(session: Session, *, name: Optional[str] = None,
         if policy is not None:
             row.policy = policy
     return row
+
+
+# ------------------------------------------------------------------ history of changes (risk regions, fleet, policy)
+
+HISTORY_KINDS = ("region", "fleet", "policy")
+
+
+def _snapshot(session: Session, kind: str, keys: Optional[list[str]]) -> dict[str, Any]:
+    """What ``kind`` holds now, by key: a county's periods, a coach type, the policy."""
+    session.flush()
+    if kind == "region":
+        q = select(m.Region).order_by(m.Region.county, m.Region.valid_from, m.Region.id)
+        if keys is not None:
+            q = q.where(m.Region.county.in_(keys))
+        out: dict[str, Any] = {}
+        for r in session.scalars(q):
+            out.setdefault(r.county, []).append({k: v for k, v in region_dict(r).items() if k != "county"})
+        return out
+    if kind == "fleet":
+        q2 = select(m.VehicleType).order_by(m.VehicleType.id)
+        if keys is not None:
+            q2 = q2.where(m.VehicleType.id.in_(keys))
+        return {r.id: vehicle_dict(r) for r in session.scalars(q2)}
+    if kind == "policy":
+        return {"policy": policy_dict(session)}
+    raise ValueError(f"unknown kind of change {kind!r}")
+
+
+@contextmanager
+def tracked(session: Session, who: m.Principal, kind: str, keys: Optional[list[str]], action: str) -> Iterator[None]:
+    """Record in ``change_history`` what the block changes of ``kind`` (for ``keys``, or all):
+    one record per key whose value differs, before and after, by ``who`` (in the same transaction;
+    the caller commits). A key that is gone afterwards is recorded as ``delete``."""
+    before = _snapshot(session, kind, keys)
+    yield
+    after = _snapshot(session, kind, keys)
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        session.add(m.ChangeRecord(kind=kind, key=key, action="delete" if new is None and action != "replace"
+                                   else action, before=old, after=new, changed_by=who.id))
+
+
+def history(session: Session, kind: Optional[str] = None, key: Optional[str] = None,
+            limit: int = 100) -> list[dict[str, Any]]:
+    """Changes, latest first: kind, key, action, before, after, who (name, role) and when (Asia/Shanghai)."""
+    q = select(m.ChangeRecord, m.Principal).join(m.Principal, m.Principal.id == m.ChangeRecord.changed_by)
+    if kind is not None:
+        q = q.where(m.ChangeRecord.kind == kind)
+    if key is not None:
+        q = q.where(m.ChangeRecord.key == key)
+    q = q.order_by(m.ChangeRecord.id.desc()).limit(limit)
+    return [{"id": c.id, "kind": c.kind, "key": c.key, "action": c.action, "before": c.before, "after": c.after,
+             "who": p.name, "role": p.role, "when": c.changed_at.astimezone(SHANGHAI).isoformat()}
+            for c, p in session.execute(q)]

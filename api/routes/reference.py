@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from typing import Any, Optional, Union
 
-from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from fastapi import APIRouter, Body, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
 
 from planner.contract import Depot, Location, Policy, Region, Scenario, Site, Station, TrainOffer, VehicleType
 from planner.errors import Problem
-from planner.read import validation_problems
 
 from .. import models as m
 from .. import reference as ref
-from ..db import rowcount
+from .. import regions as regions_svc
 from ..deps import Coordinator, CurrentUser, SessionDep
 from ..errors import ApiError
 
@@ -68,8 +67,13 @@ def _location_problems(sites: list[Site], depots: list[Depot], regions: list[Reg
     entries = [(f"sites ({s.id})", "location", s.location) for s in sites]
     entries += [(f"depots ({d.id})", "location", d.location) for d in depots]
     entries += [(f"stations ({s.id})", "location", s.location) for s in stations or []]
-    entries += [(f"regions ({r.county})", "county", Location(county=r.county)) for r in regions]
-    return _places(entries)
+    problems = _places(entries)
+    for r in regions:  # a county by name or a 5-digit code is a problem, not a crash
+        try:
+            regions_svc.find_county(r.county, f"regions ({r.county})")
+        except ApiError as exc:
+            problems += exc.problems or []
+    return problems
 
 
 @router.get("", summary="The current reference data: a contract-v1 scenario without orders")
@@ -78,7 +82,7 @@ def get_reference(session: SessionDep, _: Coordinator) -> dict[str, Any]:
 
 
 @router.put("", summary="Replace all reference data (sites, depots, fleet, regions, stations, trains, policy)")
-def put_reference(session: SessionDep, _: Coordinator,
+def put_reference(session: SessionDep, user: Coordinator,
                   scenario: Scenario = Body(openapi_examples={"small": {"value": _SCENARIO_EXAMPLE}})
                   ) -> dict[str, Any]:
     """Takes a contract-v1 scenario without orders; orders come from agencies (``/v1/orders``).
@@ -102,10 +106,13 @@ def put_reference(session: SessionDep, _: Coordinator,
     problems = _location_problems(scenario.sites, scenario.depots, scenario.regions, scenario.stations)
     if problems:
         raise ApiError(422, f"{len(problems)} place(s) cannot be found; nothing was changed", problems)
+    # regions named by a former code or a name are stored under today's code
+    scenario = scenario.model_copy(update={"regions": [
+        r.model_copy(update={"county": regions_svc.find_county(r.county).code}) for r in scenario.regions]})
     counts = {v.id: v.count for v in scenario.fleet}
     for vt in session.scalars(select(m.VehicleType.id)):
         _keeps_dispatched(session, vt, counts.get(vt, 0))
-    ref.replace_all(session, scenario, ref.policy_json(scenario.policy))
+    ref.replace_all(session, scenario, ref.policy_json(scenario.policy), who=user)
     session.commit()
     return ref.reference_dict(session)
 
@@ -120,12 +127,13 @@ def get_policy(session: SessionDep, _: Coordinator) -> dict[str, Any]:
 
 
 @router.put("/policy", summary="Replace the policy")
-def put_policy(session: SessionDep, _: Coordinator,
+def put_policy(session: SessionDep, user: Coordinator,
                policy: Policy = Body(openapi_examples={"cap": {"value": {"occupancy_cap": 0.5, "max_pickup_stops": 3}}})
                ) -> dict[str, Any]:
-    ref.set_settings(session, policy=ref.policy_json(policy))
+    with ref.tracked(session, user, "policy", None, "set"):
+        ref.set_settings(session, policy=ref.policy_json(policy))
     session.commit()
-    return get_policy(session, _)
+    return get_policy(session, user)
 
 
 # ------------------------------------------------------------------ sites, depots, fleet
@@ -178,21 +186,24 @@ def list_fleet(session: SessionDep, _: Coordinator) -> list[dict[str, Any]]:
 
 @router.put("/fleet/{vehicle_type_id}", summary="Create or replace one vehicle type (e.g. change its count)")
 def put_vehicle_type(vehicle_type_id: str, vehicle_type: VehicleType, session: SessionDep,
-                     _: Coordinator) -> dict[str, Any]:
+                     user: Coordinator) -> dict[str, Any]:
     _same_id(vehicle_type.id, vehicle_type_id)
     if session.get(m.Depot, vehicle_type.depot) is None:
         raise ApiError(422, f"unknown depot {vehicle_type.depot!r}",
                        [Problem(f"fleet ({vehicle_type.id})", "depot", f"unknown depot {vehicle_type.depot!r}")])
     _keeps_dispatched(session, vehicle_type.id, vehicle_type.count)
-    session.merge(ref.vehicle_row(vehicle_type))
+    with ref.tracked(session, user, "fleet", [vehicle_type.id], "set"):
+        session.merge(ref.vehicle_row(vehicle_type))
     session.commit()
     return ref.vehicle_dict(session.get(m.VehicleType, vehicle_type_id))  # type: ignore[arg-type]
 
 
 @router.delete("/fleet/{vehicle_type_id}", status_code=204, summary="Remove a vehicle type no dispatched trip uses")
-def delete_vehicle_type(vehicle_type_id: str, session: SessionDep, _: Coordinator) -> Response:
+def delete_vehicle_type(vehicle_type_id: str, session: SessionDep, user: Coordinator) -> Response:
     _keeps_dispatched(session, vehicle_type_id, 0)
-    _delete(session, m.VehicleType, vehicle_type_id, "vehicle type")
+    with ref.tracked(session, user, "fleet", [vehicle_type_id], "delete"):
+        _delete(session, m.VehicleType, vehicle_type_id, "vehicle type", commit=False)
+    session.commit()
     return Response(status_code=204)
 
 
@@ -209,12 +220,13 @@ def _keeps_dispatched(session: SessionDep, vehicle_type: str, count: int) -> Non
                             f"({listed}{more}); un-dispatch them first")
 
 
-def _delete(session: SessionDep, table: Any, key: str, what: str) -> None:
+def _delete(session: SessionDep, table: Any, key: str, what: str, commit: bool = True) -> None:
     row = session.get(table, key)
     if row is None:
         raise ApiError(404, f"no {what} {key!r}")
     session.delete(row)
-    session.commit()
+    if commit:
+        session.commit()
 
 
 # ------------------------------------------------------------------ stations and train offers
@@ -297,56 +309,70 @@ class RiskPeriod(BaseModel):
     until: Optional[Any] = None
 
 
-@router.get("/regions", summary="Risk levels of counties")
+_REGION_PERIODS = Body(openapi_examples={
+    "now": {"summary": "high from now on", "value": {"risk": "high"}},
+    "phased": {"summary": "phased release", "value": [
+        {"risk": "high", "until": "2027-02-14T00:00:00+08:00"},
+        {"risk": "medium", "from": "2027-02-14T00:00:00+08:00"}]},
+    "clear": {"summary": "no periods: the county is low again", "value": []}})
+
+
+@router.get("/regions", summary="Risk levels of counties (each with the county's name, province and city)")
 def list_regions(session: SessionDep, _: CurrentUser) -> list[dict[str, Any]]:
-    return [ref.region_dict(r) for r in session.scalars(select(m.Region).order_by(m.Region.county, m.Region.id))]
+    return regions_svc.list_regions(session)
 
 
 @router.put("/regions", summary="Replace all risk levels")
-def put_regions(regions: list[Region], session: SessionDep, _: Coordinator) -> list[dict[str, Any]]:
-    problems = _location_problems([], [], regions)
-    if problems:
-        raise ApiError(422, "unknown county codes; nothing was changed", problems)
-    session.execute(delete(m.Region))
-    session.add_all([ref.region_row(r) for r in regions])
-    session.commit()
-    return list_regions(session, _)
+def put_regions(session: SessionDep, user: Coordinator,
+                regions: list[Any] = Body(openapi_examples={"two": {"value": [
+                    {"county": "丹寨县", "risk": "high", "until": "2027-02-14T00:00:00+08:00"},
+                    {"county": "511903", "risk": "medium", "from": "2027-02-10T00:00:00+08:00"}]}})
+                ) -> list[dict[str, Any]]:
+    """Each item: ``county`` (a 6-digit code, a former code or a name), ``risk``, ``from``,
+    ``until``; all or nothing (every problem named: an unknown or ambiguous county, a period
+    ending before it starts, two periods of one county overlapping). ``name``, ``province``,
+    ``city`` and ``note`` as this service answers them are ignored, so an answer can be sent back."""
+    return regions_svc.replace_regions(session, user, regions)
 
 
-@router.put("/regions/{county}", summary="Set one county's risk level (replaces its periods)")
-def put_county_risk(county: str, session: SessionDep, _: Coordinator,
-                    periods: Union[RiskPeriod, list[RiskPeriod]] = Body(openapi_examples={
-                        "now": {"summary": "high from now on", "value": {"risk": "high"}},
-                        "phased": {"summary": "phased release", "value": [
-                            {"risk": "high", "until": "2027-02-14T00:00:00+08:00"},
-                            {"risk": "medium", "from": "2027-02-14T00:00:00+08:00"}]}})
+@router.put("/regions/{county}", summary="Set one county's risk periods (replaces them; [] clears them)")
+def put_county_risk(county: str, session: SessionDep, user: Coordinator,
+                    response: Response, periods: Union[RiskPeriod, list[RiskPeriod]] = _REGION_PERIODS
                     ) -> list[dict[str, Any]]:
-    items = periods if isinstance(periods, list) else [periods]
-    regions, problems = [], []
-    for i, p in enumerate(items):
-        try:
-            regions.append(Region.model_validate({"county": county, "risk": p.risk, "from": p.from_, "until": p.until}))
-        except ValidationError as exc:
-            problems += validation_problems(exc, f"body[{i}]" if isinstance(periods, list) else "body", model=Region)
-    if problems:
-        raise ApiError(422, f"invalid risk period: {problems[0].field}: {problems[0].message}", problems)
-    problems = _location_problems([], [], regions[:1])
-    if problems:
-        raise ApiError(422, f"unknown county {county!r}", problems)
-    session.execute(delete(m.Region).where(m.Region.county == regions[0].county))
-    session.add_all([ref.region_row(r) for r in regions])
-    session.commit()
-    return [ref.region_dict(r) for r in session.scalars(
-        select(m.Region).where(m.Region.county == regions[0].county).order_by(m.Region.id))]
+    """``county``: a 6-digit code, a former one (stored under today's; each period's ``note`` and
+    the ``Fangang-Note`` header say so), or a name: 丹寨县, 丹寨, 贵州省黔东南州丹寨县. Unknown or
+    ambiguous: 422 with the suggestions or candidates. Periods may not overlap (``until`` is
+    exclusive); the answer is the county's periods, each with its name, province and city."""
+    items = [periods] if isinstance(periods, RiskPeriod) else periods
+    found, rows = regions_svc.set_periods(
+        session, user, county, [p.model_dump(by_alias=True, exclude_none=True) for p in items])
+    if found.note:
+        response.headers["Fangang-Note"] = found.note.encode("ascii", "backslashreplace").decode()
+        rows = [{**r, "note": found.note} for r in rows]
+    return rows
 
 
 @router.delete("/regions/{county}", status_code=204, summary="Forget a county's risk levels (it is low again)")
-def delete_county_risk(county: str, session: SessionDep, _: Coordinator) -> Response:
-    n = rowcount(session.execute(delete(m.Region).where(m.Region.county == county)))
-    session.commit()
-    if not n:
-        raise ApiError(404, f"no risk level is set for county {county!r}")
+def delete_county_risk(county: str, session: SessionDep, user: Coordinator) -> Response:
+    regions_svc.delete_schedule(session, user, county)
     return Response(status_code=204)
+
+
+@router.get("/counties", summary="Counties for a typeahead: by name or code prefix (at most 20)")
+def list_counties(_: CurrentUser, q: str = "", limit: int = Query(20, ge=1, le=20)) -> list[dict[str, Any]]:
+    """Each with ``code``, ``name``, ``province``, ``city`` and a ``label`` (丹寨县 (522636) 贵州省黔东南苗族侗族自治州);
+    a former code or name finds today's county."""
+    return regions_svc.search_counties(q, limit)
+
+
+@router.get("/history", summary="Changes of risk regions, fleet and policy: who, when, before and after")
+def list_history(session: SessionDep, _: Coordinator, kind: Optional[str] = Query(None, pattern="^(region|fleet|policy)$"),
+                 key: Optional[str] = None, limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
+    """Latest first. ``kind``: region, fleet or policy; ``key``: a county (code or name, for
+    regions), a coach type's id."""
+    if key is not None and kind == "region":
+        key = regions_svc.find_county(key, "key").code
+    return ref.history(session, kind, key, limit)
 
 
 # ------------------------------------------------------------------ posts (match and move)

@@ -109,7 +109,7 @@ def test_a_coordinator_sets_a_countys_risk_dispatches_a_trip_and_replans_keeping
     assert [x["risk"] for x in client.get("/v1/reference/regions", headers=coordinator).json()] == ["medium"]
     r = client.post("/console/regions", data={"county": "999999", "risk": "high", "csrf": csrf_of(r.text)})
     assert 'id="risk-error"' in r.text
-    r = client.post("/console/regions", data={"county": "411525", "risk": "low", "csrf": csrf_of(r.text)})
+    r = client.post("/console/regions/411525/delete", data={"confirm": "yes", "csrf": csrf_of(r.text)})
     assert client.get("/v1/reference/regions", headers=coordinator).json() == []
     page = client.get("/console").text
     loc = client.post("/console/plans", data={"time_limit": "2", "csrf": csrf_of(page)},

@@ -36,7 +36,8 @@ def test_put_reference_bad_inputs(client, coordinator):
 def test_county_risk_changes(client, coordinator, with_reference):
     """A county's risk level can be set, phased, and cleared on its own."""
     r = client.put("/v1/reference/regions/410526", json={"risk": "high"}, headers=coordinator)
-    assert r.status_code == 200 and r.json() == [{"county": "410526", "risk": "high"}]
+    assert r.status_code == 200 and r.json() == [{"county": "410526", "name": "滑县", "province": "河南省",
+                                                  "city": "安阳市", "risk": "high"}]
     phased = [{"risk": "high", "until": "2027-02-14T00:00:00+08:00"},
               {"risk": "medium", "from": "2027-02-14T00:00:00+08:00"}]
     r = client.put("/v1/reference/regions/410526", json=phased, headers=coordinator)
