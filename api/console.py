@@ -36,6 +36,7 @@ from . import reference as ref
 from .errors import ApiError, problem_json
 from .matching import agency_in_plan
 from .plans import agency_orders, agency_view, dispatched, plan_document, seen
+from .printouts import trip_sheets
 from .schemas import PlanIn
 from .security import hash_api_key
 
@@ -97,8 +98,8 @@ WORDS: dict[str, dict[str, str]] = {
            "trades": "trades", "choices": "choices", "phone": "phone", "id_number": "ID number",
            "worker_file": "workers file (CSV/XLSX)", "prefers": "prefers"},
 }
-DOWNLOADS = (("manifests", "xlsx"), ("train-manifests", "xlsx"), ("schedule", "xlsx"), ("boarding", "xlsx"),
-             ("report", "xlsx"), ("plan", "json"), ("worker-posts", "csv"))
+DOWNLOADS = (("manifests", "xlsx"), ("manifests", "pdf"), ("train-manifests", "xlsx"), ("schedule", "xlsx"),
+             ("dispatch", "pdf"), ("boarding", "xlsx"), ("report", "xlsx"), ("plan", "json"), ("worker-posts", "csv"))
 
 
 def _signer(request: Request) -> URLSafeTimedSerializer:
@@ -275,6 +276,7 @@ def plan_view(request: Request, plan_id: int) -> Response:
                        boarding=ex.boarding_rows(doc, seen(job), agency_orders(seen(job), user.id))
                        if user.role == "agency" else [])
         context.update(_match_context(request, job, full, user))
+        context["print_trips"] = trip_sheets(doc)  # the print view: a page per trip
     return _page(request, "plan.html", state, **context)
 
 
@@ -324,6 +326,14 @@ def download(request: Request, plan_id: int, name: str, fmt: str) -> Response:
                     "boarding": lambda: routes.boarding(plan_id, fmt, session, user),  # type: ignore[arg-type]
                     "report": lambda: routes.report(plan_id, fmt, session, user),  # type: ignore[arg-type]
                     "worker-posts": lambda: routes.worker_posts(plan_id, fmt, session, user)}  # type: ignore[arg-type]
+        if fmt == "pdf" and name in ("manifests", "dispatch"):
+            from .routes import printouts  # noqa: PLC0415
+
+            if name == "manifests":
+                return printouts.manifests_pdf(plan_id, session, user, protector)
+            if user.role != "coordinator":
+                raise ApiError(403, "the dispatch sheets are the park coordinator's")
+            return printouts.dispatch_pdf(plan_id, session, user)
         if name == "schedule":
             if user.role != "coordinator":
                 raise ApiError(403, "the operators' schedule is the park coordinator's")

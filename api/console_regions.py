@@ -9,6 +9,7 @@ functions of the JSON routes; refusals are shown on the page, in Chinese with th
 from __future__ import annotations
 
 from typing import Any, Optional
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -98,7 +99,7 @@ def _history(session: Any) -> list[dict[str, Any]]:
 
 
 def _render(request: Request, state: dict[str, Any], user: m.Principal, error: Optional[ApiError] = None,
-            form: Optional[dict[str, str]] = None) -> Response:
+            form: Optional[dict[str, str]] = None, note: Optional[str] = None) -> Response:
     with request.app.state.sessions() as session:
         groups = _groups(session)
         history = _history(session) if user.role == "coordinator" else []
@@ -109,7 +110,8 @@ def _render(request: Request, state: dict[str, Any], user: m.Principal, error: O
         problems = [problem_json(p) for p in error.problems or []]
     lang = state.get("lang", "zh")
     response = _console()._page(request, "regions.html", state, user=user, groups=groups, history=history,
-                                error=message, problems=problems, t=T.get(lang, T["zh"]), form=form or {})
+                                error=message, problems=problems, t=T.get(lang, T["zh"]), form=form or {},
+                                note=note)
     if error is not None:
         response.status_code = error.status if error.status in _ZH_BY_STATUS else 422
     return response
@@ -129,9 +131,9 @@ def _period(risk: str, from_: str, until: str) -> dict[str, Any]:
 
 
 @router.get("/console/regions", response_class=HTMLResponse)
-def regions_page(request: Request) -> Response:
+def regions_page(request: Request, note: str = "") -> Response:
     state, user = _console()._signed_in(request)
-    return _render(request, state, user)
+    return _render(request, state, user, note=f"已按现行区县保存 stored under today's county: {note}" if note else None)
 
 
 @router.get("/console/counties.json")
@@ -149,12 +151,14 @@ def add_period(request: Request, county: str = Form(""), risk: str = Form("high"
     state, user = _coordinator(request, csrf)
     with request.app.state.sessions() as session:
         try:
-            rg.add_period(session, user, county, _period(risk, from_, until))
+            found, _ = rg.add_period(session, user, county, _period(risk, from_, until))
         except ApiError as exc:
             session.rollback()
             form = {"county": county, "risk": risk, "from": from_, "until": until}
             return _render(request, state, user, exc, form)
-    return RedirectResponse("/console/regions", status_code=303)
+    # a former code or name: say which county of today it was stored under
+    return RedirectResponse("/console/regions" + (f"?note={quote(found.note)}" if found.note else ""),
+                            status_code=303)
 
 
 @router.post("/console/regions/{county}/periods", response_class=HTMLResponse)

@@ -251,11 +251,12 @@ def _snapshot(session: Session, kind: str, keys: Optional[list[str]]) -> dict[st
     """What ``kind`` holds now, by key: a county's periods, a coach type, the policy."""
     session.flush()
     if kind == "region":
-        q = select(m.Region).order_by(m.Region.county, m.Region.valid_from, m.Region.id)
+        q = select(m.Region)
         if keys is not None:
             q = q.where(m.Region.county.in_(keys))
         out: dict[str, Any] = {}
-        for r in session.scalars(q):
+        always = datetime.min.replace(tzinfo=SHANGHAI)  # an open start first, on every database
+        for r in sorted(session.scalars(q), key=lambda r: (r.county, r.valid_from or always, r.id)):
             out.setdefault(r.county, []).append({k: v for k, v in region_dict(r).items() if k != "county"})
         return out
     if kind == "fleet":

@@ -248,7 +248,8 @@ def add_period(session: Session, who: m.Principal, county: Any, period: dict[str
                ) -> tuple[FoundCounty, list[dict[str, Any]]]:
     """Add one period to a county's schedule, keeping the others (an overlap is refused)."""
     found = find_county(county)
-    return set_periods(session, who, found.code, [*current_periods(session, found.code), period])
+    _, rows = set_periods(session, who, found.code, [*current_periods(session, found.code), period])
+    return found, rows  # with its note when given by a former code or name
 
 
 def change_period(session: Session, who: m.Principal, county: Any, period_id: int,

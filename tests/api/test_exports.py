@@ -106,5 +106,5 @@ def test_outputs_of_unfinished_or_unknown_plans(client, coordinator, done_plan):
     """Outputs of an unknown plan are 404, of an unknown format 422; all errors are JSON."""
     r = client.get("/v1/plans/999/manifests.csv", headers=coordinator)
     assert r.status_code == 404 and r.json()["detail"] == "no plan 999"
-    r = client.get(f"/v1/plans/{done_plan}/manifests.pdf", headers=coordinator)
+    r = client.get(f"/v1/plans/{done_plan}/manifests.doc", headers=coordinator)
     assert r.status_code == 422 and "detail" in r.json()

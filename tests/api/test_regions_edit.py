@@ -223,3 +223,10 @@ def test_console_a_bad_county_shows_a_chinese_error(client, coordinator, with_re
     error = re.search(r'id="risk-error">(.*?)</p>', r.text, re.S).group(1)  # type: ignore[union-attr]
     assert re.search(r"[\u4e00-\u9fff]", error) and ("county" in error or "6" in error)
     assert client.get("/v1/reference/regions", headers=coordinator).json() == []
+
+
+def test_console_a_former_code_is_stored_under_todays_and_said_so(client, coordinator, with_reference):
+    csrf = _sign_in(client, coordinator)
+    r = client.post("/console/regions", data={"csrf": csrf, "county": "411626", "risk": "medium"})
+    assert r.status_code == 200 and "淮阳县 (411626) is now 淮阳区 (411603)" in r.text
+    assert "淮阳区 (411603) 河南省周口市" in r.text
