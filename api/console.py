@@ -34,9 +34,9 @@ from . import exports as ex
 from . import models as m
 from . import reference as ref
 from .errors import ApiError, problem_json
-from .matching import agency_in_plan
 from .plans import agency_orders, agency_view, dispatched, plan_document, seen
 from .printouts import trip_sheets
+from .publish import agency_may_read, in_force
 from .schemas import PlanIn
 from .security import hash_api_key
 
@@ -205,11 +205,15 @@ def console(request: Request) -> Response:
     state, user = _signed_in(request)
     with request.app.state.sessions() as session:
         jobs = list(session.scalars(select(m.PlanJob).order_by(m.PlanJob.id.desc()).limit(50)))
+        current = in_force(session)
+        versions = {p.plan_id: p.version for p in session.scalars(select(m.Publication).order_by(m.Publication.version))}
         rows = []
         for job in jobs:
-            if user.role == "agency" and (job.status != "done" or not agency_in_plan(job.snapshot, user.id)):
+            if user.role == "agency" and (job.status != "done" or not agency_may_read(session, job, user)):
                 continue
-            rows.append({"id": job.id, "status": job.status, "phase": job.phase, "fraction": job.fraction or 0.0,
+            rows.append({"id": job.id, "version": versions.get(job.id),
+                         "in_force": current is not None and current.plan_id == job.id,
+                         "status": job.status, "phase": job.phase, "fraction": job.fraction or 0.0,
                          "status_label": word(STATUSES, job.status, state["lang"]),
                          "created": local(job.created_at),  # Asia/Shanghai, as the park reads clocks
                          "planned": (job.result or {}).get("summary", {}).get("workers_planned")
@@ -236,8 +240,8 @@ def _job(request: Request, plan_id: int, user: m.Principal) -> m.PlanJob:
         job = session.get(m.PlanJob, plan_id)
         if job is None:
             raise ApiError(404, f"no plan {plan_id}")
-        if user.role == "agency" and not agency_in_plan(job.snapshot, user.id):
-            raise ApiError(404, f"no plan {plan_id}")  # another agency's plan: not even its existence
+        if user.role == "agency" and not agency_may_read(session, job, user):
+            raise ApiError(404, f"no plan {plan_id}")  # not the plan in force, or another agency's: not even its existence
         session.expunge(job)
         return job
 
@@ -276,6 +280,7 @@ def plan_view(request: Request, plan_id: int) -> Response:
                        boarding=ex.boarding_rows(doc, seen(job), agency_orders(seen(job), user.id))
                        if user.role == "agency" else [])
         context.update(_match_context(request, job, full, user))
+        context.update(_publish_context(request, job, user))
         context["print_trips"] = trip_sheets(doc)  # the print view: a page per trip
     return _page(request, "plan.html", state, **context)
 
@@ -334,6 +339,10 @@ def download(request: Request, plan_id: int, name: str, fmt: str) -> Response:
             if user.role != "coordinator":
                 raise ApiError(403, "the dispatch sheets are the park coordinator's")
             return printouts.dispatch_pdf(plan_id, session, user)
+        if name == "notify" and fmt in ("csv", "xlsx"):
+            from .routes.publish import notify  # noqa: PLC0415
+
+            return notify(plan_id, fmt, session, user)  # type: ignore[arg-type]
         if name == "schedule":
             if user.role != "coordinator":
                 raise ApiError(403, "the operators' schedule is the park coordinator's")
@@ -664,7 +673,7 @@ def _workers_with(request: Request, state: dict[str, Any], user: m.Principal, me
         latest = None
         for job in session.scalars(select(m.PlanJob).where(m.PlanJob.status == "done").order_by(m.PlanJob.id.desc())
                                    .limit(20)):
-            if job.snapshot.get("workers") and (user.role == "coordinator" or mt.agency_in_plan(job.snapshot, user.id)):
+            if job.snapshot.get("workers") and (user.role == "coordinator" or agency_may_read(session, job, user)):
                 latest = job
                 break
         placed: dict[str, dict[str, Any]] = {}
@@ -689,6 +698,65 @@ def upload_workers_form(request: Request, file: UploadFile, csrf: str = Form("")
             session.rollback()
             return _workers_with(request, state, user, exc.detail, [problem_json(p) for p in exc.problems or []])
     return RedirectResponse("/console/workers", status_code=303)
+
+
+# ------------------------------------------------------------------ the plan in force and what a re-plan changes
+
+
+def _publish_context(request: Request, job: m.PlanJob, user: m.Principal) -> dict[str, Any]:
+    """The plan view's 现行 in force badge, the stable trip refs for the trip table and the counts of
+    its difference from the plan in force (the same service function as ``/v1/plans/{id}/diff``)."""
+    from . import publish as pb  # noqa: PLC0415
+    from .routes.publish import diff_of  # noqa: PLC0415
+
+    out: dict[str, Any] = {"in_force": None, "version": None, "difference": None, "difference_error": None,
+                           "refs": {}}
+    with request.app.state.sessions() as session:
+        current = pb.in_force(session)
+        pub = pb.latest_publication(session, job.id)
+        out["version"] = pub.version if pub is not None else None
+        out["in_force"] = pb.publication_dict(session, current) if current is not None else None
+        try:
+            out["difference"] = diff_of(session, job.id, user)
+            out["refs"] = out["difference"]["refs"]
+        except ApiError as exc:
+            out["difference_error"] = exc.detail
+            if job.result is not None:
+                out["refs"] = pb.stored_refs(job.result)
+    return out
+
+
+@router.post("/console/plans/{plan_id}/publish")
+def publish_form(request: Request, plan_id: int, csrf: str = Form("")) -> Response:
+    """Publish a done plan as the plan in force (the same function as ``POST /v1/plans/{id}/publish``)."""
+    from . import publish as pb  # noqa: PLC0415
+
+    state, user = _form(request, csrf, "coordinator", "only a park coordinator publishes a plan")
+    with request.app.state.sessions() as session:
+        job = session.get(m.PlanJob, plan_id)
+        if job is None:
+            raise ApiError(404, f"no plan {plan_id}")
+        pb.publish(session, job, user)
+    return RedirectResponse(f"/console/plans/{plan_id}", status_code=303)
+
+
+@router.get("/console/plans/{plan_id}/diff", response_class=HTMLResponse)
+def difference_page(request: Request, plan_id: int, base: Optional[int] = None) -> Response:
+    """与现行方案对比: trips added, removed, retimed, and every changed boarding (per order and
+    rostered worker), with the notify downloads."""
+    from .routes.publish import diff_of  # noqa: PLC0415
+
+    state, user = _signed_in(request)
+    job = _job(request, plan_id, user)
+    with request.app.state.sessions() as session:
+        try:
+            d = diff_of(session, plan_id, user, base if user.role == "coordinator" else None)
+            error = None
+        except ApiError as exc:
+            if exc.status == 404:
+                raise
+            d, error = None, exc.detail
+    return _page(request, "difference.html", state, user=user, job=job, d=d, error=error, base=base)
 
 
 def install(app: Any) -> None:

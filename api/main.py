@@ -12,7 +12,7 @@ from . import _solve, console, errors
 from .config import Settings, get_settings
 from .db import make_engine, session_factory, upgrade
 from .jobs import Runner
-from .routes import exports, health, me, orders, plans, printouts, reference, workers
+from .routes import exports, health, me, orders, plans, printouts, publish, reference, workers
 from .security import Protector
 
 DESCRIPTION = """\
@@ -70,7 +70,7 @@ def create_app(settings: Optional[Settings] = None, *, solver: Optional[Callable
     errors.install(app)
     app.add_middleware(errors.BodySizeLimit, limit=settings.max_request_bytes)
     # printouts' manifests.pdf before exports' manifests.{fmt}
-    for module in (health, me, reference, orders, workers, plans, printouts, exports):
+    for module in (health, me, reference, orders, workers, publish, plans, printouts, exports):
         app.include_router(module.router)
     console.install(app)
     return app

@@ -153,11 +153,15 @@ def dispatched(session: Session, plan_id: int) -> dict[str, Any]:
 
 
 def plan_document(job: m.PlanJob, dispatched_trips: dict[str, Any]) -> dict[str, Any]:
-    """The contract-v1 plan with each trip's ``dispatched`` flag as it is now."""
+    """The contract-v1 plan with each trip's ``dispatched`` flag as it is now (and, once the plan
+    was published, its stable ``ref``: see :mod:`api.publish`)."""
     assert job.result is not None
     doc = copy.deepcopy(job.result)
+    refs = doc.pop("trip_refs", None) or {}  # frozen when the plan was published (api.publish)
     for trip in doc.get("trips", []):
         trip["dispatched"] = trip["id"] in dispatched_trips
+        if trip["id"] in refs:
+            trip["ref"] = refs[trip["id"]]
     return doc
 
 

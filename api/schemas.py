@@ -250,6 +250,9 @@ class PlanOut(BaseModel):
     finished_at: Optional[LocalTime] = None
     summary: Optional[dict[str, Any]] = None
     violations: Optional[list[dict[str, Any]]] = None
+    #: the plan in force (the newest publication); ``version``: its latest publication's number
+    published: bool = False
+    version: Optional[int] = None
 
 
 class DispatchOut(BaseModel):

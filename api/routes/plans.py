@@ -36,15 +36,20 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_job(session: SessionDep, plan_id: int) -> m.PlanJob:
+def get_job(session: SessionDep, plan_id: int, user: Optional[m.Principal] = None) -> m.PlanJob:
+    """The plan; 404 when there is none, or for an agency when it is not the plan in force (agencies
+    read only the published plan, and only one they have workers in: see :mod:`api.publish`)."""
+    from ..publish import agency_may_read  # noqa: PLC0415
+
     job = session.get(m.PlanJob, plan_id)
-    if job is None:
-        raise ApiError(404, f"no plan {plan_id}")
+    if job is None or (user is not None and user.role != "coordinator" and not agency_may_read(session, job, user)):
+        raise ApiError(404, f"no plan {plan_id}" if job is None or user is None else
+                       f"no plan {plan_id} in force for you (agencies read the published plan only)")
     return job
 
 
 def done_job(session: SessionDep, plan_id: int, user: Optional[m.Principal] = None) -> m.PlanJob:
-    job = get_job(session, plan_id)
+    job = get_job(session, plan_id, user)
     if job.status != "done" or job.result is None:
         why = f": {job.error}" if job.error else ""
         if user is not None and user.role != "coordinator" and job.error:
@@ -57,7 +62,7 @@ def done_job(session: SessionDep, plan_id: int, user: Optional[m.Principal] = No
 AGENCY_FAILED = "the plan could not be made; the park coordinator has the details"
 
 
-def plan_out(job: m.PlanJob, user: m.Principal) -> PlanOut:
+def plan_out(job: m.PlanJob, user: m.Principal, session: Optional[SessionDep] = None) -> PlanOut:
     summary = None
     if job.result is not None and job.status == "done":
         if user.role == "coordinator":
@@ -71,7 +76,18 @@ def plan_out(job: m.PlanJob, user: m.Principal) -> PlanOut:
             AGENCY_FAILED if job.status == "failed" else job.error.split(":")[0]),
         time_limit=job.time_limit, base_plan=job.base_plan_id, fixed_trips=len(job.snapshot.get("fixed", [])),
         created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at, summary=summary,
-        violations=job.violations if user.role == "coordinator" and job.violations else None)
+        violations=job.violations if user.role == "coordinator" and job.violations else None,
+        **(_published(session, job) if session is not None else {}))
+
+
+def _published(session: SessionDep, job: m.PlanJob) -> dict[str, Any]:
+    from ..publish import in_force, latest_publication  # noqa: PLC0415
+
+    pub = latest_publication(session, job.id)
+    if pub is None:
+        return {}
+    current = in_force(session)
+    return {"published": current is not None and current.id == pub.id, "version": pub.version}
 
 
 def new_job(session: SessionDep, user: m.Principal, settings: Any, body: PlanIn) -> m.PlanJob:
@@ -141,15 +157,25 @@ def create_plan(session: SessionDep, user: Coordinator, settings: SettingsDep, r
 def list_plans(session: SessionDep, user: CurrentUser,
                status: Optional[str] = None,
                limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[PlanOut]:
+    """Agencies: only the plan in force (when they have workers in it)."""
     q = select(m.PlanJob).order_by(m.PlanJob.id.desc()).limit(limit)
     if status is not None:
         q = q.where(m.PlanJob.status == status)
-    return [plan_out(j, user) for j in session.scalars(q)]
+    if user.role != "coordinator":
+        from ..publish import agency_may_read, in_force  # noqa: PLC0415
+
+        pub = in_force(session)
+        if pub is None:
+            return []
+        q = q.where(m.PlanJob.id == pub.plan_id)
+        return [plan_out(j, user, session) for j in session.scalars(q) if agency_may_read(session, j, user)]
+    return [plan_out(j, user, session) for j in session.scalars(q)]
 
 
 @router.get("/{plan_id}", response_model=PlanOut, responses=_ERRORS, summary="A plan's status and progress")
 def get_plan(plan_id: int, session: SessionDep, user: CurrentUser) -> PlanOut:
-    return plan_out(get_job(session, plan_id), user)
+    """Agencies: the plan in force only (another answers 404)."""
+    return plan_out(get_job(session, plan_id, user), user, session)
 
 
 @router.delete("/{plan_id}", response_model=PlanOut, responses=_ERRORS, summary="Cancel a queued or running plan")

@@ -19,6 +19,13 @@ def add_principal(client: TestClient, role: str, name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+def publish(client: TestClient, plan_id: int, headers: dict[str, str]) -> dict[str, Any]:
+    """Make a done plan the plan in force (agencies read only that one)."""
+    r = client.post(f"/v1/plans/{plan_id}/publish", headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 def wait_for(client: TestClient, plan_id: int, headers: dict[str, str], statuses: tuple[str, ...] = (
         "done", "failed", "cancelled"), timeout: float = 60.0) -> dict[str, Any]:
     """Poll a plan until its status is one of ``statuses``."""

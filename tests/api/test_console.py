@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import api_factories as f
-from api_helpers import wait_for
+from api_helpers import publish, wait_for
 
 
 def csrf_of(page: str) -> str:
@@ -64,6 +64,7 @@ def test_an_agency_sees_its_boarding_list_and_nothing_of_another_agency(client, 
     assert client.post("/v1/orders", json=[f.order()], headers=agency_a).status_code == 201
     plan_id = client.post("/v1/plans", json={"time_limit": 2}, headers=coordinator).json()["id"]
     assert wait_for(client, plan_id, coordinator)["status"] == "done"
+    publish(client, plan_id, coordinator)  # agencies read the plan in force only
     sign_in(client, agency_a)
     view = client.get(f"/console/plans/{plan_id}").text
     assert 'id="boarding"' in view and "O1" in view and '<path class="trip' not in view

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 import api_factories as f
-from api_helpers import wait_for
+from api_helpers import publish, wait_for
 
 
 @pytest.fixture
@@ -24,6 +24,7 @@ def done_plan(client, coordinator, agency_a, agency_b, with_reference):
     assert r.status_code == 201, r.text
     plan_id = client.post("/v1/plans", json={"time_limit": 2}, headers=coordinator).json()["id"]
     assert wait_for(client, plan_id, coordinator)["status"] == "done"
+    publish(client, plan_id, coordinator)  # agencies read the plan in force only
     return plan_id
 
 

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import api_factories as f
-from api_helpers import wait_for
+from api_helpers import publish, wait_for
 
 START = "2027-02-14T08:00:00+08:00"
 POSTS = [
@@ -183,6 +183,7 @@ def _plan(client, coordinator) -> int:
     plan_id = r.json()["id"]
     body = wait_for(client, plan_id, coordinator, timeout=120)
     assert body["status"] == "done", body
+    publish(client, plan_id, coordinator)  # agencies read the plan in force only
     return plan_id
 
 

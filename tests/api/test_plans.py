@@ -13,7 +13,7 @@ from planner.contract import Plan, Scenario
 
 import api_factories as f
 import api_slow_solver as slow_solver
-from api_helpers import add_principal, wait_for
+from api_helpers import add_principal, publish, wait_for
 
 
 def _submit(client, headers, orders):
@@ -60,6 +60,7 @@ def test_agency_sees_only_its_own_trips(client, coordinator, agency_a, agency_b,
     (b2,) = _submit(client, agency_b, [f.order(id="B2", origin={"county": "411381"}, headcount=45, cleared=45)])
     plan_id = client.post("/v1/plans", json={"time_limit": 2}, headers=coordinator).json()["id"]
     assert wait_for(client, plan_id, coordinator)["status"] == "done"
+    publish(client, plan_id, coordinator)
     full = client.get(f"/v1/plans/{plan_id}/plan.json", headers=coordinator).json()
     mine = client.get(f"/v1/plans/{plan_id}/plan.json", headers=agency_a).json()
     loads = {ld["order"] for t in mine["trips"] for s in t["stops"] for ld in s["board"] + s["alight"]}
@@ -284,10 +285,11 @@ def test_an_agency_never_reads_another_agencys_orders_in_an_error(settings):
         _submit(client, agency, [f.order()])
         plan_id = client.post("/v1/plans", json={"time_limit": 1}, headers=coord).json()["id"]
         assert wait_for(client, plan_id, coord)["status"] == "failed"
-        seen = client.get(f"/v1/plans/{plan_id}", headers=agency).json()["error"]
-        assert "checker" not in seen and "coordinator" in seen
-        r = client.get(f"/v1/plans/{plan_id}/plan.json", headers=agency)
-        assert r.status_code == 409 and "violation" not in r.json()["detail"]
+        assert "checker" in client.get(f"/v1/plans/{plan_id}", headers=coord).json()["error"]
+        assert client.post(f"/v1/plans/{plan_id}/publish", headers=coord).status_code == 409  # never in force
+        for path in ("", "/plan.json"):  # so an agency reads nothing of it
+            r = client.get(f"/v1/plans/{plan_id}{path}", headers=agency)
+            assert r.status_code == 404 and "checker" not in r.text and "violation" not in r.text
 
 
 def test_the_service_plans_and_checks_with_its_road_table(make_settings, tmp_path):

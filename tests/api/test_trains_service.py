@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 import api_factories as f
-from api_helpers import wait_for
+from api_helpers import publish, wait_for
 
 STATIONS = [{"id": "QJZ", "name": "曲靖站", "location": {"lat": 25.49, "lon": 103.80}},
             {"id": "ZZZ", "name": "郑州站", "location": {"lat": 34.75, "lon": 113.63}}]
@@ -88,6 +88,7 @@ def train_plan(client, coordinator, agency_a, agency_b):
     assert wait_for(client, plan_id, coordinator)["status"] == "done"
     doc = client.get(f"/v1/plans/{plan_id}/plan.json", headers=coordinator).json()
     assert doc["summary"]["workers_by_mode"] == {"coach": 0, "train": 63}
+    publish(client, plan_id, coordinator)  # agencies read the plan in force only
     return plan_id
 
 
