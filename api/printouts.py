@@ -137,6 +137,14 @@ class _Doc:
 
         return Paragraph(text, style or self.cell)
 
+    def fit(self, text: str, width: float) -> Any:
+        """A cell: plain text when it fits the column (fast: most cells), else a wrapping paragraph."""
+        from reportlab.pdfbase.pdfmetrics import stringWidth  # noqa: PLC0415
+
+        if stringWidth(text, self.cell.fontName, self.cell.fontSize) <= width - 7:
+            return text
+        return self.p(_e(text))
+
     def build(self, story: list[Any]) -> bytes:
         self.doc.build(story)
         return self.buf.getvalue()
@@ -177,7 +185,9 @@ def _table(rows: list[list[Any]], widths: Sequence[float], spans: Sequence[int] 
     columns (a pickup stop's heading); ``total``: the last row is a total."""
     from reportlab.platypus import Table, TableStyle  # noqa: PLC0415
 
+    name, _ = font()
     style: list[tuple[Any, ...]] = [
+        ("FONTNAME", (0, 0), (-1, -1), name), ("FONTSIZE", (0, 0), (-1, -1), 8.5), ("LEADING", (0, 0), (-1, -1), 11),
         ("BACKGROUND", (0, 0), (-1, 0), "#1f3a5f"),
         ("GRID", (0, 0), (-1, -1), 0.4, "#8a8a8a"),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -287,14 +297,12 @@ def manifest_pdf(doc: dict[str, Any], snapshot: dict[str, Any], rows: list[ex.Ro
             total += seats
             departs = rs[0]["发车 departs"]
             spans.append(len(table))
-            table.append([d.p(f"上车点 {k} pickup: <b>{_e(place)}</b> · 上车 boarding {_e(boarding)}"
-                              f" · 发车 departs {_e(_short(departs))} · 本站 {seats} 人 seats", d.cell)]
-                         + [""] * 6)
+            table.append([d.fit(f"上车点 {k} pickup: {place} · 上车 boarding {boarding}"
+                                f" · 发车 departs {_short(departs)} · 本站 {seats} 人 seats", d.width)] + [""] * 6)
             for r in rs:
-                table.append([d.p(_e(r["序号 no."])), d.p(_e(r["姓名 name"])), d.p(_e(r["身份证号 ID number"])),
-                              d.p(_e(r["电话 phone"])), d.p(_e(_order(r["订单 order"], owners))),
-                              d.p(_e(r["中介 agency"])),
-                              d.p(_e(r["人数 count"]))])
+                cells = [r["序号 no."], r["姓名 name"], r["身份证号 ID number"], r["电话 phone"],
+                         _order(r["订单 order"], owners), r["中介 agency"], r["人数 count"]]
+                table.append([d.fit("" if c is None else str(c), w) for c, w in zip(cells, widths)])
         seats_of = fleet.get(trip["vehicle_type"], {}).get("seats")
         table.append([d.p(f"<b>合计 total: {total} 人 seats</b>" + (f" / {seats_of} 座 on the coach" if seats_of else ""))]
                      + [""] * 6)
