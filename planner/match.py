@@ -484,9 +484,13 @@ def match_and_move(scenario: Scenario, solve: Callable[..., Plan], *, time_limit
     def left() -> float:
         return time_limit - (_time.monotonic() - start)
 
-    result = match(scenario, roads, time_limit=max(1.0, MATCH_SHARE * time_limit), seed=seed, joint=joint,
+    share = max(1.0, MATCH_SHARE * time_limit)
+    result = match(scenario, roads, time_limit=share, seed=seed, joint=joint,
                    budget=budget, ignore_preferences=ignore_preferences)
-    plan, order_of = _plan(scenario, result, solve, seed, roads, max(1.0, 0.6 * left()) if left() > 8 else left(), **kw)
+    # the coaches get the same time however fast the match was (the baseline's plan is no better
+    # for a quicker match: compared at equal routing time)
+    rest = min(left(), time_limit - share)
+    plan, order_of = _plan(scenario, result, solve, seed, roads, max(1.0, 0.75 * rest) if rest > 8 else max(1.0, rest), **kw)
     missed = _not_carried(result, plan, order_of)
     if missed and left() > 5:
         # once more without the workers the plan could not carry: their posts go to others
