@@ -115,6 +115,8 @@ def test_a_coordinator_plans_and_reads_the_plan_and_an_agency_is_kept_out(server
         with page.expect_download() as dl:
             page.click("text=manifests.xlsx")
         assert dl.value.suggested_filename.endswith(".xlsx")
+        page.click("#publish button")  # 发布 publish: agencies read the plan in force only
+        page.wait_for_selector("h1 .in-force")
         other = browser.new_context().new_page()
         _sign_in(other, base, keys["agency-b"])
         resp = other.goto(f"{base}/console/plans/{plan_id}")
