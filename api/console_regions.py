@@ -9,10 +9,10 @@ functions of the JSON routes; refusals are shown on the page, in Chinese with th
 from __future__ import annotations
 
 from typing import Any, Optional
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.datastructures import URL
 
 from . import models as m
 from . import reference as ref
@@ -157,8 +157,8 @@ def add_period(request: Request, county: str = Form(""), risk: str = Form("high"
             form = {"county": county, "risk": risk, "from": from_, "until": until}
             return _render(request, state, user, exc, form)
     # a former code or name: say which county of today it was stored under
-    return RedirectResponse("/console/regions" + (f"?note={quote(found.note)}" if found.note else ""),
-                            status_code=303)
+    back = URL("/console/regions")
+    return RedirectResponse(str(back.include_query_params(note=found.note) if found.note else back), status_code=303)
 
 
 @router.post("/console/regions/{county}/periods", response_class=HTMLResponse)
