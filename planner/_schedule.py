@@ -22,6 +22,7 @@ from ._trips import AllocatedTrip, TimedStop, TimedTrip
 from .contract import Reason, Trip
 from .driving import DAY, DriveLog, charged_peak, drive
 from .eligibility import Eligible
+from .params import hurry
 from .problem import NO_LIMIT, ProblemData
 
 
@@ -280,7 +281,7 @@ def place(data: ProblemData, trip: AllocatedTrip, fleet: Fleet, intake: dict[tup
             got = _place_with(data, one, v, crew, km, fleet, intake)
             if isinstance(got, Booking):
                 found.append(got)
-                if not _second_driver_may_pay(data, got):
+                if hurry() or not _second_driver_may_pay(data, got):
                     break
                 continue
             reason = got
@@ -311,7 +312,7 @@ def _hours_that_fit(data: ProblemData, trip: AllocatedTrip) -> list[int]:
     two fresh drivers bring the trip within the ride limit, shortest ride first."""
     ready = max(board_from(data, trip, o) for o, _ in trip.board[trip.pickups[0]])
     found = []
-    for hold in range(0, DAY, 60):
+    for hold in range(0, DAY, 60 if not hurry() else 240):  # in a hurry, every fourth hour
         board = board_open(data, trip.pickups[0], ready + hold - data.boarding)
         ride = fresh_ride(data, trip, board)
         if ride <= data.max_ride:

@@ -15,6 +15,7 @@ from typing import Optional
 from ._trips import AllocatedTrip, TimedStop
 from .contract import Reason
 from .driving import DAY, DriveLog, DrivingRules, drive
+from .params import hurry
 from .problem import ProblemData
 
 
@@ -61,7 +62,7 @@ def simulate(data: ProblemData, trip: AllocatedTrip, start: int, crew: int, inta
     ready = max(board_from(data, trip, o) for o, _ in trip.board[first]) + hold
     soonest = max(arrive, ready - data.boarding)  # hold on the road rather than wait in a closed county
     plain = board_open(data, first, soonest)
-    board = _humane_boarding(data, trip, log, plain, rules) if humane and data.time_rules else plain
+    board = _humane_boarding(data, trip, log, plain, rules) if humane and data.time_rules and not hurry() else plain
     try:
         return Timed(_run(data, trip, log.copy() if board != plain else log, board, depart, iv, intake))
     except Fail as f:

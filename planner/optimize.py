@@ -28,10 +28,13 @@ from .contract import Plan, Reason, Scenario, Trip
 from .driving import DAY
 from .eligibility import Eligible, eligibility
 from .network.roads import DistanceProvider
-from .params import Deadline, SolveParams
+from .params import Deadline, SolveParams, hurry_after
 from .problem import ProblemData, check_fixed, compile_scenario
 from .rail import suggest
 from .report import build_plan, numbered
+
+#: the share of the time limit after which scheduling hurries (:func:`planner.params.hurry`)
+HURRY_SHARE = 0.9
 
 Unassigned = list[tuple[int, int, Reason]]  # (order part, count, reason)
 #: how many times a plan its own checker rejects is repaired: the broken trips' workers planned
@@ -127,7 +130,10 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
     else:
         trips, more = own_coaches(data, eligible, vtypes)
     tell("scheduling", 0.8)
-    timed, late = schedule_with_fallback(data, trips, fleet, intake, vtypes)
+    # past 90 % of the time limit the scheduler hurries (plain timings, the needed crew): a park of
+    # many long trips would otherwise schedule past the limit
+    with hurry_after(deadline.at(HURRY_SHARE)):
+        timed, late = schedule_with_fallback(data, trips, fleet, intake, vtypes)
     if by_train is not None:
         timed = by_train.timed + timed
     if progress:

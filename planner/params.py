@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Iterator, Literal, Optional
 
 Objective = Literal["km", "cost"]
 
@@ -63,3 +65,26 @@ class Deadline:
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
+
+
+#: the monotonic time after which the scheduler hurries (None: never): past it, a trip is timed
+#: as soon as its workers are ready (no search for a humane boarding), its crew is the one it
+#: needs (no second driver weighed) and a long ride is tried at fewer boarding hours — legal
+#: plans still, found faster, so that the time limit holds when scheduling alone would exceed it
+_HURRY_AT: contextvars.ContextVar[Optional[float]] = contextvars.ContextVar("fangang_hurry_at", default=None)
+
+
+def hurry() -> bool:
+    """Whether the scheduler is past its time and must hurry."""
+    at = _HURRY_AT.get()
+    return at is not None and time.monotonic() >= at
+
+
+@contextmanager
+def hurry_after(at: Optional[float]) -> Iterator[None]:
+    """Within the block, :func:`hurry` turns true at monotonic time ``at``."""
+    token = _HURRY_AT.set(at)
+    try:
+        yield
+    finally:
+        _HURRY_AT.reset(token)

@@ -193,3 +193,18 @@ def test_workers_of_a_trip_that_stays_broken_are_unassigned_with_the_rule_it_bro
     assert tiny.reasons(plan, "E") == {"no_legal_trip": 45} and tiny.boarded(plan)["H"] == 30
     (row,) = [u for u in plan.unassigned if u.order == "E"]
     assert row.detail is not None and "[crew]" in row.detail
+
+
+def test_a_hurried_scheduler_still_plans_legally_but_without_the_humane_timing(tiny, monkeypatch):
+    """Past its time (planner.params.hurry; from HURRY_SHARE of the time limit) the scheduler times a
+    trip as soon as its workers are ready and keeps the crew it needs: the plan is still legal and
+    complete — the crew of the 西峡县 trip then does not rest before boarding, and the loaded
+    coach stands still for it."""
+    import planner.optimize
+
+    monkeypatch.setattr(planner.optimize, "HURRY_SHARE", 0.0)  # in a hurry from the start
+    sc = tiny.scenario([tiny.order("X", XIXIA, 52, earliest=tiny.at(11, "10:00"), arrive_by=tiny.at(20))],
+                       sites=_day_site(tiny), fleet=[tiny.coach(count=1)])
+    plan = tiny.solve_checked(sc)
+    (trip,) = plan.trips
+    assert _trip_waits(sc, plan)[trip.id] > 5  # the humane timing (see the first test) brings it under 0.5 h
