@@ -17,6 +17,7 @@ import hmac
 import json
 import secrets
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Optional
 
@@ -26,7 +27,7 @@ from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from planner.contract import Plan, Scenario
+from planner.contract import SHANGHAI, Plan, Scenario
 from planner.labels import PURPOSES, REASONS, STATUSES, WARNINGS, local, word
 from planner.plan_map import layers, to_html
 
@@ -71,7 +72,8 @@ WORDS: dict[str, dict[str, str]] = {
            "delivered": "已送达", "subsidy": "补贴", "rate": "每人补贴", "posts_json": "岗位（JSON 列表）",
            "first_choice": "第一志愿比例", "method": "匹配方法", "wage": "月薪", "start_by": "到岗日期",
            "dorm": "住宿", "level": "最低等级", "trades": "工种等级", "choices": "志愿", "phone": "手机",
-           "id_number": "身份证号", "worker_file": "工人名单文件（CSV/XLSX）", "prefers": "更想去"},
+           "id_number": "身份证号", "worker_file": "工人名单文件（CSV/XLSX）", "prefers": "更想去",
+           "departs": "出车时间", "riders": "乘车人数", "drivers": "司机"},
     "en": {"sign_in": "Sign in", "key": "API key", "sign_out": "Sign out", "plans": "Plans", "start": "Start a plan",
            "time_limit": "time limit (s)", "status": "status", "progress": "progress", "open": "open",
            "summary": "Summary", "map": "Map", "unassigned": "Unassigned", "reason": "reason", "count": "count",
@@ -96,7 +98,8 @@ WORDS: dict[str, dict[str, str]] = {
            "rate": "per worker", "posts_json": "posts (JSON list)", "first_choice": "first choice share",
            "method": "method", "wage": "monthly wage", "start_by": "start by", "dorm": "dorm", "level": "min level",
            "trades": "trades", "choices": "choices", "phone": "phone", "id_number": "ID number",
-           "worker_file": "workers file (CSV/XLSX)", "prefers": "prefers"},
+           "worker_file": "workers file (CSV/XLSX)", "prefers": "prefers",
+           "departs": "leaves depot", "riders": "riders", "drivers": "drivers"},
 }
 DOWNLOADS = (("manifests", "xlsx"), ("manifests", "pdf"), ("train-manifests", "xlsx"), ("schedule", "xlsx"),
              ("dispatch", "pdf"), ("boarding", "xlsx"), ("report", "xlsx"), ("plan", "json"), ("worker-posts", "csv"))
@@ -267,14 +270,17 @@ def plan_view(request: Request, plan_id: int) -> Response:
             doc = agency_view(doc, seen(job), user.id)
         else:
             page = to_html(layers(Scenario.model_validate(seen(job)["scenario"]), Plan.model_validate(doc)))
-            context["map_svg"] = page[page.index("<svg"):page.index("</svg>") + 6]
+            at = page.index('<svg id="map"')
+            context["map_svg"] = page[at:page.index("</svg>", at) + 6]
             context["filters"] = page[page.index("<header>") + 8:page.index("</header>")]
             context["script"] = page[page.index("<script>") + 8:page.index("</script>")]
         reasons: Counter[str] = Counter()
         for u in doc.get("unassigned", []):
             reasons[u["reason"]] += u["count"]
         if user.role == "coordinator":
-            context["timeline"] = timeline(doc, job.snapshot["scenario"].get("trains", []))
+            context["timeline"] = timeline(doc, job.snapshot["scenario"].get("trains", []),
+                                           job.snapshot["scenario"].get("orders", []))
+            context["trip_rows"] = trip_rows(doc, job.snapshot["scenario"].get("orders", []))
         context.update(doc=doc, summary=doc.get("summary", {}), reasons=sorted(reasons.items(), key=lambda kv: -kv[1]),
                        unassigned=doc.get("unassigned", []), warnings=doc.get("warnings", []),
                        boarding=ex.boarding_rows(doc, seen(job), agency_orders(seen(job), user.id))
@@ -355,41 +361,83 @@ def download(request: Request, plan_id: int, name: str, fmt: str) -> Response:
 # ------------------------------------------------------------------ the timeline
 
 
-def timeline(doc: dict[str, Any], trains: list[dict[str, Any]]) -> dict[str, Any]:
-    """Rows for the Gantt chart: one per coach (its trips, the gaps between them its rests at the
-    depot) and one per train that runs; times as minutes from the first event."""
-    from datetime import datetime, timedelta  # noqa: PLC0415
+def _sh(text: Optional[str]) -> Optional[datetime]:
+    """An ISO time of the plan document in Asia/Shanghai."""
+    return datetime.fromisoformat(text).astimezone(SHANGHAI) if text else None
 
-    def t(text: Optional[str]) -> Optional[datetime]:
-        return datetime.fromisoformat(text) if text else None
 
-    spans: list[tuple[str, str, datetime, datetime, str, str]] = []  # row, id, start, end, kind, label
+def _trip_facts(trip: dict[str, Any], site_of: dict[str, str]) -> dict[str, Any]:
+    """What a coordinator reads of a trip: where it picks up (county names), when it leaves the
+    depot, how many board, the sites (by name, and their ids for the filters), the day of its first
+    boarding (as the map's day filter has it)."""
+    stops = trip["stops"]
+    origins = list(dict.fromkeys(s["place"].get("name") or s["place"].get("county") or s["place"].get("id") or ""
+                                 for s in stops if s["kind"] == "pickup"))
+    leave = next((_sh(s.get("depart")) for s in stops if s["kind"] == "depart" and s.get("depart")), None)
+    first = next((_sh(s.get("depart") or s.get("arrive")) for s in stops if s["kind"] == "pickup"), None)
+    orders = {ld["order"] for s in stops for ld in s.get("board", []) + s.get("alight", [])}
+    sites = sorted({site_of[o] for o in orders if site_of.get(o)})
+    names = list(dict.fromkeys(s["place"].get("name") or s["place"].get("id") or ""
+                               for s in stops if s["kind"] == "drop"))
+    return {"origins": [o for o in origins if o], "leave": leave, "first": first, "sites": sites,
+            "site_names": [n for n in names if n], "day": first.date().isoformat() if first else "",
+            "riders": sum(ld["count"] for s in stops for ld in s.get("board", []))}
+
+
+def trip_rows(doc: dict[str, Any], orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The plan view's trip table: origins, departure (Asia/Shanghai), riders, sites, coach,
+    drivers, purpose and ref, sorted by departure."""
+    site_of = {o["id"]: o.get("site", "") for o in orders}
+    rows = []
     for trip in doc.get("trips", []):
-        times = [x for s in trip["stops"] for x in (t(s.get("arrive")), t(s.get("depart"))) if x is not None]
+        f = _trip_facts(trip, site_of)
+        rows.append({"trip": trip, "id": trip["id"], "origins": ", ".join(f["origins"]),
+                     "departs": f["leave"].strftime("%m-%d %H:%M") if f["leave"] else "",
+                     "riders": f["riders"], "sites": ", ".join(f["site_names"]), "coach": ex.coach(trip),
+                     "drivers": "、".join(trip.get("drivers") or []), "purpose": trip.get("purpose", "direct"),
+                     "key": (f["leave"] or f["first"] or datetime.max.replace(tzinfo=SHANGHAI), trip["id"])})
+    return sorted(rows, key=lambda r: r["key"])
+
+
+def timeline(doc: dict[str, Any], trains: list[dict[str, Any]],
+             orders: Optional[list[dict[str, Any]]] = None) -> dict[str, Any]:
+    """Rows for the Gantt chart: one per coach (its trips, the gaps between them its rests at the
+    depot), in the coaches' order (#1, #2, … #10), and one per train that runs; times as minutes
+    from the first event; each bar labelled with its trip (ref or id) and first county, and
+    carrying the day and sites the map's filters use."""
+    site_of = {o["id"]: o.get("site", "") for o in orders or []}
+    # row key, row name, id, start, end, kind, title, label, day, sites
+    spans: list[tuple[tuple[Any, ...], str, str, datetime, datetime, str, str, str, str, str]] = []
+    for trip in doc.get("trips", []):
+        times = [x for s in trip["stops"] for x in (_sh(s.get("arrive")), _sh(s.get("depart"))) if x is not None]
         if times:
-            spans.append((f"{trip['vehicle_type']} #{trip['bus'] + 1}", trip["id"], min(times), max(times),
-                          trip.get("purpose", "direct"), f"{trip['id']} {trip.get('purpose', 'direct')}"
-                          f"{' ✓' if trip.get('dispatched') else ''}"))
+            f = _trip_facts(trip, site_of)
+            name = trip.get("ref") or trip["id"]
+            spans.append(((0, trip["vehicle_type"], trip["bus"]), ex.coach(trip), trip["id"], min(times), max(times),
+                          trip.get("purpose", "direct"), f"{name} {trip.get('purpose', 'direct')}"
+                          f"{' ✓' if trip.get('dispatched') else ''}",
+                          f"{name} {f['origins'][0] if f['origins'] else ''}".strip(), f["day"], " ".join(f["sites"])))
     riders = Counter[str]()
     for r in doc.get("train_loads", []):
         riders[r["train"]] += r["count"]
     for tr in trains:
         if riders.get(tr["id"]):
-            start, end = t(tr["calls"][0].get("depart")), t(tr["calls"][-1].get("arrive"))
+            start, end = _sh(tr["calls"][0].get("depart")), _sh(tr["calls"][-1].get("arrive"))
             if start and end:
-                spans.append((f"🚆 {tr.get('name') or tr['id']}", tr["id"], start, end, "train",
-                              f"{tr.get('name') or tr['id']} · {riders[tr['id']]} riders"))
+                name = tr.get("name") or tr["id"]
+                spans.append(((1, name, 0), f"列车 {name}", tr["id"], start, end, "train",
+                              f"{name} · {riders[tr['id']]} riders", name, start.date().isoformat(), ""))
     if not spans:
         return {"rows": [], "days": [], "width": 0}
-    origin = min(s[2] for s in spans).replace(hour=0, minute=0, second=0, microsecond=0)
-    end = max(s[3] for s in spans)
+    origin = min(s[3] for s in spans).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = max(s[4] for s in spans)
     minutes = int((end - origin).total_seconds() // 60) + 1
     rows: dict[str, list[dict[str, Any]]] = {}
-    for row, sid, a, b, kind, label in sorted(spans, key=lambda s: (s[4] == "train", s[0], s[2])):
+    for _, row, sid, a, b, kind, title, label, day, sites in sorted(spans, key=lambda s: (s[0], s[3])):
         rows.setdefault(row, []).append({"id": sid, "x": int((a - origin).total_seconds() // 60),
                                          "w": max(1, int((b - a).total_seconds() // 60)), "kind": kind,
-                                         "label": label, "from": a.strftime("%m-%d %H:%M"),
-                                         "to": b.strftime("%m-%d %H:%M")})
+                                         "label": title, "text": label, "day": day, "sites": sites,
+                                         "from": a.strftime("%m-%d %H:%M"), "to": b.strftime("%m-%d %H:%M")})
     days = [{"x": d * 1440, "label": (origin + timedelta(days=d)).strftime("%m-%d")} for d in range(minutes // 1440 + 1)]
     return {"rows": [{"name": k, "spans": v} for k, v in rows.items()], "days": days, "width": minutes}
 

@@ -127,6 +127,30 @@ def _path(points: list[tuple[float, float]]) -> str:
     return "M" + " L".join(f"{x},{y}" for x, y in (_xy(a, b) for a, b in points))
 
 
+def _legend(data: dict[str, Any]) -> str:
+    """What the map's marks mean: the kinds of trip, sites, depots, stations and the home counties
+    sized by headcount (three sizes from the data's range)."""
+
+    def line(colour: str, dash: str = "") -> str:
+        return (f'<svg width="26" height="10"><line x1="1" y1="5" x2="25" y2="5" stroke="{colour}" stroke-width="2.5"'
+                f'{f" stroke-dasharray={chr(34)}{dash}{chr(34)}" if dash else ""}/></svg>')
+
+    def square(colour: str) -> str:
+        return f'<svg width="10" height="10"><rect x="1" y="1" width="8" height="8" fill="{colour}"/></svg>'
+
+    items = [(line(_coach_colour("coach#0")), "直达 direct"), (line(FEEDER), "接站 feeder"),
+             (line(LAST_MILE), "送厂 last mile"), (line(TRAIN, "6 3"), "专列 train"),
+             (square("#c0392b"), "工厂 site"), (square("#2c3e50"), "车场 depot"), (square("#8e44ad"), "车站 station")]
+    most = max((c["headcount"] for c in data["counties"]), default=0)
+    sizes = sorted({n for n in (10, 100, 1000, 10000) if n <= max(most, 10)})[-3:]
+    circles = "".join(f'<svg width="{2 * r + 2:.0f}" height="{2 * r + 2:.0f}"><circle cx="{r + 1:.1f}" cy="{r + 1:.1f}" '
+                      f'r="{r:.1f}" fill="#3b6ea5" fill-opacity=".35" stroke="#3b6ea5"/></svg>{n:,} '
+                      for n in sizes for r in (min(12.0, 1.5 + 0.35 * math.sqrt(n)),))
+    items.append((circles, "人 家乡区县 home counties by headcount"))
+    return ('<span class="legend" id="legend"><b>图例 legend</b> '
+            + "".join(f"<span>{mark} {label}</span>" for mark, label in items) + "</span>")
+
+
 def to_html(data: dict[str, Any]) -> str:
     """One self-contained HTML page (inline SVG; nothing is fetched)."""
     e = html.escape
@@ -142,11 +166,13 @@ def to_html(data: dict[str, Any]) -> str:
                    f'{c["headcount"]:,} workers, {c["planned"]:,} planned</title></circle>')
     for t in data["trains"]:
         out.append(f'<path class="trip train" data-mode="train" data-day="{t["day"]}" data-site="" data-agency="" '
-                   f'd="{_path(t["points"])}" data-text="{e(t["text"])}"><title>{e(t["text"])}</title></path>')
+                   f'vector-effect="non-scaling-stroke" d="{_path(t["points"])}" data-text="{e(t["text"])}">'
+                   f'<title>{e(t["text"])}</title></path>')
     for t in data["trips"]:
         out.append(f'<path class="trip {t["purpose"]}" data-mode="{t["purpose"]}" data-day="{t["day"]}" '
                    f'data-site="{e(" ".join(t["sites"]))}" data-agency="{e(" ".join(t["agencies"]))}" '
-                   f'stroke="{t["colour"]}" d="{_path(t["points"])}" data-text="{e(t["text"])}">'
+                   f'stroke="{t["colour"]}" vector-effect="non-scaling-stroke" d="{_path(t["points"])}" '
+                   f'data-text="{e(t["text"])}">'
                    f'<title>{e(t["text"])}</title></path>')
     for kind, items in (("station", data["stations"]), ("depot", data["depots"]), ("site", data["sites"])):
         for i in items:
@@ -163,6 +189,7 @@ def to_html(data: dict[str, Any]) -> str:
     sites = {s for t in data["trips"] for s in t["sites"]}
     agencies = {a for t in data["trips"] for a in t["agencies"]}
     days = {t["day"] for t in data["trips"]} | {t["day"] for t in data["trains"]}
+    legend = _legend(data)
     modes = "".join(f'<label><input type="checkbox" class="mode" value="{m}" checked> {label}</label> '
                     for m, label in (("direct", "直达 coach"), ("feeder", "接站 feeder"), ("train", "专列 train"),
                                      ("last_mile", "送厂 last mile")))
@@ -172,10 +199,12 @@ def to_html(data: dict[str, Any]) -> str:
 <style>
 body{{font-family:system-ui,"PingFang SC","Noto Sans CJK SC",sans-serif;margin:0;display:flex;flex-direction:column;height:100vh}}
 header{{padding:6px 10px;background:#f4f4f4;font-size:14px}} header label{{margin-right:8px}}
-#map{{flex:1;width:100%}} .province{{fill:#fbfbf8;stroke:#b9b9b0;stroke-width:.4}}
+#map{{flex:1;width:100%;cursor:grab}} .province{{fill:#fbfbf8;stroke:#b9b9b0;stroke-width:.4}}
 .county{{fill:#3b6ea5;fill-opacity:.35;stroke:#3b6ea5;stroke-width:.2}}
-.trip{{fill:none;stroke-width:.7;stroke-opacity:.75}} .trip:hover{{stroke-width:2.2;stroke-opacity:1}}
-.train{{stroke:{TRAIN};stroke-width:1.6;stroke-dasharray:4 2}} .hidden{{display:none}}
+.trip{{fill:none;stroke-width:1.2px;stroke-opacity:.8}} .trip:hover{{stroke-width:3px;stroke-opacity:1}}
+.train{{stroke:{TRAIN};stroke-width:2px;stroke-dasharray:6 3}} .hidden{{display:none}}
+.legend{{display:inline-flex;flex-wrap:wrap;gap:2px 10px;align-items:center;font-size:12px;margin-left:6px}}
+.legend svg{{vertical-align:middle}} .zoom button{{min-width:2em}}
 .site{{fill:#c0392b}} .depot{{fill:#2c3e50}} .station{{fill:#8e44ad}}
 #info{{position:fixed;right:8px;bottom:8px;max-width:40em;white-space:pre-wrap;background:#fff;border:1px solid #ccc;
 padding:6px;font-size:12px}}
@@ -184,7 +213,11 @@ padding:6px;font-size:12px}}
 <label>工厂 site <select id="site"><option value="">all</option>{options(sites)}</select></label>
 <label>中介 agency <select id="agency"><option value="">all</option>{options(agencies)}</select></label>
 <label>日期 day <select id="day"><option value="">all</option>{options(days)}</select></label>
-<span id="count"></span></header>
+<span id="count"></span>
+<span class="zoom"><button type="button" id="zoom-in" title="放大 zoom in">+</button>
+<button type="button" id="zoom-out" title="缩小 zoom out">−</button>
+<button type="button" id="zoom-reset" title="复原 reset">⟲</button></span>
+{legend}</header>
 <svg id="map" viewBox="{box}" xmlns="http://www.w3.org/2000/svg">{"".join(out)}</svg>
 <div id="info">hover a trip for its stops and loads</div>
 <script>
@@ -194,11 +227,12 @@ function apply(){{
   var site=document.getElementById('site').value, agency=document.getElementById('agency').value,
     day=document.getElementById('day').value;
   var shown=0;
-  document.querySelectorAll('path.trip').forEach(function(p){{
+  document.querySelectorAll('path.trip, g.tbar').forEach(function(p){{
     var ok=modes.indexOf(p.dataset.mode)>=0 && (!day||p.dataset.day===day)
       && (!site||p.dataset.mode==='train'||p.dataset.site.split(' ').indexOf(site)>=0)
-      && (!agency||p.dataset.mode==='train'||p.dataset.agency.split(' ').indexOf(agency)>=0);
-    p.classList.toggle('hidden',!ok); if(ok)shown++;
+      && (!agency||p.dataset.mode==='train'||p.dataset.agency===undefined
+          ||p.dataset.agency.split(' ').indexOf(agency)>=0);
+    p.classList.toggle('hidden',!ok); if(ok&&p.tagName.toLowerCase()==='path')shown++;
   }});
   document.getElementById('count').textContent=shown+' shown';
 }}
@@ -206,6 +240,27 @@ document.querySelectorAll('header input, header select').forEach(function(x){{x.
 document.querySelectorAll('path.trip').forEach(function(p){{p.addEventListener('mouseover',function(){{
   document.getElementById('info').textContent=p.dataset.text}})}});
 apply();
+(function(){{
+  var svg=document.getElementById('map'), home=svg.getAttribute('viewBox').split(' ').map(Number), vb=home.slice();
+  function set(){{svg.setAttribute('viewBox',vb.join(' '))}}
+  function zoom(f,cx,cy){{
+    var w=Math.min(home[2]*2,Math.max(home[2]/200,vb[2]*f)), k=w/vb[2];
+    if(cx===undefined){{cx=vb[0]+vb[2]/2;cy=vb[1]+vb[3]/2}}
+    vb=[cx-(cx-vb[0])*k,cy-(cy-vb[1])*k,vb[2]*k,vb[3]*k]; set();
+  }}
+  function at(e){{var r=svg.getBoundingClientRect(), s=Math.max(vb[2]/r.width,vb[3]/r.height);
+    return [vb[0]+vb[2]/2+(e.clientX-r.left-r.width/2)*s, vb[1]+vb[3]/2+(e.clientY-r.top-r.height/2)*s, s]}}
+  svg.addEventListener('wheel',function(e){{e.preventDefault();var p=at(e);zoom(e.deltaY<0?0.8:1.25,p[0],p[1])}},
+    {{passive:false}});
+  var drag=null;
+  svg.addEventListener('mousedown',function(e){{drag=[e.clientX,e.clientY,at(e)[2]];svg.style.cursor='grabbing'}});
+  window.addEventListener('mousemove',function(e){{if(!drag)return;
+    vb[0]-=(e.clientX-drag[0])*drag[2];vb[1]-=(e.clientY-drag[1])*drag[2];drag[0]=e.clientX;drag[1]=e.clientY;set()}});
+  window.addEventListener('mouseup',function(){{drag=null;svg.style.cursor=''}});
+  document.getElementById('zoom-in').addEventListener('click',function(){{zoom(0.5)}});
+  document.getElementById('zoom-out').addEventListener('click',function(){{zoom(2)}});
+  document.getElementById('zoom-reset').addEventListener('click',function(){{vb=home.slice();set()}});
+}})();
 </script></body></html>
 """
 

@@ -56,3 +56,17 @@ def test_map_command_writes_html_and_png_and_refuses_other_kinds(tiny, tiny_json
     r = CliRunner().invoke(app, ["map", str(plan_path), str(scen), "-o", str(tmp_path / "plan.pdf")])
     assert r.exit_code == 2 and ".png" in r.output
     assert json.loads(plan_path.read_text(encoding="utf-8"))["trips"]
+
+
+def test_the_map_has_a_legend_zoom_and_feeders_drawn_as_lines(tiny):
+    _, sc, plan = _plan(tiny)
+    page = to_html(layers(sc, plan))
+    legend = page[page.index('id="legend"'):page.index("</header>")]
+    for words in ("直达", "接站", "送厂", "专列", "工厂", "车场", "车站", "家乡区县"):
+        assert words in legend
+    assert legend.count("<circle") >= 1  # home counties sized by headcount
+    for button in ("zoom-in", "zoom-out", "zoom-reset"):
+        assert f'id="{button}"' in page
+    assert "addEventListener('wheel'" in page and "mousedown" in page
+    feeders = re.findall(r'<path class="trip feeder"[^>]*d="(M[^"]+)"', page)
+    assert feeders and all(" L" in d and "non-scaling-stroke" in page for d in feeders)

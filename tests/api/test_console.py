@@ -208,3 +208,59 @@ def test_a_coordinator_changes_a_coach_count_and_the_policy_and_a_misspelt_field
     assert client.get("/v1/reference/policy", headers=coordinator).json()["set"] == {}
     r = client.post("/console/reference/policy", data={"policy": '{"occupancy_cap": 0.5}', "csrf": csrf_of(r.text)})
     assert client.get("/v1/reference/policy", headers=coordinator).json()["set"] == {"occupancy_cap": 0.5}
+
+
+def test_the_trip_table_names_counties_local_departures_riders_and_sites_and_bars_are_labelled(client, coordinator,
+                                                                                              agency_a, with_reference):
+    assert client.post("/v1/orders", json=[f.order(), f.order(id="O2", origin={"county": "410581"})],
+                       headers=agency_a).status_code == 201
+    sign_in(client, coordinator)
+    page = client.get("/console").text
+    loc = client.post("/console/plans", data={"time_limit": "2", "csrf": csrf_of(page)},
+                      follow_redirects=False).headers["location"]
+    plan_id = int(loc.rsplit("/", 1)[1])
+    assert wait_for(client, plan_id, coordinator)["status"] == "done"
+    doc = client.get(f"/v1/plans/{plan_id}/plan.json", headers=coordinator).json()
+    view = client.get(f"/console/plans/{plan_id}").text
+    table = view[view.index('<table id="trips">'):]
+    table = table[:table.index("</table>")]
+    assert "滑县" in table and "林州市" in table and "Factory 1" in table and "直达" in table
+    departs = re.findall(r'<td class="departs">([^<]*)</td>', table)
+    assert len(departs) == len(doc["trips"]) and departs == sorted(departs)
+    assert all(re.fullmatch(r"02-1\d \d\d:\d\d", d) for d in departs)
+    # the depot leave time read in Asia/Shanghai, whatever offset the document carries
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    leaves = sorted(datetime.fromisoformat(t["stops"][0]["depart"]).astimezone(ZoneInfo("Asia/Shanghai"))
+                    .strftime("%m-%d %H:%M") for t in doc["trips"])
+    assert departs == leaves
+    riders = [int(x) for x in re.findall(r'<td class="num riders">(\d+)</td>', table)]
+    assert sum(riders) == doc["summary"]["workers_planned"]
+    assert "coach53 #1" in table or "coach35 #1" in table
+    # each bar names its trip and first county and carries the day the map's filter uses
+    assert re.search(r'<g class="tbar" data-mode="direct" data-day="2027-02-1\d" data-site="F1">', view)
+    assert re.search(r'class="bar-label"[^>]*>T\d+ (滑县|林州市)</text>', view)
+    assert "🚆" not in view and 'id="legend"' in view and 'id="zoom-in"' in view
+
+
+def test_the_timeline_rows_follow_the_coaches_numbers_and_trains_come_last():
+    from api.console import timeline
+
+    def trip(bus: int) -> dict:
+        return {"id": f"T{bus:04d}", "vehicle_type": "c53", "bus": bus, "purpose": "direct",
+                "stops": [{"kind": "depart", "place": {"id": "D1", "name": "yard"},
+                           "depart": f"2027-02-11T{6 + bus % 10:02d}:00:00+08:00"},
+                          {"kind": "pickup", "place": {"county": "410526", "name": "滑县"},
+                           "arrive": "2027-02-11T16:00:00+08:00", "depart": "2027-02-11T16:30:00+08:00",
+                           "board": [{"order": "O1", "count": 5}]},
+                          {"kind": "drop", "place": {"id": "F1", "name": "Factory 1"},
+                           "arrive": "2027-02-11T20:00:00+08:00", "alight": [{"order": "O1", "count": 5}]}]}
+
+    doc = {"trips": [trip(b) for b in (10, 1, 11, 0, 2, 9)], "train_loads": [{"train": "K1", "count": 3}]}
+    trains = [{"id": "K1", "name": "K1 special", "calls": [{"depart": "2027-02-11T08:00:00+08:00"},
+                                                         {"arrive": "2027-02-11T18:00:00+08:00"}]}]
+    tl = timeline(doc, trains, [{"id": "O1", "site": "F1"}])
+    assert [r["name"] for r in tl["rows"]] == ["c53 #1", "c53 #2", "c53 #3", "c53 #10", "c53 #11", "c53 #12",
+                                               "列车 K1 special"]
+    bar = tl["rows"][0]["spans"][0]
+    assert bar["text"] == "T0000 滑县" and bar["day"] == "2027-02-11" and bar["sites"] == "F1"
