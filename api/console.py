@@ -567,14 +567,36 @@ def replace_reference(request: Request, file: UploadFile, csrf: str = Form("")) 
 
 
 def _reference_with(request: Request, state: dict[str, Any], user: m.Principal, message: Optional[str],
-                    problems: list[dict[str, Any]]) -> Response:
+                    problems: list[dict[str, Any]], typed: Optional[dict[str, str]] = None) -> Response:
     from planner.contract import Policy  # noqa: PLC0415
+
+    from . import policy_form  # noqa: PLC0415
 
     with request.app.state.sessions() as session:
         data = ref.reference_dict(session)
     return _page(request, "reference.html", state, user=user, data=data,
                  policy=Policy.model_validate(data["policy"]).model_dump(mode="json"), policy_set=set(data["policy"]),
-                 message=message, problems=problems)
+                 message=message, problems=problems, policy_rows=policy_form.rows(data["policy"], typed))
+
+
+@router.post("/console/reference/policy-form", response_class=HTMLResponse)
+async def set_policy_form(request: Request) -> Response:
+    """The policy field by field (the same service function as the JSON route); what is wrong is
+    said in Chinese with the field named, and the form comes back as typed."""
+    from . import policy_form  # noqa: PLC0415
+    from .routes.reference import put_policy  # noqa: PLC0415
+
+    typed = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    state, user = _form(request, typed.get("csrf", ""), "coordinator", "reference data is the park coordinator's")
+    with request.app.state.sessions() as session:
+        stored = ref.policy_dict(session)
+    value, problems = policy_form.read(stored, typed)
+    if value is None:
+        return _reference_with(request, state, user, f"规则有 {len(problems)} 处错误，未保存 (nothing was changed)",
+                               [{"where": "规则 policy", **p} for p in problems], typed)
+    with request.app.state.sessions() as session:
+        put_policy(session, user, value)
+    return RedirectResponse("/console/reference#policy", status_code=303)
 
 
 @router.post("/console/reference/fleet/{vehicle_type}", response_class=HTMLResponse)

@@ -264,3 +264,63 @@ def test_the_timeline_rows_follow_the_coaches_numbers_and_trains_come_last():
                                                "列车 K1 special"]
     bar = tl["rows"][0]["spans"][0]
     assert bar["text"] == "T0000 滑县" and bar["day"] == "2027-02-11" and bar["sites"] == "F1"
+
+
+def _policy_form(page: str) -> dict[str, str]:
+    """What the page's policy form posts as it stands (inputs, ticked boxes, selected options)."""
+    from html.parser import HTMLParser
+
+    form = page[page.index('id="policy-fields"'):]
+    form = form[:form.index("</form>")]
+    data: dict[str, str] = {}
+
+    class P(HTMLParser):
+        select = None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "input" and (a.get("type") != "checkbox" or "checked" in a):
+                data[a["name"]] = a.get("value") or ("on" if a.get("type") == "checkbox" else "")
+            elif tag == "select":
+                self.select = a["name"]
+            elif tag == "option" and "selected" in a:
+                self.take = True
+
+        def handle_data(self, text):
+            if getattr(self, "take", False):
+                data[self.select] = text
+                self.take = False
+
+    P().feed(form)
+    return data
+
+
+def test_the_policy_form_shows_labels_units_defaults_saves_a_value_and_names_a_bad_field(client, coordinator,
+                                                                                      with_reference):
+    sign_in(client, coordinator)
+    page = client.get("/console/reference").text
+    assert "最长车程" in page and "max_ride_hours" in page and "小时" in page and "<td>36</td>" in page
+    form = _policy_form(page)
+    assert form["max_ride_hours"] == "36" and form["driving_rules"] == "on" and form["night.from"] == "22:00"
+    r = client.post("/console/reference/policy-form", data={**form, "max_ride_hours": "30"}, follow_redirects=False)
+    assert r.status_code == 303
+    # only what changed is set: the rest keep their defaults
+    assert client.get("/v1/reference/policy", headers=coordinator).json()["set"] == {"max_ride_hours": 30.0}
+    page = client.get("/console/reference").text
+    form = _policy_form(page)
+    assert form["max_ride_hours"] == "30"
+    r = client.post("/console/reference/policy-form", data={**form, "max_ride_hours": "200", "max_pickup_stops": "三"})
+    assert r.status_code == 200 and 'id="problems"' in r.text
+    assert "最长车程 max_ride_hours" in r.text and "应不大于 96" in r.text
+    assert "最多上车点 max_pickup_stops" in r.text and "应为整数" in r.text
+    assert 'value="200"' in r.text  # the form comes back as typed
+    assert client.get("/v1/reference/policy", headers=coordinator).json()["set"] == {"max_ride_hours": 30.0}
+    r = client.post("/console/reference/policy-form", data={**form, "night_continuous_driving_hours": "5"})
+    assert "夜间连续驾驶上限 night_continuous_driving_hours" in r.text and "连续驾驶上限" in r.text
+    # a window emptied is no window; a box left unticked is off
+    form = _policy_form(r.text)
+    form.update({"night_continuous_driving_hours": "2", "night_rest.from": "", "night_rest.until": ""})
+    form.pop("time_rules")
+    assert client.post("/console/reference/policy-form", data=form, follow_redirects=False).status_code == 303
+    assert client.get("/v1/reference/policy", headers=coordinator).json()["set"] == {
+        "max_ride_hours": 30.0, "night_rest": None, "time_rules": False}
