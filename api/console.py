@@ -576,7 +576,43 @@ def _reference_with(request: Request, state: dict[str, Any], user: m.Principal, 
         data = ref.reference_dict(session)
     return _page(request, "reference.html", state, user=user, data=data,
                  policy=Policy.model_validate(data["policy"]).model_dump(mode="json"), policy_set=set(data["policy"]),
-                 message=message, problems=problems, policy_rows=policy_form.rows(data["policy"], typed))
+                 message=message, problems=problems, policy_rows=policy_form.rows(data["policy"], typed),
+                 windows={v["id"]: [_sh(v.get(k)).strftime("%Y-%m-%dT%H:%M") if v.get(k) else ""  # type: ignore[union-attr]
+                                    for k in ("available_from", "available_until")] for v in data["fleet"]})
+
+
+@router.post("/console/reference/fleet/{vehicle_type}/window", response_class=HTMLResponse)
+def set_fleet_window(request: Request, vehicle_type: str, available_from: str = Form(""),
+                     available_until: str = Form(""), csrf: str = Form("")) -> Response:
+    """When a coach type may be used (Asia/Shanghai), through the fleet's service function."""
+    from planner.contract import VehicleType  # noqa: PLC0415
+
+    from .routes.reference import put_vehicle_type  # noqa: PLC0415
+
+    state, user = _form(request, csrf, "coordinator", "reference data is the park coordinator's")
+    window: dict[str, str] = {}
+    for key, text, name in (("available_from", available_from, "可用起 available_from"),
+                            ("available_until", available_until, "可用至 available_until")):
+        try:
+            window[key] = datetime.fromisoformat(text.strip()).replace(tzinfo=SHANGHAI).isoformat()
+        except ValueError:
+            return _reference_with(request, state, user, f"{vehicle_type} {name}：应为日期和时间，如 2027-02-11 06:00"
+                                   f"（填的是 {text or '空'}）", [])
+    if window["available_until"] <= window["available_from"]:
+        return _reference_with(request, state, user, f"{vehicle_type} 可用至 available_until：应晚于可用起 "
+                               "available_from；未保存", [])
+    with request.app.state.sessions() as session:
+        row = session.get(m.VehicleType, vehicle_type)
+        if row is None:
+            raise ApiError(404, f"no vehicle type {vehicle_type!r}")
+        try:
+            vt = VehicleType.model_validate({**ref.vehicle_dict(row), **window})
+            put_vehicle_type(vehicle_type, vt, session, user)
+        except (ApiError, ValueError) as exc:
+            session.rollback()
+            return _reference_with(request, state, user, f"{vehicle_type} 可用时段 available window："
+                                   f"{getattr(exc, 'detail', None) or exc}", [])
+    return RedirectResponse("/console/reference#fleet", status_code=303)
 
 
 @router.post("/console/reference/policy-form", response_class=HTMLResponse)

@@ -324,3 +324,28 @@ def test_the_policy_form_shows_labels_units_defaults_saves_a_value_and_names_a_b
     assert client.post("/console/reference/policy-form", data=form, follow_redirects=False).status_code == 303
     assert client.get("/v1/reference/policy", headers=coordinator).json()["set"] == {
         "max_ride_hours": 30.0, "night_rest": None, "time_rules": False}
+
+
+def test_the_fleet_shows_its_windows_in_shanghai_time_and_a_coordinator_changes_one(client, coordinator,
+                                                                                   with_reference):
+    sign_in(client, coordinator)
+    page = client.get("/console/reference").text
+    assert "2027-02-11 00:00 – 2027-02-21 00:00" in page
+    r = client.post("/console/reference/fleet/coach53/window",
+                    data={"available_from": "2027-02-12T06:30", "available_until": "2027-02-20T18:00",
+                          "csrf": csrf_of(page)}, follow_redirects=False)
+    assert r.status_code == 303
+    vt = {v["id"]: v for v in client.get("/v1/reference/fleet", headers=coordinator).json()}["coach53"]
+    assert vt["available_from"].startswith("2027-02-12T06:30") and vt["available_from"].endswith("+08:00")
+    assert vt["count"] == 3
+    page = client.get("/console/reference").text
+    assert "2027-02-12 06:30 – 2027-02-20 18:00" in page
+    r = client.post("/console/reference/fleet/coach53/window",
+                    data={"available_from": "2027-02-20T06:30", "available_until": "2027-02-12T18:00",
+                          "csrf": csrf_of(page)})
+    assert r.status_code == 200 and "available_until" in r.text and "应晚于" in r.text
+    r = client.post("/console/reference/fleet/coach53/window",
+                    data={"available_from": "明天", "available_until": "2027-02-12T18:00", "csrf": csrf_of(page)})
+    assert r.status_code == 200 and "可用起 available_from" in r.text
+    vt = {v["id"]: v for v in client.get("/v1/reference/fleet", headers=coordinator).json()}["coach53"]
+    assert vt["available_until"].startswith("2027-02-20T18:00")
