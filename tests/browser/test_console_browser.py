@@ -112,6 +112,17 @@ def test_a_coordinator_plans_and_reads_the_plan_and_an_agency_is_kept_out(server
         page.fill("#unassigned-filter", "screening_pending")
         assert page.locator("#unassigned-table tr:visible").count() == 2  # the header and A1's two
         page.screenshot(path=str(shots / "2-plan-view.png"), full_page=True)
+        # the map zooms (+ narrows the view box) and the day filter hides the timeline's bars too
+        assert page.locator("#legend").is_visible()
+        box = page.get_attribute("#map", "viewBox")
+        page.click("#zoom-in")
+        assert float(page.get_attribute("#map", "viewBox").split()[2]) < float(box.split()[2])
+        page.click("#zoom-reset")
+        assert page.get_attribute("#map", "viewBox") == box
+        page.select_option("#day", "2027-02-11")
+        page.select_option("#day", "")
+        assert page.locator("g.tbar.hidden").count() == 0
+        page.locator("#timeline").screenshot(path=str(shots / "2b-timeline-and-trips.png"))
         with page.expect_download() as dl:
             page.click("text=manifests.xlsx")
         assert dl.value.suggested_filename.endswith(".xlsx")
