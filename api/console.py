@@ -147,6 +147,8 @@ def _user(request: Request, state: dict[str, Any]) -> Optional[m.Principal]:
 def _page(request: Request, name: str, state: dict[str, Any], **context: Any) -> Response:
     state = _fresh(state)
     response = templates.TemplateResponse(request, name, {"w": WORDS[state["lang"]], "csrf": state["csrf"],
+                                                          "status_words": {k: word(STATUSES, k, state["lang"])
+                                                                           for k in STATUSES},
                                                           "lang": state["lang"], **context})
     return _save(request, response, state)
 
