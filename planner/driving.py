@@ -264,3 +264,9 @@ def leg_minutes(driving: int, rules: DrivingRules, crew: int = 2, start: int = 8
     log = DriveLog(crew=crew)
     end, _ = drive(log, start, int(driving), rules)
     return end - start
+
+
+def fastest_leg(driving: int, rules: DrivingRules) -> int:
+    """Elapsed minutes of the fastest legal run of ``driving`` minutes at the wheel: two drivers
+    fresh at the best hour of the day."""
+    return min(leg_minutes(driving, rules, crew=2, start=h * 60) for h in range(24))

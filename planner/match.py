@@ -32,7 +32,7 @@ from typing import Any, Callable, Optional
 
 from ._routing import MatchProblem, match_min_cost
 from .contract import Location, Match, MatchingSummary, Order, Plan, Post, Scenario, Unmatched, Worker
-from .driving import DrivingRules, leg_minutes
+from .driving import DrivingRules, fastest_leg
 from .network import Network
 from .network.places import PlaceError, Point, resolve_all
 from .network.roads import DistanceProvider
@@ -122,7 +122,7 @@ def compile_match(scenario: Scenario, roads: Optional[DistanceProvider] = None,
                 break
     for h in sorted(set(home)):
         for s in range(len(scenario.sites)):
-            minutes = min(leg_minutes(int(drive[h, site_at[s]]), rules, crew=2, start=hh * 60) for hh in range(24))
+            minutes = fastest_leg(int(drive[h, site_at[s]]), rules)
             ride[(h, s)] = minutes if minutes + boarding <= pol.max_ride_hours * 60 or not pol.time_rules else None
             if big is not None and hub[s] == s:
                 # the coach type nearest this hub: its depot → home → the hub's site → depot

@@ -11,7 +11,7 @@ from ._chains import CarLoad
 from ._timing import as_allocated, loaded_wait
 from ._trips import TimedTrip
 from .contract import Load, Place, Plan, PlanWarning, SolverInfo, Stop, Summary, TrainLoad, Trip, Unassigned
-from .driving import leg_minutes
+from .driving import fastest_leg
 from .problem import ProblemData
 
 
@@ -361,5 +361,5 @@ def coach_impossible(data: ProblemData, part: int) -> bool:
         return False
     o = data.orders[part]
     driving = int(data.drive[o.place, data.site_place[o.site]])
-    ride = min(leg_minutes(driving, data.rules, crew=2, start=h * 60) for h in range(24)) + data.boarding
+    ride = fastest_leg(driving, data.rules) + data.boarding
     return ride > data.max_ride or max(o.earliest, data.now) + ride > o.arrive_by
