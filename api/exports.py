@@ -488,6 +488,26 @@ REPORT_HEADERS = {
 }
 
 
+#: how a text cell a spreadsheet would read as a formula begins (OWASP's "CSV injection" list)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    """A CSV cell a spreadsheet reads as the text it is: text that would start a formula gets a
+    leading ``'`` (OWASP's advice; Excel hides it). Numbers stay numbers (-3 is not text)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _as_text(cell: Any) -> None:
+    """An XLSX cell whose text looks like a formula (openpyxl makes ``=…`` a formula) stored as
+    text, shown as written, and kept text when someone edits it (Excel's quote prefix)."""
+    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+
+
 def to_csv(columns: Sequence[str], rows: Iterable[Row], headers: Optional[dict[str, str]] = None) -> bytes:
     """CSV of ``rows`` (UTF-8 with BOM, for Excel); ``headers`` names the columns for people."""
     buf = io.StringIO()
@@ -497,7 +517,7 @@ def to_csv(columns: Sequence[str], rows: Iterable[Row], headers: Optional[dict[s
     else:
         writer.writeheader()
     for r in rows:
-        writer.writerow({c: "" if r.get(c) is None else r.get(c) for c in columns})
+        writer.writerow({c: "" if r.get(c) is None else _inert(r.get(c)) for c in columns})
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -523,7 +543,11 @@ def to_xlsx(sheets: Sequence[tuple[str, Sequence[str], Sequence[Row]]],
         for cell in ws[1]:
             cell.font = Font(bold=True)
         for r in rows:
-            ws.append(["" if r.get(c) is None else r.get(c) for c in columns])
+            values = ["" if r.get(c) is None else r.get(c) for c in columns]
+            ws.append(values)
+            if any(isinstance(v, str) and v.startswith(FORMULA_STARTS) for v in values):
+                for cell in ws[ws.max_row]:
+                    _as_text(cell)
         for i, c in enumerate(columns, start=1):
             width = max([len(str(c))] + [len(str(r.get(c) or "")) for r in rows[:200]])
             ws.column_dimensions[ws.cell(1, i).column_letter].width = min(60, max(8, width + 2))
