@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Iterable, Optional, Sequence
 
 from planner.contract import SHANGHAI
+from planner.labels import REASONS, detail, word
 
 from .security import Protector
 
@@ -353,8 +354,8 @@ def boarding_rows(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Op
         owner = owners.get(u["order"], {})
         rows.append({c: "" for c in BOARDING_COLUMNS} | {
             "中介 agency": owner.get("agency", ""), "订单 order": u["order"], "你的编号 your ref": owner.get("ref") or "",
-            "人数 count": u["count"], "未安排原因 not planned because": u["reason"],
-            "差多少 nearest miss": u.get("detail") or ""})
+            "人数 count": u["count"], "未安排原因 not planned because": f"{word(REASONS, u['reason'])} {u['reason']}",
+            "差多少 nearest miss": detail(u.get("detail"))})
     rows.sort(key=lambda r: (r["中介 agency"], _num(r["订单 order"])))
     return rows
 

@@ -24,7 +24,7 @@ from collections import defaultdict
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Optional
 
 from .contract import SHANGHAI, Plan, Scenario
 
@@ -46,9 +46,16 @@ def _coach_colour(key: str) -> str:
     return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
 
 
-def layers(scenario: Scenario, plan: Plan) -> dict[str, Any]:
-    """Everything the map draws, as plain data (see the module's doc)."""
+_PURPOSE = {"direct": "直达", "feeder": "接站", "last_mile": "送厂"}
+_KIND = {"depart": "发车", "pickup": "上车", "drop": "下车", "return": "回场"}
+
+
+def layers(scenario: Scenario, plan: Plan, order_names: Optional[Mapping[str, str]] = None) -> dict[str, Any]:
+    """Everything the map draws, as plain data (see the module's doc). ``order_names`` names the
+    orders in the hovers as people know them (an agency's own reference) instead of their ids."""
     from .network import places  # noqa: PLC0415
+
+    names = order_names or {}
 
     agency = {o.id: o.agency for o in scenario.orders}
     site_of = {o.id: o.site for o in scenario.orders}
@@ -75,11 +82,14 @@ def layers(scenario: Scenario, plan: Plan) -> dict[str, Any]:
                     if home is not None:
                         home["planned"] += ld.count
         first = next((s.depart for s in t.stops if s.kind == "pickup" and s.depart), None)
-        lines = [f"{t.id} · {t.vehicle_type} #{t.bus + 1} · {purpose} · {t.km:,.0f} km · ¥{t.cost:,.0f}"]
+        lines = [f"{t.id} · {t.vehicle_type} #{t.bus + 1} · {_PURPOSE.get(purpose, purpose)} · {t.km:,.0f} 公里 · "
+                 f"¥{t.cost:,.0f}"]
         for s in t.stops:
             when = (s.depart or s.arrive)
-            loads = ", ".join(f"{ld.order}×{ld.count}" for ld in (s.board or s.alight))
-            lines.append(f"{s.kind} {s.place.name or s.place.id or s.place.county or ''} "
+            loads = ", ".join(f"{names.get(ld.order, ld.order)} {ld.count} 人" for ld in (s.board or s.alight))
+            place = (f"{s.place.name} ({s.place.county})" if s.place.county and s.place.name
+                     and s.place.name != s.place.county else s.place.name or s.place.id or s.place.county or "")
+            lines.append(f"{_KIND.get(s.kind, s.kind)} {place} "
                          f"{when.astimezone(SHANGHAI).strftime('%m-%d %H:%M') if when else ''} {loads}".strip())
         trips.append({
             "id": t.id, "purpose": purpose, "coach": f"{t.vehicle_type}#{t.bus + 1}",
@@ -103,7 +113,7 @@ def layers(scenario: Scenario, plan: Plan) -> dict[str, Any]:
         trains.append({"id": offer.id, "name": offer.name or offer.id, "riders": riders[offer.id],
                        "points": [(station_pt[c.station].lat, station_pt[c.station].lon) for c in calls],
                        "day": dep.astimezone(SHANGHAI).date().isoformat() if dep else "",
-                       "text": f"{offer.name or offer.id} ({offer.id}) · {riders[offer.id]:,} riders · "
+                       "text": f"{offer.name or offer.id} ({offer.id}) · {riders[offer.id]:,} 人 · "
                                + " → ".join(where[c.station].name or c.station for c in calls)})
 
     def located(items: list[Any], kind: str) -> list[dict[str, Any]]:
@@ -112,8 +122,8 @@ def layers(scenario: Scenario, plan: Plan) -> dict[str, Any]:
                 for i, p in zip(items, got) if isinstance(p, places.Point)]
 
     sm = plan.summary
-    return {"title": f"{plan.scenario}: {sm.workers_planned:,} of {sm.workers_eligible:,} planned, {sm.trips:,} trips, "
-                     f"{sm.km:,.0f} coach-km, ¥{sm.cost + (sm.train_cost or 0):,.0f}",
+    return {"title": f"{plan.scenario}: 已安排 {sm.workers_planned:,} / {sm.workers_eligible:,} 人 planned, "
+                     f"{sm.trips:,} 车次 trips, {sm.km:,.0f} 车公里 coach-km, ¥{sm.cost + (sm.train_cost or 0):,.0f}",
             "provinces": provinces(), "counties": list(counties.values()), "trips": trips, "trains": trains,
             "sites": located(list(scenario.sites), "site"), "depots": located(list(scenario.depots), "depot"),
             "stations": located(list(scenario.stations), "station")}
@@ -162,8 +172,8 @@ def to_html(data: dict[str, Any]) -> str:
     for c in data["counties"]:
         x, y = _xy(c["lat"], c["lon"])
         r = round(0.6 + 0.25 * math.sqrt(c["headcount"]), 2)
-        out.append(f'<circle class="county" cx="{x}" cy="{y}" r="{r}"><title>{e(c["name"] or c["id"])}: '
-                   f'{c["headcount"]:,} workers, {c["planned"]:,} planned</title></circle>')
+        out.append(f'<circle class="county" cx="{x}" cy="{y}" r="{r}"><title>{e(c["name"] or c["id"])} ({e(c["id"])}): '
+                   f'{c["headcount"]:,} 人，已安排 {c["planned"]:,} 人</title></circle>')
     for t in data["trains"]:
         out.append(f'<path class="trip train" data-mode="train" data-day="{t["day"]}" data-site="" data-agency="" '
                    f'vector-effect="non-scaling-stroke" d="{_path(t["points"])}" data-text="{e(t["text"])}">'
@@ -279,7 +289,9 @@ def to_png(data: dict[str, Any], path: Path, *, dpi: int = 150) -> None:
     if cjk:
         plt.rcParams["font.family"] = [cjk[0], "DejaVu Sans"]
     else:  # no font with Chinese glyphs here: the title without the scenario's (Chinese) name
-        title = title.split(": ", 1)[-1]
+        import re  # noqa: PLC0415
+
+        title = re.sub(r"[^\x00-\u2fff]+ ?", "", title.split(": ", 1)[-1])  # and the Chinese words
 
     fig, ax = plt.subplots(figsize=(10, 8))
     for p in data["provinces"]:

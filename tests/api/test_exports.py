@@ -81,7 +81,7 @@ def test_boarding_list_per_agency(client, coordinator, agency_a, agency_b, done_
     assert {r["中介 agency"] for r in rows} == {"agency-a"}
     planned = [r for r in rows if not r["未安排原因 not planned because"]]
     assert sum(int(r["人数 count"]) for r in planned) == 2 and "张三" in planned[0]["姓名 names"]
-    assert [r["未安排原因 not planned because"] for r in rows if r not in planned] == ["screening_pending"]
+    assert [r["未安排原因 not planned because"] for r in rows if r not in planned] == ["待筛查 screening_pending"]
     rows_b = _csv(client.get(f"/v1/plans/{done_plan}/boarding.csv?agency=agency-b", headers=coordinator))
     assert {r["中介 agency"] for r in rows_b} == {"agency-b"}
     assert client.get(f"/v1/plans/{done_plan}/boarding.xlsx", headers=agency_b).status_code == 200
