@@ -27,8 +27,8 @@ from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from planner.contract import SHANGHAI, Plan, Scenario
-from planner.labels import PURPOSES, REASONS, STATUSES, WARNINGS, local, word
+from planner.contract import SHANGHAI, Scenario
+from planner.labels import PURPOSES, REASONS, STATUSES, WARNINGS, detail, field, local, problem, rule, word
 from planner.plan_map import layers, to_html
 
 from . import exports as ex
@@ -40,6 +40,7 @@ from .printouts import trip_sheets
 from .publish import agency_may_read, in_force
 from .schemas import PlanIn
 from .security import hash_api_key
+from .stored import StoredPlan, county_label
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -48,6 +49,10 @@ templates.env.filters["reason"] = lambda code, lang="zh": word(REASONS, str(code
 templates.env.filters["purpose"] = lambda code, lang="zh": word(PURPOSES, str(code), lang)
 templates.env.filters["status"] = lambda code, lang="zh": word(STATUSES, str(code), lang)
 templates.env.filters["warning"] = lambda code, lang="zh": word(WARNINGS, str(code), lang)
+templates.env.filters["detail"] = lambda text, lang="zh": detail(text, lang)
+templates.env.filters["rule"] = lambda code, lang="zh": rule(str(code), lang)
+templates.env.filters["problem"] = lambda text, lang="zh": problem(None if text is None else str(text), lang)
+templates.env.filters["field"] = lambda name, lang="zh": field(None if name is None else str(name), lang)
 COOKIE, MAX_AGE = "fangang_session", 12 * 3600
 
 #: the interface's words, Chinese first
@@ -57,7 +62,7 @@ WORDS: dict[str, dict[str, str]] = {
            "map": "地图", "unassigned": "未安排", "reason": "原因", "detail": "差多少", "count": "人数", "order": "订单",
            "downloads": "下载", "warnings": "提醒", "bad_key": "密钥无效", "boarding": "上车安排",
            "requested": "申请人数", "eligible": "可出行", "planned": "已安排", "by_train": "乘火车",
-           "trips": "车次", "coaches": "用车", "km": "公里", "cost": "费用", "bound": "里程 ÷ 下界", "filter": "筛选",
+           "trips": "车次", "coaches": "用车", "km": "公里", "cost": "费用（元）", "bound": "里程 ÷ 下界", "filter": "筛选",
            "none": "无", "lang": "English", "orders": "订单", "file": "文件（CSV/XLSX）", "upload": "上传",
            "stored": "已保存订单", "row": "行", "field": "字段", "why": "原因", "ref": "你的编号", "origin": "区县",
            "site": "工厂", "cleared": "已筛查", "failed": "未通过", "pending": "待筛查", "roster": "名单",
@@ -73,7 +78,8 @@ WORDS: dict[str, dict[str, str]] = {
            "first_choice": "第一志愿比例", "method": "匹配方法", "wage": "月薪", "start_by": "到岗日期",
            "dorm": "住宿", "level": "最低等级", "trades": "工种等级", "choices": "志愿", "phone": "手机",
            "id_number": "身份证号", "worker_file": "工人名单文件（CSV/XLSX）", "prefers": "更想去",
-           "departs": "出车时间", "riders": "乘车人数", "drivers": "司机"},
+           "departs": "出车时间", "riders": "乘车人数", "drivers": "司机",
+           "cost_share": "分摊费用（元）", "lower_bound": "里程下界（公里）"},
     "en": {"sign_in": "Sign in", "key": "API key", "sign_out": "Sign out", "plans": "Plans", "start": "Start a plan",
            "time_limit": "time limit (s)", "status": "status", "progress": "progress", "open": "open",
            "summary": "Summary", "map": "Map", "unassigned": "Unassigned", "reason": "reason", "count": "count",
@@ -99,7 +105,8 @@ WORDS: dict[str, dict[str, str]] = {
            "method": "method", "wage": "monthly wage", "start_by": "start by", "dorm": "dorm", "level": "min level",
            "trades": "trades", "choices": "choices", "phone": "phone", "id_number": "ID number",
            "worker_file": "workers file (CSV/XLSX)", "prefers": "prefers",
-           "departs": "leaves depot", "riders": "riders", "drivers": "drivers"},
+           "departs": "leaves depot", "riders": "riders", "drivers": "drivers",
+           "cost_share": "cost share (yuan)", "lower_bound": "lower bound (km)"},
 }
 DOWNLOADS = (("manifests", "xlsx"), ("manifests", "pdf"), ("train-manifests", "xlsx"), ("schedule", "xlsx"),
              ("dispatch", "pdf"), ("boarding", "xlsx"), ("report", "xlsx"), ("plan", "json"), ("worker-posts", "csv"))
@@ -268,28 +275,33 @@ def plan_view(request: Request, plan_id: int) -> Response:
         with request.app.state.sessions() as session:
             doc = plan_document(job, dispatched(session, plan_id))
         full = doc
-        if user.role == "agency":
+        stored = StoredPlan.from_document(job.id, doc, seen(job))  # the plan, typed, as every part of the page reads it
+        coordinator = user.role == "coordinator"
+        if not coordinator:
+            stored = stored.for_agency(user.id)
             doc = agency_view(doc, seen(job), user.id)
         else:
-            page = to_html(layers(Scenario.model_validate(seen(job)["scenario"]), Plan.model_validate(doc)))
+            page = to_html(layers(Scenario.model_validate(seen(job)["scenario"]), stored.plan, stored.order_labels()))
             at = page.index('<svg id="map"')
             context["map_svg"] = page[at:page.index("</svg>", at) + 6]
             context["filters"] = page[page.index("<header>") + 8:page.index("</header>")]
             context["script"] = page[page.index("<script>") + 8:page.index("</script>")]
-        reasons: Counter[str] = Counter()
-        for u in doc.get("unassigned", []):
-            reasons[u["reason"]] += u["count"]
-        if user.role == "coordinator":
             context["timeline"] = timeline(doc, job.snapshot["scenario"].get("trains", []),
                                            job.snapshot["scenario"].get("orders", []))
             context["trip_rows"] = trip_rows(doc, job.snapshot["scenario"].get("orders", []))
-        context.update(doc=doc, summary=doc.get("summary", {}), reasons=sorted(reasons.items(), key=lambda kv: -kv[1]),
-                       unassigned=doc.get("unassigned", []), warnings=doc.get("warnings", []),
+        context.update(doc=doc, stored=stored, summary=stored.plan.summary if coordinator else None,
+                       agency_summary=stored.agency_summary, reasons=stored.reasons(),
+                       unassigned=stored.unassigned_rows(state["lang"], with_agency=coordinator),
+                       warnings=stored.plan.warnings,
                        boarding=ex.boarding_rows(doc, seen(job), agency_orders(seen(job), user.id))
-                       if user.role == "agency" else [])
+                       if not coordinator else [])
         context.update(_match_context(request, job, full, user))
         context.update(_publish_context(request, job, user))
         context["print_trips"] = trip_sheets(doc)  # the print view: a page per trip
+    elif job.status == "failed" and job.violations and user.role == "coordinator":
+        context["violations"] = [{"rule": v.get("rule", ""), "label": rule(v.get("rule", ""), state["lang"]),
+                                  "trip": v.get("trip") or "", "message": v.get("message", "")}
+                                 for v in job.violations[:200]]
     return _page(request, "plan.html", state, **context)
 
 
@@ -381,7 +393,10 @@ def _trip_facts(trip: dict[str, Any], site_of: dict[str, str]) -> dict[str, Any]
     sites = sorted({site_of[o] for o in orders if site_of.get(o)})
     names = list(dict.fromkeys(s["place"].get("name") or s["place"].get("id") or ""
                                for s in stops if s["kind"] == "drop"))
-    return {"origins": [o for o in origins if o], "leave": leave, "first": first, "sites": sites,
+    labels = list(dict.fromkeys(county_label(s["place"].get("name"), s["place"].get("county")) or s["place"].get("id") or ""
+                                for s in stops if s["kind"] == "pickup"))
+    return {"origins": [o for o in origins if o], "origin_labels": [o for o in labels if o],
+            "leave": leave, "first": first, "sites": sites,
             "site_names": [n for n in names if n], "day": first.date().isoformat() if first else "",
             "riders": sum(ld["count"] for s in stops for ld in s.get("board", []))}
 
@@ -393,7 +408,7 @@ def trip_rows(doc: dict[str, Any], orders: list[dict[str, Any]]) -> list[dict[st
     rows = []
     for trip in doc.get("trips", []):
         f = _trip_facts(trip, site_of)
-        rows.append({"trip": trip, "id": trip["id"], "origins": ", ".join(f["origins"]),
+        rows.append({"trip": trip, "id": trip["id"], "origins": "、".join(f["origin_labels"]),
                      "departs": f["leave"].strftime("%m-%d %H:%M") if f["leave"] else "",
                      "riders": f["riders"], "sites": ", ".join(f["site_names"]), "coach": ex.coach(trip),
                      "drivers": "、".join(trip.get("drivers") or []), "purpose": trip.get("purpose", "direct"),
@@ -864,7 +879,10 @@ def difference_page(request: Request, plan_id: int, base: Optional[int] = None) 
             if exc.status == 404:
                 raise
             d, error = None, exc.detail
-    return _page(request, "difference.html", state, user=user, job=job, d=d, error=error, base=base)
+    from .publish import _CHANGE  # noqa: PLC0415
+
+    return _page(request, "difference.html", state, user=user, job=job, d=d, error=error, base=base,
+                 change_words=_CHANGE)
 
 
 def install(app: Any) -> None:
@@ -877,3 +895,22 @@ def install(app: Any) -> None:
     @app.exception_handler(_ToSignIn)
     async def _to_sign_in(request: Request, exc: _ToSignIn) -> Response:
         return RedirectResponse("/", status_code=303)
+
+    as_json = app.exception_handlers.get(ApiError)
+
+    @app.exception_handler(ApiError)
+    async def _console_error(request: Request, exc: ApiError) -> Response:
+        """On a console page an error is a page in the reader's language (the API keeps its JSON)."""
+        path = request.url.path
+        if as_json is not None and not (path.startswith("/console") or path in ("/", "/sign-in", "/sign-out")) \
+                or path.endswith(".json"):
+            return await as_json(request, exc)
+        state = _state(request)
+        user = _user(request, state)
+        titles = {403: "没有权限 (forbidden)", 404: "找不到 (not found)", 409: "无法完成 (conflict)",
+                  422: "输入有误 (invalid input)"}
+        response = _page(request, "message.html", state, user=user, title=titles.get(exc.status, "出错了 (error)"),
+                         message=exc.detail, problems=[problem_json(p) for p in exc.problems or []],
+                         back=request.headers.get("referer") or "/console")
+        response.status_code = exc.status
+        return response

@@ -20,6 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from planner.labels import STATUSES, word
+
 from . import models as m
 from .errors import ApiError
 from .exports import _first_boarding, _ordered_trips, _place, _t, assign_workers
@@ -58,10 +60,12 @@ def publish(session: Session, job: m.PlanJob, user: m.Principal, note: Optional[
     references are frozen against the plan in force until now. 409 when it is not done, or is
     already the plan in force."""
     if job.status != "done" or job.result is None:
-        raise ApiError(409, f"plan {job.id} is {job.status}; only a done plan can be published")
+        raise ApiError(409, f"方案 #{job.id} {word(STATUSES, job.status)}，只有已完成的方案可以发布。"
+                            f"plan {job.id} is {job.status}; only a done plan can be published")
     current = in_force(session)
     if current is not None and current.plan_id == job.id:
-        raise ApiError(409, f"plan {job.id} is already the plan in force (version {current.version})")
+        raise ApiError(409, f"方案 #{job.id} 已是现行方案（第 {current.version} 版）。"
+                            f"plan {job.id} is already the plan in force (version {current.version})")
     refs: dict[str, str] = {}
     if current is not None:
         base = session.get(m.PlanJob, current.plan_id)

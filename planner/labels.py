@@ -172,7 +172,8 @@ def local(t: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 #: an unassigned row's ``detail`` (planner/_explain.py's sentences) in Chinese: pattern → template
 _T = r"(\d\d-\d\d \d\d:\d\d|never|always)"
 DETAILS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in (
-    (r"^(\d+) of (\d+) not screened yet \(only cleared workers travel\)$", r"\2 人中 \1 人尚未筛查（只有筛查通过的工人可以出行）"),
+    (r"^(\d+) of (\d+) not screened yet \(only cleared workers travel\)$",
+     r"\2 人中 \1 人尚未筛查（只有筛查通过的工人可以出行）"),
     (r"^(\d+) of (\d+) failed screening$", r"\2 人中 \1 人筛查未通过"),
     (rf"^screening valid until {_T}, before the earliest boarding {_T}$",
      r"筛查有效期至 \1，早于最早上车时间 \2"),
@@ -229,3 +230,68 @@ def detail(text: str | None, lang: str = "zh") -> str:
 def rule(code: str, lang: str = "zh") -> str:
     """A checker rule code as a person reads it (the code itself when unknown)."""
     return word(RULES, code, lang)
+
+
+#: input fields as people name them (orders, workers, reference data)
+FIELDS: dict[str, str] = {
+    "headcount": "人数", "cleared": "已筛查", "earliest_departure": "最早出发", "arrive_by": "最晚到达",
+    "site": "工厂", "origin": "区县或地址", "origin.county": "区县", "origin.address": "地址", "ref": "编号",
+    "id": "编号", "name": "姓名", "id_number": "身份证号", "phone": "手机", "hometown": "户籍地址",
+    "screening": "筛查结果", "screening_valid_until": "筛查有效期", "county": "区县", "risk": "风险等级",
+    "from": "起", "until": "至", "count": "数量", "seats": "座位数", "file": "文件", "policy": "规则",
+}
+
+#: an error message's sentence in Chinese: pattern → template (``{field}`` names a field)
+PROBLEMS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in (
+    (r"^required field is missing$", "缺少必填项"),
+    (r"^Field required$", "缺少必填项"),
+    (r"^Input should be a valid integer.*?(?:\(got '(.*)'\))?$", "应为整数（填的是 '\\1'）"),
+    (r"^Input should be a valid number.*?(?:\(got '(.*)'\))?$", "应为数字（填的是 '\\1'）"),
+    (r"^Input should be a valid (?:datetime|date).*?(?:\(got '(.*)'\))?$",
+     "应为日期和时间，如 2027-02-11 08:00（填的是 '\\1'）"),
+    (r"^Input should be a valid string.*$", "应为文字"),
+    (r"^Input should be greater than or equal to (\S+?)(?: \(got '(.*)'\))?$", "应不小于 \\1"),
+    (r"^Input should be greater than (\S+?)(?: \(got '(.*)'\))?$", "应大于 \\1"),
+    (r"^Input should be less than or equal to (\S+?)(?: \(got '(.*)'\))?$", "应不大于 \\1"),
+    (r"^Input should be '(.+)'(?: \(got '(.*)'\))?$", "应为以下之一：\\1"),
+    (r"^(\w+) must be after (\w+)$", "{1} 应晚于 {2}"),
+    (r"^cleared \((\d+)\) exceeds headcount \((\d+)\)$", "已筛查人数（\\1）超过人数（\\2）"),
+    (r"^county must be a 6-digit administrative code, got '(.*)'$",
+     "区县应为 6 位行政区划代码（填的是 '\\1'；区县名称请填在“地址”列）"),
+    (r"^(.+): (\d+) problem\(s\) in (\d+) row\(s\) of (\d+); nothing was stored$",
+     "\\1：共 \\4 行，其中 \\3 行有 \\2 处错误；未保存任何内容"),
+    (r"^(.+): (\d+) problem\(s\); nothing was changed$", "\\1：有 \\2 处错误；未作任何修改"),
+    (r"^(\d+) problem\(s\) in the (orders|workers|posts|regions); nothing was (?:stored|changed)$",
+     "有 \\1 处错误（\\2）；未保存任何内容"),
+    (r"^the form is stale or forged \(CSRF token mismatch\): reload the page$", "表单已过期，请刷新页面后重试"),
+    (r"^no plan (\d+)$", "没有方案 #\\1"),
+    (r"^only (?:a park coordinator|an HR agency) .*$", "你的账号没有这项权限"),
+    (r"^(?:reference data|posts) (?:is|are) the park coordinator's$", "只有园区调度员可以修改"),
+    (r"^the (?:dispatch sheets|operators' schedule) (?:is|are) the park coordinator's$", "只有园区调度员可以下载"),
+    (r"^no download (.+)$", "没有这个下载文件：\\1"),
+)]
+
+
+def field(name: str | None, lang: str = "zh") -> str:
+    """An input field as people read it: ``人数 headcount`` (the field itself when unknown)."""
+    if not name:
+        return ""
+    if lang != "zh":
+        return name
+    zh = FIELDS.get(name) or FIELDS.get(name.rsplit(".", 1)[-1].split("[", 1)[0])
+    return f"{zh} {name}" if zh else name
+
+
+def problem(text: str | None, lang: str = "zh") -> str:
+    """An error message in ``lang``: a known sentence in Chinese (the values kept), else as it is;
+    a message already in Chinese is left alone."""
+    if not text or lang != "zh" or re.search(r"[\u4e00-\u9fff]", text.split("(", 1)[0][:12]):
+        return text or ""
+    for pattern, template in PROBLEMS:
+        m = pattern.match(text)
+        if m:
+            out = m.expand(template) if "\\" in template else template
+            if "{1}" in out or "{2}" in out:
+                out = out.replace("{1}", field(m.group(1))).replace("{2}", field(m.group(2)))
+            return out.replace("（填的是 ''）", "")
+    return text

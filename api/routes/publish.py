@@ -9,6 +9,8 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from planner.labels import STATUSES, word
+
 from .. import exports as ex
 from .. import models as m
 from .. import publish as pb
@@ -30,7 +32,8 @@ def get_published(session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     pub = pb.in_force(session)
     job = session.get(m.PlanJob, pub.plan_id) if pub is not None else None
     if pub is None or job is None or not pb.agency_may_read(session, job, user):
-        raise ApiError(404, "no plan is in force yet" if pub is None else "no plan in force has your workers")
+        raise ApiError(404, "还没有现行方案 (no plan is in force yet)" if pub is None
+                       else "现行方案中没有你的工人 (no plan in force has your workers)")
     return pb.publication_dict(session, pub)
 
 
@@ -59,20 +62,24 @@ def diff_of(session: SessionDep, plan_id: int, user: m.Principal, base: Optional
                                                               m.Publication.plan_id != job.id)
                                   .order_by(m.Publication.version.desc()).limit(1))
             if prev is None:
-                raise ApiError(409, f"plan {plan_id} is the first plan in force: there is nothing before it to "
+                raise ApiError(409, f"方案 #{plan_id} 是第一个现行方案，之前没有可对比的方案（可指定 ?base=N）。"
+                                    f"plan {plan_id} is the first plan in force: there is nothing before it to "
                                     f"compare with (give ?base=N)")
             base = prev.plan_id
         elif pub is None:
-            raise ApiError(409, "no plan is in force to compare with: publish one, or give ?base=N")
+            raise ApiError(409, "还没有现行方案可对比：请先发布一个方案，或指定 ?base=N。"
+                                 "no plan is in force to compare with: publish one, or give ?base=N")
         else:
             base = pub.plan_id
     elif user.role != "coordinator":
-        raise ApiError(403, "an agency compares with the plan before the plan in force only (no ?base)")
+        raise ApiError(403, "中介只能与现行方案的上一版对比（不能指定 ?base）。"
+                             "an agency compares with the plan before the plan in force only (no ?base)")
     base_job = session.get(m.PlanJob, base)
     if base_job is None:
-        raise ApiError(404, f"no base plan {base}")
+        raise ApiError(404, f"没有方案 #{base} (no base plan {base})")
     if base_job.status != "done" or base_job.result is None:
-        raise ApiError(409, f"base plan {base} is {base_job.status}; only a done plan can be compared with")
+        raise ApiError(409, f"对比方案 #{base} {word(STATUSES, base_job.status)}，只能与已完成的方案对比。"
+                            f"base plan {base} is {base_job.status}; only a done plan can be compared with")
     d = pb.diff(job, base_job, user.id if user.role != "coordinator" else None)
     if user.role != "coordinator":
         own = _agency_trips(job, user.id)

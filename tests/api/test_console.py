@@ -4,6 +4,7 @@ boarding list, and nothing of another agency's."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import api_factories as f
@@ -53,7 +54,9 @@ def test_coordinator_starts_a_plan_and_sees_summary_map_unassigned_and_downloads
     assert view.count('<path class="trip') == len(doc["trips"])
     assert f'<td class="num" id="planned">{doc["summary"]["workers_planned"]}</td>' in view
     assert "screening_pending" in view  # 2 + 5 not cleared
-    assert '<td class="detail">5 of 30 not screened yet' in view  # and why, in numbers
+    assert '<td class="detail">30 人中 5 人尚未筛查' in view  # and why, in numbers, in Chinese
+    assert re.search(r'<td class="order" title="\d+">O2 · agency-a</td>', view)  # the agency's own order name
+    assert '<td class="num" id="lower-bound">' in view and "里程 ÷ 下界" in view
     for name in ("manifests.xlsx", "schedule.xlsx", "boarding.xlsx", "report.xlsx", "plan.json"):
         got = client.get(f"/console/plans/{plan_id}/files/{name}")
         assert got.status_code == 200, (name, got.text[:200])
@@ -88,7 +91,9 @@ def test_an_agency_uploads_a_file_sees_every_bad_row_and_nothing_is_stored_until
                     files={"file": ("orders.csv", f.csv_bytes(f.CHINESE_HEADERS, bad), "text/csv")})
     assert r.status_code == 200 and 'id="problems"' in r.text
     cells = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td>", r.text)
-    assert {(row, field) for row, field in cells} >= {("3", "headcount"), ("4", "site")}
+    assert {(row, field) for row, field in cells} >= {("3", "人数 headcount"), ("4", "工厂 site")}
+    assert "应为整数（填的是 'many'）" in html.unescape(r.text)  # the problem said in Chinese
+    assert "共 3 行，其中 2 行有" in r.text
     assert client.get("/v1/orders", headers=agency_a).json() == []  # nothing stored
     good = f.order_rows(3)
     r = client.post("/console/orders/upload", data={"csrf": csrf_of(r.text)},
