@@ -8,7 +8,7 @@ from typing import AsyncIterator, Callable, Optional
 
 from fastapi import FastAPI
 
-from . import _solve, console, errors
+from . import _solve, console, errors, openapi_doc
 from .config import Settings, get_settings
 from .db import make_engine, session_factory, upgrade
 from .jobs import Runner
@@ -49,7 +49,7 @@ def create_app(settings: Optional[Settings] = None, *, solver: Optional[Callable
         app.state.protector = Protector(settings.protection_key())
         runner = Runner(app.state.sessions, workers=settings.workers, dask_scheduler=settings.dask_scheduler,
                         heartbeat_seconds=settings.heartbeat_seconds, stale_seconds=settings.job_stale_seconds,
-                        target=solver if solver is not None else _solve.run)
+                        target=solver if solver is not None else _solve.run, memory_mb=settings.plan_memory_mb)
         app.state.runner = runner
         if settings.run_jobs:
             runner.start()
@@ -73,4 +73,5 @@ def create_app(settings: Optional[Settings] = None, *, solver: Optional[Callable
     for module in (health, me, reference, orders, workers, publish, plans, printouts, exports):
         app.include_router(module.router)
     console.install(app)
+    openapi_doc.install(app)  # every answer documented as it is: errors, file types
     return app
