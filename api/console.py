@@ -28,7 +28,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from planner.contract import SHANGHAI, Scenario
-from planner.labels import PURPOSES, REASONS, STATUSES, WARNINGS, detail, field, local, problem, rule, word
+from planner.labels import PHASES, PURPOSES, REASONS, STATUSES, WARNINGS, detail, field, local, problem, rule, word
 from planner.plan_map import layers, to_html
 
 from . import exports as ex
@@ -156,6 +156,8 @@ def _page(request: Request, name: str, state: dict[str, Any], **context: Any) ->
     response = templates.TemplateResponse(request, name, {"w": WORDS[state["lang"]], "csrf": state["csrf"],
                                                           "status_words": {k: word(STATUSES, k, state["lang"])
                                                                            for k in STATUSES},
+                                                          "phase_words": {k: word(PHASES, k, state["lang"])
+                                                                          for k in PHASES},
                                                           "lang": state["lang"], **context})
     return _save(request, response, state)
 
@@ -227,6 +229,7 @@ def console(request: Request) -> Response:
                          "in_force": current is not None and current.plan_id == job.id,
                          "status": job.status, "phase": job.phase, "fraction": job.fraction or 0.0,
                          "status_label": word(STATUSES, job.status, state["lang"]),
+                         "phase_label": word(PHASES, job.phase or "", state["lang"]),
                          "created": local(job.created_at),  # Asia/Shanghai, as the park reads clocks
                          "planned": (job.result or {}).get("summary", {}).get("workers_planned")
                          if user.role == "coordinator" else None})

@@ -38,6 +38,12 @@ STATUSES: dict[str, tuple[str, str]] = {
     "queued": ("排队中", "queued"), "running": ("计算中", "running"), "done": ("已完成", "done"),
     "failed": ("失败", "failed"), "cancelled": ("已取消", "cancelled"),
 }
+#: a running plan's phase (planner.optimize's progress and the service's)
+PHASES: dict[str, tuple[str, str]] = {
+    "starting": ("启动中", "starting"), "reading": ("读取数据", "reading"), "trains": ("安排列车", "trains"),
+    "pooling": ("组合拼车", "pooling"), "improving": ("优化线路", "improving"), "scheduling": ("排班", "scheduling"),
+    "checking": ("检查", "checking"), "suggesting trains": ("建议专列", "suggesting trains"), "done": ("完成", "done"),
+}
 WARNINGS: dict[str, tuple[str, str]] = {
     "far_depot": ("车场离上车点过远", "depot far from its pickups"),
     "far_site": ("工厂离车场过远", "site far from every depot"),
