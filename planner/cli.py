@@ -61,6 +61,9 @@ def summary_table(plan: Plan, lang: str = "zh") -> Table:
         ("lower bound (km)", f"{s.lower_bound_km:,.1f}"),
         ("km ÷ bound", f"{s.km / s.lower_bound_km:.3f}" if s.lower_bound_km else "–"),
     ]
+    if s.lower_bound_km_sharp:
+        rows += [("sharp bound (km)", f"{s.lower_bound_km_sharp:,.1f}"),
+                 ("km ÷ sharp bound", f"{s.km / s.lower_bound_km_sharp:.3f}")]
     if s.workers_by_mode is not None:
         rows += [("workers by coach", f"{s.workers_by_mode.get('coach', 0):,}"),
                  ("workers by train", f"{s.workers_by_mode.get('train', 0):,}"),

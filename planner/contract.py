@@ -776,6 +776,9 @@ class Summary(_Model):
     cost: float
     lower_bound_km: float
     km_over_bound: Optional[float] = None
+    #: a closer bound: whole coaches within the pickup limit, each paying its farthest rider's tour
+    #: (README, "The lower bounds"); between ``lower_bound_km`` and ``km``
+    lower_bound_km_sharp: Optional[float] = None
     #: workers planned by coach all the way, and by train (with a feeder and a last-mile coach)
     workers_by_mode: Optional[dict[str, int]] = None
     trains_run: int = 0

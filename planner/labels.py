@@ -133,6 +133,8 @@ SUMMARY: dict[str, tuple[str, str]] = {
     "cost (yuan)": ("费用（元）", "cost (yuan)"),
     "lower bound (km)": ("里程下界（公里）", "lower bound (km)"),
     "km ÷ bound": ("里程 ÷ 下界", "km ÷ bound"),
+    "sharp bound (km)": ("整车下界（公里）", "sharp bound (km)"),
+    "km ÷ sharp bound": ("里程 ÷ 整车下界", "km ÷ sharp bound"),
     "workers by coach": ("乘汽车人数", "workers by coach"),
     "workers by train": ("乘火车人数", "workers by train"),
     "trains run": ("开行列车", "trains run"),

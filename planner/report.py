@@ -36,6 +36,53 @@ def lower_bound_km(data: ProblemData, planned: dict[int, int]) -> float:
     return total / cap
 
 
+def lower_bound_km_sharp(data: ProblemData, by_coach: dict[int, int], cars: Sequence[CarLoad]) -> float:
+    """Coach-km no plan of these riders can go below, counting whole coaches (``lower_bound_km_sharp``).
+
+    A trip runs depot → pickups → drops → depot, so (roads obeying the triangle inequality, as the
+    per-worker bound assumes too) its km is at least the cheapest tour depot → home → drop → depot
+    of each of its riders — at least the *largest* such tour among them. Summing that largest tour
+    over the trips, layer by layer: for every distance ``t``, the trips carrying a rider whose tour
+    exceeds ``t`` carry all ``X(t)`` such riders, at most ``C`` (the largest coach) each, and stop at
+    most ``K`` (``policy.max_pickup_stops``) times each, while pickup place ``p`` with ``X_p(t)`` such
+    riders needs ``⌈X_p(t) / C⌉`` of their stops. So at least
+    ``B(t) = max(⌈X(t) / C⌉, ⌈Σ_p ⌈X_p(t) / C⌉ / K⌉)`` trips are longer than ``t``, and the km are at
+    least ``∫ B(t) dt``. With ``X(t) / C`` in place of ``B(t)`` this is :func:`lower_bound_km`: the
+    whole coaches (a remainder pays a coach of its own, unless it shares one within the pickup
+    limit) are what it adds. ``by_coach``: riders by direct order part; ``cars``: train riders (their
+    feeder to the boarding station and last mile from the alighting one count as two rides).
+    """
+    usable = [v for v in data.vehicles if v.count > 0 and v.capacity > 0]
+    if not usable:
+        return 0.0
+    cap = max(v.capacity for v in usable)
+    stops = max(1, data.max_stops)
+    depots = _depots(data)
+    rides: dict[tuple[int, int], int] = defaultdict(int)  # (pickup place, drop place) → riders
+    for o_idx, n in by_coach.items():
+        if n > 0:
+            o = data.orders[o_idx]
+            rides[(o.place, data.site_place[o.site])] += n
+    for c in cars:
+        if c.count > 0:
+            o = data.orders[c.order]
+            rides[(o.place, data.station_place[c.board])] += c.count
+            rides[(data.station_place[c.alight], data.site_place[o.site])] += c.count
+    layers = sorted(((_tour(data, depots, a, b), a, n) for (a, b), n in rides.items()), reverse=True)
+    at: dict[int, int] = defaultdict(int)  # riders beyond the current distance, by pickup place
+    riders = pickups = 0  # their sum, and Σ_p ⌈X_p / C⌉
+    total = 0.0
+    for i, (tour, place, n) in enumerate(layers):
+        before = -(-at[place] // cap)
+        at[place] += n
+        riders += n
+        pickups += -(-at[place] // cap) - before
+        nxt = layers[i + 1][0] if i + 1 < len(layers) else 0.0
+        trips = max(-(-riders // cap), -(-pickups // stops))
+        total += trips * (tour - nxt)
+    return total
+
+
 def _place(data: ProblemData, idx: int, site: int | None = None) -> Place:
     p = data.places[idx]
     if site is not None and data.site_station and data.site_station[site] is not None:
@@ -147,6 +194,14 @@ def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Tr
             for ld in stop.board:
                 if ld.order in order_index:
                     by_coach[order_index[ld.order]] += ld.count
+    planned_now: dict[int, int] = defaultdict(int)  # riders of the trips planned now (not dispatched)
+    for trip in trips[len(fixed):]:
+        if trip.purpose != "direct":
+            continue
+        for stop in trip.stops:
+            for ld in stop.board:
+                if ld.order in order_index:
+                    planned_now[order_index[ld.order]] += ld.count
     rows = train_loads(data, cars)
     by_train = sum(car.count for car in cars)
     riders: dict[int, int] = defaultdict(int)
@@ -157,6 +212,9 @@ def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Tr
     cost = sum(t.cost for t in trips)
     bound = lower_bound_km(data, by_coach) + train_bound_km(data, cars)
     km_r, bound_r = round(km, 1), math.floor(bound * 10) / 10  # the bound rounds down: it stays a bound
+    # dispatched trips run as they are: their km count in full, the rest by whole coaches
+    sharp = sum(t.km for t in fixed) + lower_bound_km_sharp(data, planned_now, cars)
+    sharp_r = max(bound_r, math.floor(sharp * 10) / 10)
     direct_parts = [o for o in data.orders if o.leg == "direct"]
     summary = Summary(
         workers_requested=sum(o.headcount for o in direct_parts),
@@ -166,6 +224,7 @@ def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Tr
         buses_used=len({(t.vehicle_type, t.bus) for t in trips}),
         km=km_r, cost=round(cost, 2),
         lower_bound_km=bound_r,
+        lower_bound_km_sharp=sharp_r,
         km_over_bound=round(km_r / bound_r, 4) if bound_r > 0 else None,
         workers_by_mode={"coach": sum(by_coach.values()), "train": by_train},
         trains_run=sum(1 for r in riders.values() if r),

@@ -837,6 +837,20 @@ def test_lower_bound_above_plan():
     assert codes(sc, pl) == {"lower_bound"}
 
 
+def test_sharp_lower_bound_between_the_bound_and_the_km():
+    """lower_bound_km_sharp lies between lower_bound_km (247.7) and the plan's km (345.4): above
+    the km it is no bound, below the per-worker bound it is not the sharper one."""
+    sc, pl = tiny()
+    pl["summary"]["lower_bound_km_sharp"] = 300.0
+    assert run(sc, pl) == []
+    pl["summary"]["lower_bound_km_sharp"] = 400.0
+    msgs = [v.message for v in run(sc, pl) if v.rule == "lower_bound"]
+    assert len(msgs) == 1 and "exceeds the plan's 345.4 km" in msgs[0]
+    pl["summary"]["lower_bound_km_sharp"] = 200.0
+    msgs = [v.message for v in run(sc, pl) if v.rule == "lower_bound"]
+    assert len(msgs) == 1 and "below lower_bound_km 247.7" in msgs[0]
+
+
 # ------------------------------------------------------------------ scale
 
 

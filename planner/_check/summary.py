@@ -1,4 +1,4 @@
-"""The summary adds up, and the lower bound is one.
+"""The summary adds up, and the lower bounds are ones (the sharp one between the per-worker one and the km).
 
 Rules ``summary``, ``lower_bound``.
 """
@@ -37,3 +37,11 @@ def check_summary(f: Facts) -> None:
     if s.lower_bound_km > km + 0.5:
         f.add("lower_bound", None, f"lower_bound_km {s.lower_bound_km:g} exceeds the plan's {km:.1f} km, "
               f"so it is not a lower bound")
+    sharp = s.lower_bound_km_sharp
+    if sharp is not None:
+        if sharp > km + 0.5:
+            f.add("lower_bound", None, f"lower_bound_km_sharp {sharp:g} exceeds the plan's {km:.1f} km, "
+                  f"so it is not a lower bound")
+        if sharp < s.lower_bound_km - 0.05:
+            f.add("lower_bound", None, f"lower_bound_km_sharp {sharp:g} is below lower_bound_km "
+                  f"{s.lower_bound_km:g}: the sharper bound is never the weaker")

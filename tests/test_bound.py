@@ -1,0 +1,86 @@
+"""The sharp lower bound (``summary.lower_bound_km_sharp``): whole coaches within the pickup limit.
+
+It lies between the per-worker bound and the plan's km on every plan, counts a coach for
+remainders that cannot share one, and stays below the exact optimum of small relaxed parks
+(computed here by the benchmark's own set-partitioning model, solved to optimality).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from benchmarks.exact import instance, optimum, route_km
+from planner.check import check
+from planner.contract import Scenario
+from planner.optimize import solve
+from planner.problem import compile_scenario
+from planner.report import lower_bound_km, lower_bound_km_sharp
+
+
+def test_remainders_that_cannot_share_pay_their_coaches(tiny):
+    """Four counties of 10 workers, at most 3 pickups a coach: at least two coaches, the farther
+    one paying at least the farthest county's tour — more than 40/53 of the tours."""
+    counties = (tiny.XINZHENG, tiny.ZHONGMOU, tiny.WEISHI, tiny.XIPING)
+    sc = tiny.scenario([tiny.order(f"O{i}", c, 10) for i, c in enumerate(counties)],
+                       policy={"max_pickup_stops": 3})
+    data = compile_scenario(sc)
+    planned = {o.index: 10 for o in data.orders}
+    depot, site = data.depot_place[0], data.site_place[0]
+    tours = sorted(route_km(data, depot, site, (o.place,)) for o in data.orders)
+    sharp = lower_bound_km_sharp(data, planned, ())
+    assert sharp == pytest.approx(tours[-1] + tours[0])  # ∫ B(t) dt: 2 coaches up to the nearest tour, then 1
+    assert sharp > lower_bound_km(data, planned) * 2
+    # with 4 pickups allowed one coach may take them all: only its farthest tour is certain
+    data4 = compile_scenario(tiny.scenario([tiny.order(f"O{i}", c, 10) for i, c in enumerate(counties)],
+                                           policy={"max_pickup_stops": 4}))
+    assert lower_bound_km_sharp(data4, planned, ()) == pytest.approx(tours[-1])
+
+
+def test_full_coaches_pay_as_the_per_worker_bound(tiny):
+    """A county of exactly two coach-loads: the sharp bound is the per-worker one."""
+    sc = tiny.scenario([tiny.order("O1", tiny.XIPING, 106)])
+    data = compile_scenario(sc)
+    planned = {0: 106}
+    assert lower_bound_km_sharp(data, planned, ()) == pytest.approx(lower_bound_km(data, planned))
+
+
+@pytest.mark.parametrize("workers,counties,seed,mixed", [(160, 6, 11, False), (220, 7, 12, False),
+                                                         (200, 6, 13, True)])
+def test_sharp_bound_never_above_the_exact_optimum(workers, counties, seed, mixed):
+    """On small relaxed parks whose optimum is proven (gap 0), the sharp bound of all their
+    workers is at most the optimum and above the per-worker bound; a plan of all of them is no
+    shorter than the optimum and reports the same bound."""
+    sc = Scenario.model_validate(instance(workers, counties, seed=seed, mixed=mixed))
+    opt = optimum(sc, seconds=30)
+    assert opt.status == "optimal", opt
+    data = compile_scenario(sc)
+    everyone = {o.index: o.cleared for o in data.orders}
+    sharp = lower_bound_km_sharp(data, everyone, ())
+    assert lower_bound_km(data, everyone) < sharp <= opt.km + 1e-6
+    if mixed:
+        return  # scarce coaches of four sizes: the planner may leave some workers behind
+    plan = solve(sc, time_limit=3, seed=0)
+    assert check(sc, plan) == []
+    s = plan.summary
+    assert s.workers_planned == workers
+    assert s.km >= opt.km - 0.5  # the model is exact: no plan goes below it
+    assert s.lower_bound_km_sharp == pytest.approx(sharp, abs=0.1)
+
+
+def test_sharp_bound_holds_with_rules_sites_and_a_mixed_fleet(tiny):
+    """Time windows, driving rules, two sites, a mixed fleet and a far county: the sharp bound
+    stays between the per-worker bound and the plan's km (the checker agrees)."""
+    sc = tiny.scenario(
+        [tiny.order("O1", tiny.XIPING, 70), tiny.order("O2", tiny.HUAXIAN, 30, site="F2"),
+         tiny.order("O3", tiny.WEISHI, 12), tiny.order("O4", tiny.ZHONGMOU, 9, site="F2"),
+         tiny.order("O5", tiny.ENYANG, 25), tiny.order("O6", tiny.XINZHENG, 40, site="F2")],
+        sites=[tiny.site("F1"), tiny.site("F2", lat=34.60, lon=113.70)],
+        fleet=[tiny.coach("c53", 53, 3), tiny.coach("c19", 19, 4), tiny.coach("c35", 35, 2)],
+        policy={"max_pickup_stops": 2})
+    plan = tiny.solve_checked(sc, time_limit=3)
+    s = plan.summary
+    assert s.workers_planned == 186
+    assert s.lower_bound_km <= s.lower_bound_km_sharp <= s.km
+    assert math.isfinite(s.lower_bound_km_sharp)
