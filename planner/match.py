@@ -39,6 +39,8 @@ from .network.roads import DistanceProvider
 
 #: the share of the time limit the match itself may take (the rest plans the coaches)
 MATCH_SHARE = 0.2
+#: the share of the match's time the greedy may take before the joint model (see :func:`consolidate`)
+GREEDY_SHARE = 0.3
 #: sites this close (road km) are one hub: a coach drops at each of them on one trip
 HUB_KM = 60.0
 
@@ -345,6 +347,86 @@ class MatchResult:
     seconds: float
 
 
+def _coaches(n: int, seats: int) -> int:
+    return -(-n // max(1, seats))
+
+
+def proxy_cost(c: Compiled, assign: dict[int, int]) -> int:
+    """Whole coaches per home place and hub at their cost: what the joint match minimises."""
+    hub = c.hub or c.site_of
+    riders = Counter((c.home[i], hub[k]) for i, k in assign.items())
+    return sum(c.coach_cost.get(key, 0) * _coaches(n, c.seats) for key, n in riders.items())
+
+
+def consolidate(c: Compiled, assign: dict[int, int], budget: Optional[int], deadline: float) -> dict[int, int]:
+    """Whole coaches freed within the budget of blocking pairs: the workers on a home place's last
+    coach to a hub move to acceptable posts with a free opening (and bed) at other hubs where their
+    place's coaches cost less to add to, the move that saves most first, while the blocking pairs
+    stay within ``budget`` (None: not counted). Greedy, so a larger budget only adds moves: the
+    joint model starts from here. Group members and signed workers stay where they are."""
+    hub = c.hub or c.site_of
+    assign = dict(assign)
+    tried: set[tuple[int, int]] = set()
+    while _time.monotonic() < deadline:
+        riders: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i, k in assign.items():
+            riders[(c.home[i], hub[k])].append(i)
+        held = Counter(assign.values())
+        used: Counter[tuple[int, str]] = Counter()
+        for i, k in assign.items():
+            key = _bed_key(c, i, k)
+            if key is not None:
+                used[key] += 1
+        best: Optional[tuple[int, tuple[int, int], dict[int, int]]] = None
+        for g, ws in riders.items():
+            if g in tried:
+                continue
+            last = len(ws) - c.seats * (_coaches(len(ws), c.seats) - 1)
+            movers = sorted(ws, key=lambda i: (-c.prefs[i].index(assign[i]), -i))[:last]
+            if any(c.workers[i].group or c.workers[i].signed is not None for i in movers):
+                continue
+            moves: dict[int, int] = {}
+            add: Counter[tuple[int, int]] = Counter()
+            taken: Counter[int] = Counter()
+            beds_taken: Counter[tuple[int, str]] = Counter()
+            for i in movers:
+                options = []
+                for k in c.prefs[i]:
+                    if hub[k] == g[1] or held[k] + taken[k] >= c.posts[k].openings:
+                        continue
+                    key = _bed_key(c, i, k)
+                    if key is not None and used[key] + beds_taken[key] >= _beds(c, key):
+                        continue
+                    to = (g[0], hub[k])
+                    n = len(riders.get(to, ())) + add[to]
+                    extra = c.coach_cost.get(to, 0) * (_coaches(n + 1, c.seats) - _coaches(n, c.seats))
+                    options.append((extra, c.prefs[i].index(k), k))
+                if not options:
+                    break
+                _, _, k = min(options)
+                moves[i] = k
+                taken[k] += 1
+                add[(g[0], hub[k])] += 1
+                key = _bed_key(c, i, k)
+                if key is not None:
+                    beds_taken[key] += 1
+            if len(moves) < len(movers):
+                continue
+            net = c.coach_cost.get(g, 0) - sum(
+                c.coach_cost.get(to, 0) * (_coaches(len(riders.get(to, ())) + a, c.seats)
+                                           - _coaches(len(riders.get(to, ())), c.seats)) for to, a in add.items())
+            if net > 0 and (best is None or net > best[0]):
+                best = (net, g, moves)
+        if best is None:
+            break
+        _, g, moves = best
+        tried.add(g)
+        trial = {**assign, **moves}
+        if budget is None or len(blocking(c, trial)) <= budget:
+            assign = trial
+    return assign
+
+
 def match(scenario: Scenario, roads: Optional[DistanceProvider] = None, *, time_limit: float = 10.0, seed: int = 0,
           joint: bool = True, budget: Optional[int] = None, dropped: Optional[dict[int, str]] = None,
           ignore_preferences: bool = False) -> MatchResult:
@@ -368,6 +450,9 @@ def match(scenario: Scenario, roads: Optional[DistanceProvider] = None, *, time_
                 key = _bed_key(c, i, k)
                 if key is not None and i not in beds[key]:
                     beds[key].append(i)
+        # the greedy first (a share of the time): whole coaches freed within the budget
+        start_from = assign if not b and not ignore_preferences else consolidate(
+            c, assign, None if ignore_preferences else b, start + GREEDY_SHARE * time_limit)
         problem = MatchProblem(
             prefs=tuple(tuple(ps) for ps in c.prefs), prio=tuple(tuple(ws) for ws in c.prio),
             openings=tuple(p.openings for p in c.posts), site=tuple(c.site_of), dorm=tuple(p.dorm for p in c.posts),
@@ -375,12 +460,17 @@ def match(scenario: Scenario, roads: Optional[DistanceProvider] = None, *, time_
             groups=tuple(tuple(ws) for ws in groups.values() if len(ws) > 1),
             signed=tuple((i, c.prefs[i][0]) for i, w in enumerate(c.workers) if w.signed is not None and c.prefs[i]),
             home=tuple(c.home), seats=c.seats, coach_cost=c.coach_cost,
-            budget=None if ignore_preferences else b, min_fill=len(assign), hint=assign, hub=tuple(c.hub))
+            budget=None if ignore_preferences else b, min_fill=len(assign), hint=start_from, hub=tuple(c.hub))
         left = max(0.5, time_limit - (_time.monotonic() - start))
         chosen = match_min_cost(problem, time_limit=left, seed=seed)
-        if chosen.status != "hint":
+        label = f"budget {'none' if ignore_preferences else b}"
+        if chosen.status != "hint" and proxy_cost(c, chosen.assign) <= proxy_cost(c, start_from):
             assign = chosen.assign
-            method = f"joint ({chosen.status}, budget {'none' if ignore_preferences else b})"
+            method = f"joint ({chosen.status}, {label})"
+        elif start_from != assign:
+            assign = start_from
+            method = f"joint (greedy, {label})"
+        if method != "deferred_acceptance":
             why = {i: r for i, r in why.items() if i not in assign}
             for i in range(len(c.workers)):
                 if i not in assign and i not in why:

@@ -11,7 +11,7 @@ import random
 import pytest
 
 from planner.contract import Scenario
-from planner.match import blocking, compile_match, deferred_acceptance, match
+from planner.match import blocking, compile_match, consolidate, deferred_acceptance, match, proxy_cost
 
 COUNTIES = ("410526", "410122", "410223", "411721", "411422", "411323")  # 滑县 中牟 尉氏 西平 睢县 西峡
 
@@ -120,6 +120,29 @@ def test_the_cost_falls_as_the_budget_of_blocking_pairs_grows(tiny):
     assert coaches(stable.assign) <= coaches(base.assign)
     assert coaches(loose.assign) < coaches(stable.assign)
     assert 0 < len(blocking(c, loose.assign)) <= 100
+
+
+def test_the_greedy_frees_coaches_within_each_budget_and_more_with_a_larger_one(tiny):
+    """Free openings at both sites: the stable match sends the best of both counties to the far
+    site's better wage; the greedy brings whole coaches home within the budget, never past it,
+    keeping every match (and the couple where it is), and a larger budget never costs more."""
+    sites = [tiny.site("F1"), {**tiny.site("F2", lat=33.30, lon=111.49), "name": "F2"}]
+    posts = [post(tiny, "NEAR1", 30, wage=5000, site="F1"), post(tiny, "NEAR2", 30, wage=6000, site="F2")]
+    workers = [worker(tiny, f"A{i}", "410122", level=1 + i % 3) for i in range(20)]  # 中牟, by F1
+    workers += [worker(tiny, f"B{i}", "411323", level=1 + i % 3) for i in range(20)]  # 西峡, by F2
+    workers[0]["group"] = workers[1]["group"] = "couple"
+    sc = _scenario(tiny, posts, workers, sites=sites)
+    c = compile_match(sc)
+    base, _ = deferred_acceptance(c)
+    costs = []
+    for budget in (0, 1, 5, 10, 40, None):
+        got = consolidate(c, base, budget, deadline=float("inf"))
+        assert len(got) == len(base)
+        assert budget is None or len(blocking(c, got)) <= budget
+        assert all(got[i] == base[i] for i in (0, 1) if i in base)
+        costs.append(proxy_cost(c, got))
+    assert costs == sorted(costs, reverse=True)
+    assert costs[0] == proxy_cost(c, base) > costs[-2]
 
 
 def test_signed_workers_are_kept_and_pending_ones_wait(tiny):
