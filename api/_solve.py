@@ -28,6 +28,37 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+#: this process's memory ceiling in MB (0: none), set by :func:`bounded`
+_MEMORY_MB = 0
+
+
+def out_of_memory(memory_mb: int) -> str:
+    """What a plan past its memory ceiling says, Chinese first."""
+    return (f"超出内存上限：求解本方案需要超过 {memory_mb} MB 内存（FANGANG_PLAN_MEMORY_MB），请检查订单人数或拆分方案。"
+            f"The plan needed more than its memory ceiling of {memory_mb} MB (FANGANG_PLAN_MEMORY_MB): check the "
+            f"orders' headcounts, or plan fewer orders at once")
+
+
+def bounded(target: Any, memory_mb: int, snapshot: dict[str, Any], time_limit: float, seed: int, queue: Any) -> None:
+    """Run ``target`` (:func:`run`, or a test's stand-in) in this process with its address space
+    limited to ``memory_mb`` MB: past it an allocation fails (``MemoryError``), the plan fails with
+    :func:`out_of_memory`'s message, and the service, in another process, goes on."""
+    global _MEMORY_MB
+    if memory_mb > 0:
+        import resource  # noqa: PLC0415
+
+        limit = memory_mb * 2**20
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        _MEMORY_MB = memory_mb
+    try:
+        target(snapshot, time_limit, seed, queue)
+    except MemoryError:
+        queue.put(("failed", out_of_memory(memory_mb)))
+
+
 class Cancelled(Exception):
     """The plan was cancelled while its task was computing (raised from a progress report)."""
 
@@ -132,5 +163,7 @@ def run(snapshot: dict[str, Any], time_limit: float, seed: int, queue: Any, watc
         queue.put(("done", plan.model_dump(mode="json", by_alias=True), violations))
     except Cancelled:
         raise
+    except MemoryError:
+        queue.put(("failed", out_of_memory(_MEMORY_MB) if _MEMORY_MB else "MemoryError: the solver ran out of memory"))
     except Exception as exc:  # noqa: BLE001  (everything goes back to the parent)
         queue.put(("failed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     #: Largest number of rows in one upload or one JSON submission.
     max_orders_per_request: int = Field(default=20_000, gt=0)
+    #: Largest unpacked size of an uploaded XLSX (its zip's members together), checked before it is read.
+    max_upload_unpacked_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    #: Memory ceiling of one plan's solver process, in MB (its address space; 0: none). Past it the
+    #: plan fails with a clear message and the service goes on.
+    plan_memory_mb: int = Field(default=6144, ge=0)
     #: How many plans may be solved at once (one process each).
     workers: int = Field(default=1, ge=1)
     #: Time limit of a plan when the request names none, and the largest one allowed (seconds).

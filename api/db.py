@@ -1,7 +1,9 @@
 """Engine, sessions and schema migrations.
 
 SQLite is tuned for a web server: WAL journal, a busy timeout, and ``BEGIN IMMEDIATE`` so that
-concurrent writers queue for the lock instead of failing on a stale snapshot.
+concurrent writers queue for the lock instead of failing on a stale snapshot. Statement
+parameters (workers' names, addresses, ID numbers) are never part of an error's text
+(``hide_parameters``), so no log carries them.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ def make_engine(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60},
-                               pool_size=20, max_overflow=40)
+                               pool_size=20, max_overflow=40, hide_parameters=True)
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+    return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True, hide_parameters=True)
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from typing import Any, Iterable, Optional
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -118,11 +120,71 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body(detail), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse(error_body("internal error; the service log has the details"),
-                            status_code=500)
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # a value the database cannot store that no check before caught (too long for its column,
+        # out of range): the caller's input, so a 422, not a 500; logged without the value
+        log.warning("database refused a value on %s %s: %s", request.method, request.url.path, _kind(exc))
+        msg = "数据库无法保存某个值（过长或超出范围） a value is too long or out of range for the database"
+        return JSONResponse(error_body(msg, [Problem("request", "", msg)]), status_code=422)
+
+    from .bounds import check_request  # noqa: PLC0415  (bounds uses ApiError from here)
+
+    # every route: ids and numbers beyond the database's integers, NUL characters, too long text
+    app.router.dependencies.append(Depends(check_request))
+    app.add_middleware(CatchAll)
+
+
+#: the answer to anything unexpected (no internals shown)
+INTERNAL = "internal error; the service log has the details"
+
+
+def _kind(exc: BaseException) -> str:
+    """An exception's kind and its causes' kinds, never its text (which may hold a statement's
+    parameters: workers' names, addresses, ID numbers)."""
+    kinds = []
+    seen: set[int] = set()
+    e: Optional[BaseException] = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        kinds.append(f"{type(e).__module__}.{type(e).__qualname__}")
+        e = e.__cause__ or e.__context__
+    return " <- ".join(kinds)
+
+
+def log_unexpected(method: str, path: str, exc: BaseException) -> None:
+    """Log an unexpected error once: where it happened (the traceback's frames) and what kind it
+    was, without the exception's text."""
+    frames = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
+    log.error("unexpected error on %s %s: %s\n%s", method, path, _kind(exc), frames.rstrip())
+
+
+class CatchAll:
+    """Anything a route raises that no handler answers becomes a 500 here, logged once by
+    :func:`log_unexpected` — and not raised on to the server, which would log it (with its text)
+    a second time."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watching_send)
+        except Exception as exc:  # noqa: BLE001
+            log_unexpected(scope.get("method", ""), scope.get("path", ""), exc)
+            if not started:
+                await JSONResponse(error_body(INTERNAL), status_code=500)(scope, receive, send)
 
 
 class BodySizeLimit:

@@ -68,9 +68,12 @@ class Runner:
 
     def __init__(self, sessions: sessionmaker[Session], *, workers: int = 1,
                  heartbeat_seconds: float = 2.0, stale_seconds: float = 20.0, poll_seconds: float = 0.2,
-                 target: Callable[..., None] = _solve.run, dask_scheduler: Optional[str] = None):
+                 target: Callable[..., None] = _solve.run, dask_scheduler: Optional[str] = None,
+                 memory_mb: int = 0):
         self.sessions = sessions
         self.target = target
+        #: each local solver process's memory ceiling (MB; 0: none); a Dask worker has its own
+        self.memory_mb = memory_mb
         self.workers = workers
         self.heartbeat_seconds = heartbeat_seconds
         self.stale_seconds = stale_seconds
@@ -208,7 +211,8 @@ class Runner:
             q, process = _on_dask(self._dask, plan_id, snapshot, time_limit, seed)
         else:
             q = self._ctx.Queue()
-            process = self._ctx.Process(target=self.target, args=(snapshot, time_limit, seed, q),
+            process = self._ctx.Process(target=_solve.bounded,
+                                        args=(self.target, self.memory_mb, snapshot, time_limit, seed, q),
                                         name=f"fangang-plan-{plan_id}", daemon=True)
         try:
             process.start()
@@ -233,8 +237,12 @@ class Runner:
         self._running.pop(run.plan_id, None)
         outcome = run.outcome
         if outcome is None:
-            self._finish(run.plan_id, "failed",
-                         error=f"the solver process ended unexpectedly (exit code {run.process.exitcode})")
+            code = run.process.exitcode
+            error = f"the solver process ended unexpectedly (exit code {code})"
+            if self.memory_mb and self._dask is None and code is not None and code < 0:
+                # killed by a signal: an allocation refused in native code aborts the process
+                error = f"{_solve.out_of_memory(self.memory_mb)} ({error}; perhaps past the ceiling)"
+            self._finish(run.plan_id, "failed", error=error)
         elif outcome[0] == "done":
             _, plan, violations = outcome
             if violations:

@@ -21,9 +21,10 @@ from pydantic import ValidationError
 
 from planner.contract import SHANGHAI, Location, Order, Post, Worker
 from planner.errors import Problem
-from planner.read import ORDER_HEADERS, read_table, validation_problems
+from planner.read import ORDER_HEADERS, validation_problems
 
 from . import models as m
+from .bounds import read_upload
 from .orders import resolve_county, resolved
 from .reference import get_location, set_location
 from .schemas import MatchWorkerIn, MatchWorkerOut
@@ -254,13 +255,14 @@ def _trades(text: str) -> dict[str, Any]:
     return out
 
 
-def parse_upload(data: bytes, filename: str, max_rows: int) -> tuple[list[MatchWorkerIn], list[str], list[Problem], int]:
+def parse_upload(data: bytes, filename: str, max_rows: int, max_unpacked: int = 64 * 2**20
+                 ) -> tuple[list[MatchWorkerIn], list[str], list[Problem], int]:
     """Read a CSV/XLSX of registered workers (English or Chinese headers, see :data:`WORKER_HEADERS`).
 
     Returns the workers, each one's row label ("row 5"), every problem found (row, field, why) and
     the number of data rows. An agency column is ignored. A screening column's empty cell is
     pending; with no screening column at all, workers are cleared (the contract's default)."""
-    rows = read_table(data, filename)
+    rows = read_upload(data, filename, max_rows, max_unpacked)
     if len(rows) > max_rows:
         return [], [], [Problem(filename, "file", f"{len(rows)} rows; at most {max_rows} per upload")], len(rows)
     headers: dict[str, Optional[str]] = {}

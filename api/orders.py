@@ -14,9 +14,10 @@ from pydantic import ValidationError
 
 from planner.contract import Location, Order, as_shanghai
 from planner.errors import Problem
-from planner.read import check_orders, parse_order_rows, read_table, validation_problems
+from planner.read import check_orders, parse_order_rows, validation_problems
 
 from . import models as m
+from .bounds import MAX_ADDRESS, MAX_HEADCOUNT, MAX_NAME, MAX_NOTE, MAX_PLACE_NAME, lengths_problems, read_upload
 from .reference import _extra, get_location, set_location
 from .schemas import OrderDetail, OrderIn, OrderOut, WorkerIn, WorkerOut
 from .security import Protector, mask_id_number, mask_phone
@@ -156,6 +157,20 @@ def duplicate_problems(refs: Sequence[Optional[str]], wheres: Sequence[str], sto
     return out
 
 
+def bound_problems(order: Order, where: str) -> list[Problem]:
+    """What a real park never has: more than :data:`~api.bounds.MAX_HEADCOUNT` workers in one
+    order, an address, a place name, a site or a note longer than its limit."""
+    out = []
+    if order.headcount > MAX_HEADCOUNT:
+        out.append(Problem(where, "headcount", f"人数超过上限：每个订单最多 {MAX_HEADCOUNT} 人 (at most "
+                                               f"{MAX_HEADCOUNT} workers per order; split a larger group "
+                                               f"into several orders)"))
+    return out + lengths_problems([
+        (where, "origin.address", order.origin.address, MAX_ADDRESS),
+        (where, "origin.name", order.origin.name, MAX_PLACE_NAME),
+        (where, "site", order.site, MAX_NAME), (where, "note", order.note, MAX_NOTE)])
+
+
 def prepare(items: Sequence[OrderIn], agency: str, sites: set[str], labels: Optional[Sequence[str]] = None,
             stored: Optional[dict[str, int]] = None) -> tuple[list[Order], list[Problem]]:
     """Validate request orders as contract orders of ``agency``; every problem, with where it is.
@@ -191,6 +206,10 @@ def prepare(items: Sequence[OrderIn], agency: str, sites: set[str], labels: Opti
             order = Order.model_validate(data)
         except ValidationError as exc:
             problems.extend(validation_problems(exc, where))
+            continue
+        bounds = bound_problems(order, where)
+        if bounds:
+            problems.extend(bounds)
             continue
         orders.append(order)
         wheres.append(where)
@@ -251,6 +270,9 @@ def apply_patch(row: m.Order, changes: dict[str, Any], sites: set[str]) -> list[
         order = Order.model_validate(merged)
     except ValidationError as exc:
         return validation_problems(exc, where)
+    bounds = bound_problems(order, where)
+    if bounds:
+        return bounds
     if "site" in changes or "origin" in changes:
         problems = check_orders([order], sites, [where])
         if problems:
@@ -280,15 +302,15 @@ def _headers_for(field: str) -> set[str]:
 
 
 def parse_upload(data: bytes, filename: str, agency: str, sites: set[str], max_rows: int,
-                 stored: Optional[Callable[[list[Optional[str]]], dict[str, int]]] = None
-                 ) -> tuple[list[tuple[Order, Optional[str]]], list[Problem], int]:
+                 stored: Optional[Callable[[list[Optional[str]]], dict[str, int]]] = None,
+                 max_unpacked: int = 64 * 2**20) -> tuple[list[tuple[Order, Optional[str]]], list[Problem], int]:
     """Read an uploaded CSV/XLSX of orders for ``agency``.
 
     Returns the orders with their own reference (the file's id column, if any), every problem
     found (row, field, why), and the number of data rows. The agency column, if present, is
     ignored: orders are always the caller's.
     """
-    rows = read_table(data, filename)
+    rows = read_upload(data, filename, max_rows, max_unpacked)
     if len(rows) > max_rows:
         return [], [Problem(filename, "file", f"{len(rows)} rows; at most {max_rows} per upload")], len(rows)
     agency_headers, id_headers = _headers_for("agency"), _headers_for("id")
@@ -311,8 +333,13 @@ def parse_upload(data: bytes, filename: str, agency: str, sites: set[str], max_r
     for d in dicts:
         row_no = int(d.pop(_ROW_KEY, 0))
         order = Order.model_validate(d)
+        where = f"row {row_no}" + (f" ({order.id})" if has_id else "")
+        bounds = bound_problems(order, where)
+        if bounds:
+            problems += bounds
+            continue
         orders.append((order, order.id if has_id else None))
-        wheres.append(f"row {row_no}" + (f" ({order.id})" if has_id else ""))
+        wheres.append(where)
     if orders:
         problems += check_orders([o for o, _ in orders], sites, wheres)
     if has_id:
@@ -345,11 +372,12 @@ _SCREENING_WORDS = {"cleared": "cleared", "已通过": "cleared", "通过": "cle
                     "failed": "failed", "未通过": "failed", "不合格": "failed"}
 
 
-def parse_roster(data: bytes, filename: str, max_rows: int) -> tuple[list[WorkerIn], list[Problem]]:
+def parse_roster(data: bytes, filename: str, max_rows: int,
+                 max_unpacked: int = 64 * 2**20) -> tuple[list[WorkerIn], list[Problem]]:
     """Read a roster table (English or Chinese headers: 姓名/身份证号/电话/户籍地址/筛查/筛查有效期)."""
     from datetime import date  # noqa: PLC0415
 
-    rows = read_table(data, filename)
+    rows = read_upload(data, filename, max_rows, max_unpacked)
     if len(rows) > max_rows:
         return [], [Problem(filename, "file", f"{len(rows)} rows; at most {max_rows} per upload")]
     headers = {h: _ROSTER_ALIASES.get(_header_key(h)) for r in rows for h in r}

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_valida
 
 from planner.contract import SHANGHAI, Location
 
+from .bounds import MAX_ADDRESS, MAX_HEADCOUNT, MAX_INT, MAX_NAME
+
 #: times in answers are shown in Asia/Shanghai, as the contract writes them
 LocalTime = Annotated[datetime, PlainSerializer(lambda v: v.astimezone(SHANGHAI).isoformat(), return_type=str)]
 
@@ -86,7 +88,7 @@ class WorkerIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     id_number: Optional[str] = Field(default=None, description="身份证号, 15 or 18 characters")
     phone: Optional[str] = None
-    hometown: Optional[str] = Field(default=None, max_length=500)
+    hometown: Optional[str] = Field(default=None, max_length=MAX_ADDRESS)
     screening: Screening = "pending"
     screening_valid_until: Optional[datetime] = None
 
@@ -100,7 +102,7 @@ class WorkerPatch(BaseModel):
     name: Optional[str] = Field(default=None, min_length=1, max_length=100)
     id_number: Optional[str] = None
     phone: Optional[str] = None
-    hometown: Optional[str] = None
+    hometown: Optional[str] = Field(default=None, max_length=MAX_ADDRESS)
     screening: Optional[Screening] = None
     screening_valid_until: Optional[datetime] = None
 
@@ -135,10 +137,11 @@ class OrderIn(BaseModel):
     id: Optional[str] = Field(default=None, max_length=100)
     agency: Optional[str] = Field(default=None, description="ignored: the caller's agency is used")
     origin: Location
-    site: str
-    headcount: Optional[int] = Field(default=None, ge=0)
-    cleared: Optional[int] = Field(default=None, ge=0)
-    failed: int = Field(default=0, ge=0)
+    site: str = Field(max_length=MAX_NAME)
+    headcount: Optional[int] = Field(default=None, ge=0, le=MAX_HEADCOUNT,
+                                     description=f"at most {MAX_HEADCOUNT} workers per order")
+    cleared: Optional[int] = Field(default=None, ge=0, le=MAX_HEADCOUNT)
+    failed: int = Field(default=0, ge=0, le=MAX_HEADCOUNT)
     earliest_departure: datetime
     arrive_by: datetime
     screening_valid_until: Optional[datetime] = None
@@ -159,10 +162,11 @@ class OrderPatch(BaseModel):
 
     id: Optional[str] = Field(default=None, max_length=100, description="your reference")
     origin: Optional[Location] = None
-    site: Optional[str] = None
-    headcount: Optional[int] = Field(default=None, ge=0)
-    cleared: Optional[int] = Field(default=None, ge=0)
-    failed: Optional[int] = Field(default=None, ge=0)
+    site: Optional[str] = Field(default=None, max_length=MAX_NAME)
+    headcount: Optional[int] = Field(default=None, ge=0, le=MAX_HEADCOUNT,
+                                     description=f"at most {MAX_HEADCOUNT} workers per order")
+    cleared: Optional[int] = Field(default=None, ge=0, le=MAX_HEADCOUNT)
+    failed: Optional[int] = Field(default=None, ge=0, le=MAX_HEADCOUNT)
     earliest_departure: Optional[datetime] = None
     arrive_by: Optional[datetime] = None
     screening_valid_until: Optional[datetime] = None
@@ -175,8 +179,8 @@ class ScreeningUpdate(BaseModel):
         {"cleared": 40, "failed": 0, "screening_valid_until": "2027-02-13T08:00:00+08:00"},
         {"status": "cleared", "workers": [1, 2], "screening_valid_until": "2027-02-13T08:00:00+08:00"}]})
 
-    cleared: Optional[int] = Field(default=None, ge=0)
-    failed: Optional[int] = Field(default=None, ge=0)
+    cleared: Optional[int] = Field(default=None, ge=0, le=MAX_HEADCOUNT)
+    failed: Optional[int] = Field(default=None, ge=0, le=MAX_HEADCOUNT)
     status: Optional[Screening] = None
     workers: Optional[list[int]] = None
     screening_valid_until: Optional[datetime] = None
@@ -220,7 +224,7 @@ class PlanIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"time_limit": 60}, {"time_limit": 30, "base_plan": 3}]})
 
     time_limit: Optional[float] = Field(default=None, gt=0, description="seconds; default from settings")
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=MAX_INT, description="the solver's random seed")
     base_plan: Optional[int] = Field(
         default=None, description="keep this plan's dispatched trips; default: the latest done plan")
     keep_dispatched: bool = Field(default=True, description="false: plan everything afresh, ignoring dispatched trips")

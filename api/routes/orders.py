@@ -20,6 +20,7 @@ from planner.errors import InputError, Problem
 from .. import idempotency as idem
 from .. import models as m
 from .. import orders as svc
+from ..bounds import MAX_HEADCOUNT
 from ..deps import Agency, CurrentUser, ProtectorDep, SessionDep, SettingsDep
 from ..errors import ApiError
 from ..reference import site_ids
@@ -78,15 +79,19 @@ def _stored_refs(session: SessionDep, agency_id: int, refs: list[Optional[str]])
 
 def _store(session: SessionDep, user: m.Principal, rows: list[m.Order], key: Optional[str], digest: str,
            upload: Optional[tuple[str, str]] = None) -> JSONResponse:
-    """Store new orders and the idempotency record in one transaction; 201 with the orders."""
-    session.add_all(rows)
-    session.flush()
-    body = OrdersCreated(created=len(rows), orders=[svc.order_out(r) for r in rows]).model_dump(mode="json")
-    if upload is not None:
-        session.add(m.OrderUpload(agency_id=user.id, sha256=upload[0], filename=upload[1][:300],
-                                  orders=[r.id for r in rows]))
-    idem.remember(session, user, key, digest, 201, body)
+    """Store new orders and the idempotency record in one transaction; 201 with the orders.
+
+    Two identical submissions at once (the same ids, file or key): the second's insert meets the
+    first's unique rows — at the flush on PostgreSQL, at the commit on SQLite — and is answered
+    409, or with the first answer when it carried the same ``Idempotency-Key``."""
     try:
+        session.add_all(rows)
+        session.flush()
+        body = OrdersCreated(created=len(rows), orders=[svc.order_out(r) for r in rows]).model_dump(mode="json")
+        if upload is not None:
+            session.add(m.OrderUpload(agency_id=user.id, sha256=upload[0], filename=upload[1][:300],
+                                      orders=[r.id for r in rows]))
+        idem.remember(session, user, key, digest, 201, body)
         session.commit()
     except IntegrityError:
         session.rollback()  # the same key (or the same ids, or the same file) won a race
@@ -117,6 +122,10 @@ def create_orders(session: SessionDep, user: Agency, protector: ProtectorDep, se
     stored = _stored_refs(session, user.id, [o.id for o in orders])
     contract, problems = svc.prepare(orders, user.name, sites, stored=stored)
     if problems:
+        if stored and key is not None:  # the same request with this key may have just been stored
+            again = idem.replay(session, user, key, digest)
+            if again is not None:
+                return again
         raise ApiError(422, f"{len(problems)} problem(s) in the orders; nothing was stored", problems)
     rows = [svc.new_order(c, user, item.id, item.workers or [], protector) for c, item in zip(contract, orders)]
     return _store(session, user, rows, key, digest)
@@ -142,23 +151,20 @@ def upload_orders(session: SessionDep, user: Agency, protector: ProtectorDep, se
     if not data:
         raise ApiError(422, "the file is empty", [Problem(filename, "file", "the file is empty")])
     sha = hashlib.sha256(data).hexdigest()
-    before = session.scalar(select(m.OrderUpload).where(m.OrderUpload.agency_id == user.id, m.OrderUpload.sha256 == sha))
-    if before is not None:
-        kept = list(session.scalars(select(m.Order.id).where(m.Order.id.in_(before.orders))))
-        if kept:
-            raise ApiError(409, f"this file was already uploaded ({before.filename!r}, "
-                                f"{before.created_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}) as orders "
-                                f"{', '.join(map(str, kept[:20]))}{' …' if len(kept) > 20 else ''}; nothing was "
-                                f"stored again. Change those orders with PATCH /v1/orders/{{id}}, or withdraw "
-                                f"them first to upload the file anew")
-        session.delete(before)  # its orders were all withdrawn: the file may come again
-        session.flush()
+    again = _uploaded_before(session, user, sha, key, digest, forget=True)
+    if again is not None:
+        return again
     try:
         parsed, problems, n_rows = svc.parse_upload(data, filename, user.name, sites, settings.max_orders_per_request,
-                                                    stored=lambda refs: _stored_refs(session, user.id, refs))
+                                                    stored=lambda refs: _stored_refs(session, user.id, refs),
+                                                    max_unpacked=settings.max_upload_unpacked_bytes)
     except InputError as exc:
         raise ApiError(422, f"cannot read {filename}: {exc}", exc.problems) from None
     if problems:
+        # the same file, stored by a request running at the same moment: 409 or its answer, as above
+        again = _uploaded_before(session, user, sha, key, digest, forget=False)
+        if again is not None:
+            return again
         bad_rows = len({p.where for p in problems})
         raise ApiError(422, f"{filename}: {len(problems)} problem(s) in {bad_rows} row(s) of {n_rows}; "
                             f"nothing was stored", problems)
@@ -166,6 +172,30 @@ def upload_orders(session: SessionDep, user: Agency, protector: ProtectorDep, se
         raise ApiError(422, f"{filename} has no order rows")
     rows = [svc.new_order(order, user, ref, [], protector) for order, ref in parsed]
     return _store(session, user, rows, key, digest, upload=(sha, filename))
+
+
+def _uploaded_before(session: SessionDep, user: m.Principal, sha: str, key: Optional[str], digest: str,
+                     forget: bool) -> Optional[JSONResponse]:
+    """A file this agency uploaded before whose orders still exist: 409 naming them, or the first
+    answer when this is the same request with the same ``Idempotency-Key``. When its orders were
+    all withdrawn the file may come again (``forget``: its record is dropped)."""
+    before = session.scalar(select(m.OrderUpload).where(m.OrderUpload.agency_id == user.id, m.OrderUpload.sha256 == sha))
+    if before is None:
+        return None
+    kept = list(session.scalars(select(m.Order.id).where(m.Order.id.in_(before.orders))))
+    if kept:
+        again = idem.replay(session, user, key, digest)
+        if again is not None:
+            return again
+        raise ApiError(409, f"this file was already uploaded ({before.filename!r}, "
+                            f"{before.created_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}) as orders "
+                            f"{', '.join(map(str, kept[:20]))}{' …' if len(kept) > 20 else ''}; nothing was "
+                            f"stored again. Change those orders with PATCH /v1/orders/{{id}}, or withdraw "
+                            f"them first to upload the file anew")
+    if forget:
+        session.delete(before)  # its orders were all withdrawn: the file may come again
+        session.flush()
+    return None
 
 
 @router.get("", response_model=list[OrderOut], summary="List orders (an agency: its own)")
@@ -235,6 +265,10 @@ def put_workers(order_id: int, workers: list[WorkerIn], session: SessionDep, use
     row = _visible(session, user, order_id)
     if not workers:
         raise ApiError(422, "a roster lists at least one worker (to drop the roster, set counts with PATCH)")
+    if len(workers) > MAX_HEADCOUNT:
+        msg = (f"名单人数超过上限：每个订单最多 {MAX_HEADCOUNT} 人 (a roster of {len(workers)} workers; at most "
+               f"{MAX_HEADCOUNT} per order: split it into several orders)")
+        raise ApiError(422, msg, [Problem("body", "workers", msg)])
     row.workers = [svc.new_worker(w, protector) for w in workers]
     svc.sync_counts(row)
     session.commit()
@@ -254,7 +288,8 @@ def upload_workers(order_id: int, session: SessionDep, user: CurrentUser, protec
     data = file.file.read()
     filename = file.filename or "roster.csv"
     try:
-        workers, problems = svc.parse_roster(data, filename, settings.max_orders_per_request)
+        workers, problems = svc.parse_roster(data, filename, settings.max_orders_per_request,
+                                             settings.max_upload_unpacked_bytes)
     except InputError as exc:
         raise ApiError(422, f"cannot read {filename}: {exc}", exc.problems) from None
     if problems:

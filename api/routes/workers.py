@@ -110,7 +110,8 @@ def upload_workers(session: SessionDep, user: Agency, protector: ProtectorDep, s
     if not data:
         raise ApiError(422, "the file is empty", [Problem(filename, "file", "the file is empty")])
     try:
-        items, labels, problems, n_rows = svc.parse_upload(data, filename, settings.max_orders_per_request)
+        items, labels, problems, n_rows = svc.parse_upload(data, filename, settings.max_orders_per_request,
+                                                           settings.max_upload_unpacked_bytes)
     except InputError as exc:
         raise ApiError(422, f"cannot read {filename}: {exc}", exc.problems) from None
     if items:  # the rows that read well are checked too: every bad row is named at once
