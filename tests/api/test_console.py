@@ -354,3 +354,22 @@ def test_the_fleet_shows_its_windows_in_shanghai_time_and_a_coordinator_changes_
     assert r.status_code == 200 and "可用起 available_from" in r.text
     vt = {v["id"]: v for v in client.get("/v1/reference/fleet", headers=coordinator).json()}["coach53"]
     assert vt["available_until"].startswith("2027-02-20T18:00")
+
+
+def test_a_plan_the_checker_refused_lists_its_findings_with_each_rule_in_chinese(client, coordinator):
+    """A failed plan's page lists the checker's findings: the rule in Chinese with its code, the trip
+    and the checker's own words."""
+    from api import models as m
+
+    with client.app.state.sessions.begin() as session:
+        who = session.query(m.Principal).filter_by(role="coordinator").first()
+        job = m.PlanJob(status="failed", created_by=who.id, time_limit=2, snapshot={"scenario": {}},
+                        error="the plan failed the checker (1 violation; first: [seats] …); it is not served",
+                        violations=[{"rule": "seats", "trip": "T0007", "message": "60 aboard, 53 seats"}])
+        session.add(job)
+        session.flush()
+        plan_id = job.id
+    sign_in(client, coordinator)
+    view = client.get(f"/console/plans/{plan_id}").text
+    assert 'id="violations"' in view and "超员" in view and "seats" in view and "T0007" in view
+    assert "60 aboard, 53 seats" in view and "未通过检查" in view
