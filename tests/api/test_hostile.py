@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import threading
 import zipfile
 from typing import Any
@@ -98,8 +99,12 @@ def test_a_number_beyond_range_is_a_422_naming_the_field(client, coordinator, ag
     assert r.status_code == 422 and _problem_fields(r) == {"intake_per_day"}, r.text
     r = client.put("/v1/reference", json=f.reference(fleet=[coach]), headers=coordinator)
     assert r.status_code == 422 and _problem_fields(r) == {"fleet[0].seats"}, r.text
-    fleet = {v["id"]: v["seats"] for v in client.get("/v1/reference/fleet", headers=coordinator).json()}
-    assert fleet == {"coach53": 53, "coach35": 35}  # nothing changed
+    sign_in(client, coordinator)  # the console's forms: the same bound, said on the page
+    page = client.get("/console/reference").text
+    r = client.post("/console/reference/fleet/coach53", data={"csrf": csrf_of(page), "count": str(PG_BIG)})
+    assert r.status_code == 422 and "输入有误" in r.text and "count" in r.text, r.text[:300]
+    fleet = {v["id"]: (v["seats"], v["count"]) for v in client.get("/v1/reference/fleet", headers=coordinator).json()}
+    assert fleet == {"coach53": (53, 3), "coach35": (35, 2)}  # nothing changed
 
 
 # ------------------------------------------------------------------ counties
@@ -180,6 +185,7 @@ def _xlsx_bomb(rows: int) -> bytes:
             data = src.read(item)
             if item.filename == "xl/worksheets/sheet1.xml":
                 head, tail = data.split(b"<sheetData>")[0], b"</sheetData>" + data.split(b"</sheetData>")[-1]
+                head = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:H%d"' % (rows + 1), head)
                 body = b"<row><c><v>1</v></c></row>" * rows
                 data = head + b"<sheetData>" + body + tail
             dst.writestr(item.filename, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
