@@ -84,6 +84,16 @@ def _errors_of(op: dict[str, Any], path: str, method: str, role: bool) -> set[in
     return out
 
 
+def _fmt_values(op: dict[str, Any]) -> set[str]:
+    """The values the ``fmt`` path parameter may take (its enum)."""
+    for p in op.get("parameters", []):
+        if p.get("name") == "fmt":
+            schema = p.get("schema", {})
+            options = [schema, *schema.get("anyOf", [])]
+            return {str(v) for o in options for v in o.get("enum", [o["const"]] if "const" in o else [])}
+    return set()
+
+
 def annotate(doc: dict[str, Any], app: FastAPI) -> None:
     """Rewrite ``doc`` (the generated OpenAPI document of ``app``) in place."""
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
@@ -103,6 +113,9 @@ def annotate(doc: dict[str, Any], app: FastAPI) -> None:
                     ok = responses.setdefault("200", {})
                     ok["description"] = " or ".join(types.values())
                     ok["content"] = {t: {"schema": {"type": "string", "format": "binary"}} for t in types}
+                    if "json" in _fmt_values(op):  # report.json, worker-posts.json: the same as JSON
+                        ok["content"]["application/json"] = {"schema": {"type": "object"}}
+                        ok["description"] += " or JSON"
     text = repr(doc.get("paths"))
     for name in ("HTTPValidationError", "ValidationError"):
         if f"#/components/schemas/{name}'" not in text:

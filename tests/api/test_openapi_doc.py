@@ -39,8 +39,10 @@ def test_exports_are_documented_as_files():
     """CSV/XLSX exports answer text/csv or the XLSX type, PDFs application/pdf — not JSON."""
     doc = _doc()
     for path in ("/v1/plans/{plan_id}/manifests.{fmt}", "/v1/plans/{plan_id}/boarding.{fmt}",
-                 "/v1/plans/{plan_id}/report.{fmt}", "/v1/plans/{plan_id}/notify.{fmt}"):
+                 "/v1/plans/{plan_id}/notify.{fmt}"):
         assert set(doc["paths"][path]["get"]["responses"]["200"]["content"]) == {"text/csv", XLSX}, path
+    for path in ("/v1/plans/{plan_id}/report.{fmt}", "/v1/plans/{plan_id}/worker-posts.{fmt}"):  # also .json
+        assert set(doc["paths"][path]["get"]["responses"]["200"]["content"]) == {"text/csv", XLSX, "application/json"}
     for path in ("/v1/plans/{plan_id}/manifests.pdf", "/v1/plans/{plan_id}/dispatch.pdf"):
         assert set(doc["paths"][path]["get"]["responses"]["200"]["content"]) == {"application/pdf"}, path
     assert set(doc["paths"]["/v1/orders/{order_id}"]["delete"]["responses"]["204"]) == {"description"}
