@@ -18,8 +18,9 @@ def run(snapshot: dict[str, Any], time_limit: float, seed: int, queue: Any) -> N
 
     def grow(*_: Any, **__: Any) -> Any:
         held = []
-        while True:  # 64 MB at a time, each touched so that it is really used
-            held.append(bytearray(64 * 1024 * 1024))
+        for _ in range(48):  # 64 MB at a time, each touched so that it is really used; at most 3 GB,
+            held.append(bytearray(64 * 1024 * 1024))  # so that without a ceiling it cannot eat the machine
+        raise MemoryError("3 GB taken and no ceiling met")
 
     import planner
 
