@@ -31,8 +31,11 @@ from planner.contract import SHANGHAI, Scenario
 from planner.labels import PHASES, PURPOSES, REASONS, STATUSES, WARNINGS, detail, field, local, problem, rule, word
 from planner.plan_map import layers, to_html
 
+from . import downloads as dl
 from . import exports as ex
 from . import models as m
+from . import plans as plans_svc
+from . import publish as pb
 from . import reference as ref
 from .errors import ApiError, problem_json
 from .plans import agency_orders, agency_view, dispatched, plan_document, seen
@@ -238,14 +241,9 @@ def console(request: Request) -> Response:
 
 @router.post("/console/plans")
 def start_plan(request: Request, time_limit: float = Form(30.0), csrf: str = Form("")) -> Response:
-    from .routes.plans import new_job  # noqa: PLC0415
-
     state, user = _form(request, csrf, "coordinator", "only a park coordinator may start a plan")
     with request.app.state.sessions() as session:
-        job = new_job(session, user, request.app.state.settings, PlanIn(time_limit=time_limit))
-        session.add(job)
-        session.commit()
-        plan_id = job.id
+        plan_id = plans_svc.start_job(session, user, request.app.state.settings, PlanIn(time_limit=time_limit)).id
     request.app.state.runner.wake()
     return RedirectResponse(f"/console/plans/{plan_id}", status_code=303)
 
@@ -340,39 +338,40 @@ def _match_context(request: Request, job: m.PlanJob, doc: dict[str, Any], user: 
 @router.get("/console/plans/{plan_id}/files/{name}.{fmt}")
 def download(request: Request, plan_id: int, name: str, fmt: str) -> Response:
     """The plan's outputs for the signed-in user, as the JSON API gives them (same scope rules)."""
-    from .routes import exports as routes  # noqa: PLC0415
-    from .routes.plans import get_plan_json  # noqa: PLC0415
-
     _, user = _signed_in(request)
     _job(request, plan_id, user)
     protector = request.app.state.protector
     with request.app.state.sessions() as session:
         if (name, fmt) == ("plan", "json"):
-            return get_plan_json(plan_id, session, user)
-        handlers = {"manifests": lambda: routes.manifests(plan_id, fmt, session, user, protector),  # type: ignore[arg-type]
-                    "train-manifests": lambda: routes.train_manifests(plan_id, fmt, session, user, protector),  # type: ignore[arg-type]
-                    "boarding": lambda: routes.boarding(plan_id, fmt, session, user),  # type: ignore[arg-type]
-                    "report": lambda: routes.report(plan_id, fmt, session, user),  # type: ignore[arg-type]
-                    "worker-posts": lambda: routes.worker_posts(plan_id, fmt, session, user)}  # type: ignore[arg-type]
+            return dl.plan_json(session, plan_id, user).response()
         if fmt == "pdf" and name in ("manifests", "dispatch"):
-            from .routes import printouts  # noqa: PLC0415
-
             if name == "manifests":
-                return printouts.manifests_pdf(plan_id, session, user, protector)
+                return dl.manifests_pdf(session, plan_id, user, protector).response()
             if user.role != "coordinator":
                 raise ApiError(403, "the dispatch sheets are the park coordinator's")
-            return printouts.dispatch_pdf(plan_id, session, user)
+            return dl.dispatch_pdf(session, plan_id).response()
         if name == "notify" and fmt in ("csv", "xlsx"):
-            from .routes.publish import notify  # noqa: PLC0415
-
-            return notify(plan_id, fmt, session, user)  # type: ignore[arg-type]
+            return dl.notify(session, plan_id, fmt, user).response()
         if name == "schedule":
             if user.role != "coordinator":
                 raise ApiError(403, "the operators' schedule is the park coordinator's")
-            return routes.schedule(plan_id, fmt, session, user)  # type: ignore[arg-type]
-        if name not in handlers or fmt not in ("csv", "xlsx", "json"):
+            if fmt not in ("csv", "xlsx"):
+                raise ApiError(404, f"no download {name}.{fmt}")
+            return dl.schedule(session, plan_id, fmt).response()
+        if name not in _FILES or fmt not in ("csv", "xlsx", "json") \
+                or (fmt == "json" and name not in ("report", "worker-posts")):
             raise ApiError(404, f"no download {name}.{fmt}")
-        return handlers[name]()
+        out = _FILES[name](session, plan_id, fmt, user, protector)
+        return JSONResponse(out) if isinstance(out, dict) else out.response()
+
+
+#: the console's downloads by name (the same service functions as the JSON routes)
+_FILES: dict[str, Any] = {
+    "manifests": lambda s, p, f, u, pr: dl.manifests(s, p, f, u, pr),
+    "train-manifests": lambda s, p, f, u, pr: dl.train_manifests(s, p, f, u, pr),
+    "boarding": lambda s, p, f, u, pr: dl.boarding(s, p, f, u),
+    "report": lambda s, p, f, u, pr: dl.report(s, p, f, u),
+    "worker-posts": lambda s, p, f, u, pr: dl.worker_posts(s, p, f, u)}
 
 
 # ------------------------------------------------------------------ the timeline
@@ -467,36 +466,28 @@ def timeline(doc: dict[str, Any], trains: list[dict[str, Any]],
 
 @router.post("/console/plans/{plan_id}/trips/{trip_id}/dispatch")
 def dispatch(request: Request, plan_id: int, trip_id: str, csrf: str = Form(""), undo: str = Form("")) -> Response:
-    from .routes.plans import dispatch_trip, undispatch_trip  # noqa: PLC0415
-
     state, user = _form(request, csrf, "coordinator", "only a park coordinator dispatches trips")
     with request.app.state.sessions() as session:
-        (undispatch_trip if undo else dispatch_trip)(plan_id, trip_id, session, user)
+        plans_svc.set_dispatched(session, plan_id, trip_id, user, on=not undo)
     return RedirectResponse(f"/console/plans/{plan_id}#timeline", status_code=303)
 
 
 @router.post("/console/plans/{plan_id}/replan")
 def replan(request: Request, plan_id: int, time_limit: float = Form(30.0), csrf: str = Form("")) -> Response:
     """A new plan keeping this plan's dispatched trips as they are."""
-    from .routes.plans import new_job  # noqa: PLC0415
-
     state, user = _form(request, csrf, "coordinator", "only a park coordinator may re-plan")
     with request.app.state.sessions() as session:
-        job = new_job(session, user, request.app.state.settings, PlanIn(time_limit=time_limit, base_plan=plan_id))
-        session.add(job)
-        session.commit()
-        new_id = job.id
+        new_id = plans_svc.start_job(session, user, request.app.state.settings,
+                                     PlanIn(time_limit=time_limit, base_plan=plan_id)).id
     request.app.state.runner.wake()
     return RedirectResponse(f"/console/plans/{new_id}", status_code=303)
 
 
 @router.post("/console/plans/{plan_id}/cancel")
 def cancel(request: Request, plan_id: int, csrf: str = Form("")) -> Response:
-    from .routes.plans import cancel_plan  # noqa: PLC0415
-
     state, user = _form(request, csrf, "coordinator", "only a park coordinator cancels a plan")
     with request.app.state.sessions() as session:
-        cancel_plan(plan_id, session, user, request.app.state.runner)
+        plans_svc.cancel_job(session, plan_id, user, request.app.state.runner)
     return RedirectResponse(f"/console/plans/{plan_id}", status_code=303)
 
 
@@ -832,8 +823,6 @@ def upload_workers_form(request: Request, file: UploadFile, csrf: str = Form("")
 def _publish_context(request: Request, job: m.PlanJob, user: m.Principal) -> dict[str, Any]:
     """The plan view's 现行 in force badge, the stable trip refs for the trip table and the counts of
     its difference from the plan in force (the same service function as ``/v1/plans/{id}/diff``)."""
-    from . import publish as pb  # noqa: PLC0415
-    from .routes.publish import diff_of  # noqa: PLC0415
 
     out: dict[str, Any] = {"in_force": None, "version": None, "difference": None, "difference_error": None,
                            "refs": {}}
@@ -843,7 +832,7 @@ def _publish_context(request: Request, job: m.PlanJob, user: m.Principal) -> dic
         out["version"] = pub.version if pub is not None else None
         out["in_force"] = pb.publication_dict(session, current) if current is not None else None
         try:
-            out["difference"] = diff_of(session, job.id, user)
+            out["difference"] = pb.diff_of(session, job.id, user)
             out["refs"] = out["difference"]["refs"]
         except ApiError as exc:
             out["difference_error"] = exc.detail
@@ -855,7 +844,6 @@ def _publish_context(request: Request, job: m.PlanJob, user: m.Principal) -> dic
 @router.post("/console/plans/{plan_id}/publish")
 def publish_form(request: Request, plan_id: int, csrf: str = Form("")) -> Response:
     """Publish a done plan as the plan in force (the same function as ``POST /v1/plans/{id}/publish``)."""
-    from . import publish as pb  # noqa: PLC0415
 
     state, user = _form(request, csrf, "coordinator", "only a park coordinator publishes a plan")
     with request.app.state.sessions() as session:
@@ -870,13 +858,12 @@ def publish_form(request: Request, plan_id: int, csrf: str = Form("")) -> Respon
 def difference_page(request: Request, plan_id: int, base: Optional[int] = None) -> Response:
     """与现行方案对比: trips added, removed, retimed, and every changed boarding (per order and
     rostered worker), with the notify downloads."""
-    from .routes.publish import diff_of  # noqa: PLC0415
 
     state, user = _signed_in(request)
     job = _job(request, plan_id, user)
     with request.app.state.sessions() as session:
         try:
-            d = diff_of(session, plan_id, user, base if user.role == "coordinator" else None)
+            d = pb.diff_of(session, plan_id, user, base if user.role == "coordinator" else None)
             error = None
         except ApiError as exc:
             if exc.status == 404:

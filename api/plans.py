@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import copy
+import time
+from datetime import datetime
 from typing import Any, Optional
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from planner.contract import Scenario
+from planner.contract import SHANGHAI, Scenario, as_shanghai
+from planner.errors import Problem
 from planner.read import validation_problems
 
 from . import models as m
@@ -17,6 +20,7 @@ from .errors import ApiError
 from .matching import snapshot_people, with_matches, worker_contract
 from .orders import contract_dict
 from .reference import reference_dict
+from .schemas import DispatchOut, PlanIn, PlanOut
 
 
 def build_snapshot(session: Session, base: Optional[m.PlanJob]) -> dict[str, Any]:
@@ -201,3 +205,155 @@ def agency_view(doc: dict[str, Any], snapshot: dict[str, Any], agency_id: int) -
     }
     return {"scenario": doc.get("scenario"), "solver": doc.get("solver"), "trips": trips,
             "unassigned": unassigned, "summary": summary}
+
+
+# ------------------------------------------------------------------ the plans service (the JSON routes and the console)
+
+#: what an agency is told of a plan that failed: the coordinator's error may name others' orders
+AGENCY_FAILED = "the plan could not be made; the park coordinator has the details"
+
+
+def get_job(session: Session, plan_id: int, user: Optional[m.Principal] = None) -> m.PlanJob:
+    """The plan; 404 when there is none, or for an agency when it is not the plan in force (agencies
+    read only the published plan, and only one they have workers in: see :mod:`api.publish`)."""
+    from .publish import agency_may_read  # noqa: PLC0415
+
+    job = session.get(m.PlanJob, plan_id)
+    if job is None or (user is not None and user.role != "coordinator" and not agency_may_read(session, job, user)):
+        raise ApiError(404, f"no plan {plan_id}" if job is None or user is None else
+                       f"no plan {plan_id} in force for you (agencies read the published plan only)")
+    return job
+
+
+def done_job(session: Session, plan_id: int, user: Optional[m.Principal] = None) -> m.PlanJob:
+    """The plan once it is done (409 before: its outputs exist once it is done)."""
+    job = get_job(session, plan_id, user)
+    if job.status != "done" or job.result is None:
+        why = f": {job.error}" if job.error else ""
+        if user is not None and user.role != "coordinator" and job.error:
+            why = f": {AGENCY_FAILED}"
+        raise ApiError(409, f"plan {plan_id} is {job.status}{why}; its outputs exist once it is done")
+    return job
+
+
+def done_document(session: Session, plan_id: int, user: Optional[m.Principal] = None
+                  ) -> tuple[m.PlanJob, dict[str, Any]]:
+    """A done plan and its contract-v1 document with the dispatch flags as they are now."""
+    job = done_job(session, plan_id, user)
+    return job, plan_document(job, dispatched(session, plan_id))
+
+
+def plan_out(job: m.PlanJob, user: m.Principal, session: Optional[Session] = None) -> PlanOut:
+    """A plan's status as the caller may see it."""
+    summary = None
+    if job.result is not None and job.status == "done":
+        if user.role == "coordinator":
+            summary = job.result.get("summary")
+        else:
+            summary = agency_view(job.result, seen(job), user.id)["summary"]
+    return PlanOut(
+        id=job.id, status=job.status, phase=job.phase, fraction=job.fraction,  # type: ignore[arg-type]
+        best_cost=job.best_cost if user.role == "coordinator" else None,
+        error=job.error if user.role == "coordinator" or not job.error else (
+            AGENCY_FAILED if job.status == "failed" else job.error.split(":")[0]),
+        time_limit=job.time_limit, base_plan=job.base_plan_id, fixed_trips=len(job.snapshot.get("fixed", [])),
+        created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at, summary=summary,
+        violations=job.violations if user.role == "coordinator" and job.violations else None,
+        **(_published(session, job) if session is not None else {}))
+
+
+def _published(session: Session, job: m.PlanJob) -> dict[str, Any]:
+    from .publish import in_force, latest_publication  # noqa: PLC0415
+
+    pub = latest_publication(session, job.id)
+    if pub is None:
+        return {}
+    current = in_force(session)
+    return {"published": current is not None and current.id == pub.id, "version": pub.version}
+
+
+def new_job(session: Session, user: m.Principal, settings: Any, body: PlanIn) -> m.PlanJob:
+    """A queued plan job of all current orders against the current reference data (not yet added)."""
+    time_limit = body.time_limit or settings.default_time_limit
+    if time_limit > settings.max_time_limit:
+        raise ApiError(422, f"time_limit {time_limit:g} s is over the limit of {settings.max_time_limit:g} s",
+                       [Problem("body", "time_limit", f"at most {settings.max_time_limit:g} s")])
+    base: Optional[m.PlanJob] = None
+    if body.base_plan is not None:
+        base = get_job(session, body.base_plan)
+        if base.status != "done":
+            raise ApiError(409, f"base plan {base.id} is {base.status}; only a done plan can be a base")
+    elif body.keep_dispatched:
+        base = session.scalar(select(m.PlanJob).where(m.PlanJob.status == "done").order_by(m.PlanJob.id.desc()).limit(1))
+    snapshot = build_snapshot(session, base)
+    snapshot["now"] = (as_shanghai(body.now) if body.now is not None else datetime.now(SHANGHAI)).isoformat()
+    snapshot["roads"] = settings.roads
+    if body.base_plan is None and not snapshot["fixed"]:
+        snapshot["base_plan"] = None
+        base = None
+    job = m.PlanJob(status="queued", created_by=user.id, time_limit=time_limit, seed=body.seed,
+                    base_plan_id=base.id if base is not None else None, snapshot=snapshot, phase="queued",
+                    fraction=0.0)
+    return job
+
+
+def start_job(session: Session, user: m.Principal, settings: Any, body: PlanIn) -> m.PlanJob:
+    """A new plan job, stored (the runner still to be woken)."""
+    job = new_job(session, user, settings, body)
+    session.add(job)
+    session.commit()
+    return job
+
+
+def cancel_job(session: Session, plan_id: int, user: m.Principal, runner: Any) -> PlanOut:
+    """Cancel a queued or running plan (409 once it is done, failed or cancelled); waits up to 5 s
+    for a running solve to stop."""
+    from .jobs import FINAL  # noqa: PLC0415
+
+    job = get_job(session, plan_id)
+    if job.status in FINAL:
+        raise ApiError(409, f"plan {plan_id} is already {job.status}; there is nothing to cancel")
+    job.cancel_requested = True
+    if job.status == "queued":
+        job.status, job.error = "cancelled", "cancelled on request"
+        job.finished_at = m.utcnow()
+    session.commit()
+    runner.wake()
+    deadline = time.monotonic() + 5.0
+    while job.status not in FINAL and time.monotonic() < deadline:
+        time.sleep(0.1)
+        session.refresh(job)
+        session.commit()
+    return plan_out(job, user)
+
+
+def visible_document(session: Session, plan_id: int, user: m.Principal) -> dict[str, Any]:
+    """The plan document as the caller may see it (an agency: its own trips, loads and workers)."""
+    job, doc = done_document(session, plan_id, user)
+    if user.role == "agency":
+        doc = agency_view(doc, seen(job), user.id)
+    return doc
+
+
+def _trip(job: m.PlanJob, trip_id: str) -> dict[str, Any]:
+    for t in job.result.get("trips", []) if job.result else []:
+        if t["id"] == trip_id:
+            return t
+    raise ApiError(404, f"plan {job.id} has no trip {trip_id!r}")
+
+
+def set_dispatched(session: Session, plan_id: int, trip_id: str, user: m.Principal, on: bool = True) -> DispatchOut:
+    """Mark a trip of a done plan dispatched (re-plans keep it as it is), or undo the mark."""
+    job = done_job(session, plan_id)
+    _trip(job, trip_id)
+    row = session.get(m.Dispatch, (plan_id, trip_id))
+    if not on:
+        if row is not None:
+            session.delete(row)
+            session.commit()
+        return DispatchOut(plan=plan_id, trip=trip_id, dispatched=False)
+    if row is None:
+        row = m.Dispatch(plan_id=plan_id, trip_id=trip_id, dispatched_by=user.id)
+        session.add(row)
+        session.commit()
+    return DispatchOut(plan=plan_id, trip=trip_id, dispatched=True, dispatched_at=row.dispatched_at)

@@ -26,7 +26,7 @@ from . import models as m
 from .errors import ApiError
 from .exports import _first_boarding, _ordered_trips, _place, _t, assign_workers
 from .matching import agency_in_plan
-from .plans import agency_orders, seen
+from .plans import agency_orders, done_job, seen
 
 # ------------------------------------------------------------------ publications
 
@@ -310,3 +310,46 @@ def notify_rows(d: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _num(text: str) -> tuple[int, str]:
     return (int(text), "") if text.isdigit() else (0, text)
+
+
+def diff_of(session: Session, plan_id: int, user: m.Principal, base: Optional[int] = None) -> dict[str, Any]:
+    """The difference the caller may see (the service function behind the routes and the console):
+    ``plan_id`` against ``base`` (default: the plan in force; for the plan in force itself, the
+    version before it). An agency: its own orders and workers, and only the plan in force."""
+    job = done_job(session, plan_id, user)
+    if base is None:
+        pub = in_force(session)
+        if pub is not None and pub.plan_id == job.id:
+            prev = session.scalar(select(m.Publication).where(m.Publication.version < pub.version,
+                                                              m.Publication.plan_id != job.id)
+                                  .order_by(m.Publication.version.desc()).limit(1))
+            if prev is None:
+                raise ApiError(409, f"方案 #{plan_id} 是第一个现行方案，之前没有可对比的方案（可指定 ?base=N）。"
+                                    f"plan {plan_id} is the first plan in force: there is nothing before it to "
+                                    f"compare with (give ?base=N)")
+            base = prev.plan_id
+        elif pub is None:
+            raise ApiError(409, "还没有现行方案可对比：请先发布一个方案，或指定 ?base=N。"
+                                 "no plan is in force to compare with: publish one, or give ?base=N")
+        else:
+            base = pub.plan_id
+    elif user.role != "coordinator":
+        raise ApiError(403, "中介只能与现行方案的上一版对比（不能指定 ?base）。"
+                             "an agency compares with the plan before the plan in force only (no ?base)")
+    base_job = session.get(m.PlanJob, base)
+    if base_job is None:
+        raise ApiError(404, f"没有方案 #{base} (no base plan {base})")
+    if base_job.status != "done" or base_job.result is None:
+        raise ApiError(409, f"对比方案 #{base} {word(STATUSES, base_job.status)}，只能与已完成的方案对比。"
+                            f"base plan {base} is {base_job.status}; only a done plan can be compared with")
+    d = diff(job, base_job, user.id if user.role != "coordinator" else None)
+    if user.role != "coordinator":
+        own = _agency_trips(job, user.id)
+        d["refs"] = {k: v for k, v in d["refs"].items() if k in own}
+    return d
+
+
+def _agency_trips(job: m.PlanJob, agency_id: int) -> set[str]:
+    own = agency_orders(seen(job), agency_id)
+    return {t["id"] for t in (job.result or {}).get("trips", [])
+            if any(ld["order"] in own for s in t["stops"] for ld in s.get("board", []))}

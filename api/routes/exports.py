@@ -11,39 +11,15 @@ from typing import Annotated, Any, Literal, Optional
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
-from .. import exports as ex
+from .. import downloads as dl
 from .. import models as m
 from ..deps import Coordinator, CurrentUser, ProtectorDep, SessionDep
-from ..errors import ApiError
-from ..plans import agency_orders, dispatched, plan_document, seen
-from .plans import _ERRORS, done_job
+from ..plans import done_document
+from .plans import _ERRORS
 
 router = APIRouter(prefix="/v1/plans", tags=["plan outputs"])
 
 Fmt = Literal["csv", "xlsx"]
-_TYPES = {"csv": "text/csv; charset=utf-8",
-          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-def _file(data: bytes, fmt: str, name: str) -> Response:
-    return Response(data, media_type=_TYPES[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def _scope(job: m.PlanJob, user: m.Principal, agency: Optional[str]) -> Optional[set[str]]:
-    """The orders the caller may see in outputs (None: all)."""
-    if user.role == "agency":
-        return agency_orders(seen(job), user.id)
-    if agency is not None:
-        own = {oid for oid, o in seen(job).get("orders", {}).items() if o["agency"] == agency}
-        if not own:
-            raise ApiError(404, f"plan {job.id} has no orders of agency {agency!r}")
-        return own
-    return None
-
-
-def _doc(session: SessionDep, plan_id: int, user: Optional[m.Principal] = None) -> tuple[m.PlanJob, dict[str, Any]]:
-    job = done_job(session, plan_id, user)
-    return job, plan_document(job, dispatched(session, plan_id))
 
 
 @router.get("/{plan_id}/manifests.{fmt}", responses=_ERRORS,
@@ -53,12 +29,7 @@ def manifests(plan_id: int, fmt: Fmt, session: SessionDep, user: CurrentUser, pr
               ) -> Response:
     """Coordinators see full ID numbers and phones; agencies get their own workers, masked.
     XLSX: a summary sheet and one sheet per coach trip. CSV: one row per worker."""
-    job, doc = _doc(session, plan_id, user)
-    rows = ex.manifest_rows(doc, seen(job), protector, unmasked=user.role == "coordinator",
-                            only_orders=_scope(job, user, agency))
-    if fmt == "csv":
-        return _file(ex.to_csv(ex.MANIFEST_COLUMNS, rows), fmt, f"manifests-plan-{plan_id}.csv")
-    return _file(ex.manifest_workbook(rows), fmt, f"manifests-plan-{plan_id}.xlsx")
+    return dl.manifests(session, plan_id, fmt, user, protector, agency).response()
 
 
 @router.get("/{plan_id}/train-manifests.{fmt}", responses=_ERRORS,
@@ -68,41 +39,21 @@ def train_manifests(plan_id: int, fmt: Fmt, session: SessionDep, user: CurrentUs
                     ) -> Response:
     """Coordinators see full ID numbers and phones; agencies get their own workers, masked.
     XLSX: one sheet per train (its cars in order). CSV: one row per worker."""
-    job, doc = _doc(session, plan_id, user)
-    rows = ex.train_manifest_rows(doc, seen(job), protector, unmasked=user.role == "coordinator",
-                                  only_orders=_scope(job, user, agency))
-    if fmt == "csv":
-        return _file(ex.to_csv(ex.TRAIN_MANIFEST_COLUMNS, rows), fmt, f"train-manifests-plan-{plan_id}.csv")
-    by_train: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        by_train.setdefault(r["列车 train"], []).append(r)
-    sheets = [(f"列车 {t}", ex.TRAIN_MANIFEST_COLUMNS, sorted(rs, key=lambda r: (r["车厢 car"], str(r["序号 no."]))))
-              for t, rs in by_train.items()] or [("列车 trains", ex.TRAIN_MANIFEST_COLUMNS, [])]
-    return _file(ex.to_xlsx(sheets), fmt, f"train-manifests-plan-{plan_id}.xlsx")
+    return dl.train_manifests(session, plan_id, fmt, user, protector, agency).response()
 
 
 @router.get("/{plan_id}/schedule.{fmt}", responses=_ERRORS,
             summary="The bus operators' schedule: every stop of every trip, by coach and time (coordinators)")
 def schedule(plan_id: int, fmt: Fmt, session: SessionDep, _: Coordinator,
              vehicle_type: Optional[str] = None) -> Response:
-    job, doc = _doc(session, plan_id)
-    rows = ex.schedule_rows(doc, seen(job))
-    if vehicle_type is not None:
-        rows = [r for r in rows if r["车型 vehicle type"] == vehicle_type]
-    if fmt == "csv":
-        return _file(ex.to_csv(ex.SCHEDULE_COLUMNS, rows), fmt, f"schedule-plan-{plan_id}.csv")
-    return _file(ex.to_xlsx([("调度 schedule", ex.SCHEDULE_COLUMNS, rows)]), fmt, f"schedule-plan-{plan_id}.xlsx")
+    return dl.schedule(session, plan_id, fmt, vehicle_type).response()
 
 
 @router.get("/{plan_id}/boarding.{fmt}", responses=_ERRORS,
             summary="An agency's boarding list: where and when its workers board, and who was not planned")
 def boarding(plan_id: int, fmt: Fmt, session: SessionDep, user: CurrentUser,
              agency: Annotated[Optional[str], Query(description="coordinators: one agency's list")] = None) -> Response:
-    job, doc = _doc(session, plan_id, user)
-    rows = ex.boarding_rows(doc, seen(job), _scope(job, user, agency))
-    if fmt == "csv":
-        return _file(ex.to_csv(ex.BOARDING_COLUMNS, rows), fmt, f"boarding-plan-{plan_id}.csv")
-    return _file(ex.to_xlsx([("上车安排 boarding", ex.BOARDING_COLUMNS, rows)]), fmt, f"boarding-plan-{plan_id}.xlsx")
+    return dl.boarding(session, plan_id, fmt, user, agency).response()
 
 
 @router.get("/{plan_id}/report.{fmt}", responses=_ERRORS,
@@ -111,17 +62,8 @@ def report(plan_id: int, fmt: Literal["json", "csv", "xlsx"], session: SessionDe
            agency: Annotated[Optional[str], Query(description="coordinators: one agency only")] = None) -> Response:
     """A trip's cost and km are shared among its riders; ``workers_delivered`` are those planned
     on a trip. Agencies get the figures of their own workers."""
-    job, doc = _doc(session, plan_id, user)
-    rep = ex.report(doc, seen(job), _scope(job, user, agency))
-    if fmt == "json":
-        return JSONResponse({"plan": plan_id, **rep})
-    rows = ex.report_rows(rep)
-    if fmt == "csv":
-        return _file(ex.to_csv(ex.REPORT_COLUMNS, rows, ex.REPORT_HEADERS), fmt, f"report-plan-{plan_id}.csv")
-    return _file(ex.to_xlsx([("按中介 by agency", ex.REPORT_COLUMNS, rep["agencies"]),
-                             ("按省份 by province", ex.REPORT_COLUMNS, rep["provinces"]),
-                             ("合计 total", ex.REPORT_COLUMNS, [rep["total"]])], ex.REPORT_HEADERS),
-                 fmt, f"report-plan-{plan_id}.xlsx")
+    out = dl.report(session, plan_id, fmt, user, agency)
+    return JSONResponse(out) if isinstance(out, dict) else out.response()
 
 
 # ------------------------------------------------------------------ match and move
@@ -133,7 +75,7 @@ def matching_of(session: SessionDep, plan_id: int, user: m.Principal, pairs: boo
     pairs and their budget (``pairs``: listed too); an agency the same of its own workers."""
     from .. import matching as mt  # noqa: PLC0415
 
-    job, doc = _doc(session, plan_id, user)
+    job, doc = done_document(session, plan_id, user)
     if user.role == "agency":
         out = mt.matching_view(job.snapshot, doc, user.id)
     else:
@@ -162,14 +104,5 @@ def worker_posts(plan_id: int, fmt: Literal["json", "csv", "xlsx"], session: Ses
                  agency: Annotated[Optional[str], Query(description="coordinators: one agency only")] = None
                  ) -> Response:
     """An agency gets its own workers only; a coordinator all (or ``?agency=``)."""
-    from .. import matching as mt  # noqa: PLC0415
-
-    job, doc = _doc(session, plan_id, user)
-    rows = mt.worker_rows(doc, job.snapshot, user.id if user.role == "agency" else None)
-    if user.role != "agency" and agency is not None:
-        rows = [r for r in rows if r["中介 agency"] == agency]
-    if fmt == "json":
-        return JSONResponse({"plan": plan_id, "workers": rows})
-    if fmt == "csv":
-        return _file(ex.to_csv(mt.WORKER_COLUMNS, rows), fmt, f"worker-posts-plan-{plan_id}.csv")
-    return _file(ex.to_xlsx([("岗位与上车 posts", mt.WORKER_COLUMNS, rows)]), fmt, f"worker-posts-plan-{plan_id}.xlsx")
+    out = dl.worker_posts(session, plan_id, fmt, user, agency)
+    return JSONResponse(out) if isinstance(out, dict) else out.response()
