@@ -34,6 +34,7 @@ from planner.plan_map import layers, to_html
 from . import downloads as dl
 from . import exports as ex
 from . import models as m
+from . import orders as orders_svc
 from . import plans as plans_svc
 from . import publish as pb
 from . import reference as ref
@@ -496,45 +497,41 @@ def cancel(request: Request, plan_id: int, csrf: str = Form("")) -> Response:
 
 @router.get("/console/orders", response_class=HTMLResponse)
 def orders_page(request: Request, stored: Optional[int] = None) -> Response:
-    from .routes.orders import list_orders  # noqa: PLC0415
-
     state, user = _signed_in(request)
     with request.app.state.sessions() as session:
-        rows = list_orders(session, user, None, None, 1000, 0)
+        rows = orders_svc.list_orders(session, user)
     return _page(request, "orders.html", state, user=user, orders=rows, problems=None, message=None, stored=stored)
 
 
 @router.post("/console/orders/upload", response_class=HTMLResponse)
 def upload(request: Request, file: UploadFile, csrf: str = Form("")) -> Response:
     """The file's orders, all or nothing: a bad row shows every problem (row, field, why)."""
-    from .routes.orders import list_orders, upload_orders  # noqa: PLC0415
-
     state, user = _form(request, csrf, "agency", "only an HR agency submits orders")
     with request.app.state.sessions() as session:
         try:
-            answer = upload_orders(session, user, request.app.state.protector, request.app.state.settings, file, None)
+            answer = orders_svc.upload_orders(session, user, request.app.state.protector, request.app.state.settings,
+                                              file.file.read(), file.filename or "upload.csv")
         except ApiError as exc:
             session.rollback()
-            rows = list_orders(session, user, None, None, 1000, 0)
+            rows = orders_svc.list_orders(session, user)
             return _page(request, "orders.html", state, user=user, orders=rows, message=exc.detail,
                          problems=[problem_json(p) for p in exc.problems or []], stored=None)
-    created = json.loads(bytes(answer.body)).get("created", 0) if hasattr(answer, "body") else 0
+    created = answer.body.get("created", 0)
     return RedirectResponse(f"/console/orders?stored={created}", status_code=303)
 
 
 @router.post("/console/orders/{order_id}/roster", response_class=HTMLResponse)
 def upload_roster(request: Request, order_id: int, file: UploadFile, csrf: str = Form("")) -> Response:
     """Replace an order's roster from a file, all or nothing (every bad row shown)."""
-    from .routes.orders import list_orders, upload_workers  # noqa: PLC0415
-
     state, user = _signed_in(request)
     _check_csrf(state, csrf)
     with request.app.state.sessions() as session:
         try:
-            upload_workers(order_id, session, user, request.app.state.protector, request.app.state.settings, file)
+            orders_svc.upload_roster(session, user, order_id, request.app.state.protector,
+                                     request.app.state.settings, file.file.read(), file.filename or "roster.csv")
         except ApiError as exc:
             session.rollback()
-            rows = list_orders(session, user, None, None, 1000, 0)
+            rows = orders_svc.list_orders(session, user)
             return _page(request, "orders.html", state, user=user, orders=rows, message=exc.detail,
                          problems=[problem_json(p) for p in exc.problems or []], stored=None)
     return RedirectResponse("/console/orders", status_code=303)

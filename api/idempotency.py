@@ -8,6 +8,7 @@ reused with a different request is refused (422).
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from fastapi.responses import JSONResponse
@@ -37,7 +38,21 @@ def check_key(key: Optional[str]) -> Optional[str]:
     return key
 
 
-def replay(session: Session, principal: Principal, key: Optional[str], digest: str) -> Optional[JSONResponse]:
+@dataclass(frozen=True)
+class Answer:
+    """A service's answer to a request that may be replayed: its status and JSON body (``replayed``:
+    the stored answer to an earlier request with the same key)."""
+
+    status: int
+    body: Any
+    replayed: bool = False
+
+    def response(self, headers: Optional[dict[str, str]] = None) -> JSONResponse:
+        extra = {"Idempotent-Replayed": "true"} if self.replayed else {}
+        return JSONResponse(self.body, status_code=self.status, headers={**extra, **(headers or {})} or None)
+
+
+def replayed_answer(session: Session, principal: Principal, key: Optional[str], digest: str) -> Optional[Answer]:
     """The stored answer to an earlier request with this key, or None if there was none."""
     if key is None:
         return None
@@ -47,7 +62,13 @@ def replay(session: Session, principal: Principal, key: Optional[str], digest: s
         return None
     if row.request_hash != digest:
         raise ApiError(422, "this Idempotency-Key was already used for a different request; use a new key")
-    return JSONResponse(row.body, status_code=row.status_code, headers={"Idempotent-Replayed": "true"})
+    return Answer(row.status_code, row.body, replayed=True)
+
+
+def replay(session: Session, principal: Principal, key: Optional[str], digest: str) -> Optional[JSONResponse]:
+    """The stored answer to an earlier request with this key (as a response), or None."""
+    answer = replayed_answer(session, principal, key, digest)
+    return answer.response() if answer is not None else None
 
 
 def remember(session: Session, principal: Principal, key: Optional[str], digest: str,

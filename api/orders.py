@@ -6,20 +6,26 @@ contract, then all of them against the reference data (known sites, resolvable o
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
 
-from planner.contract import Location, Order, as_shanghai
-from planner.errors import Problem
+from planner.contract import SHANGHAI, Location, Order, as_shanghai
+from planner.errors import InputError, Problem
 from planner.read import check_orders, parse_order_rows, validation_problems
 
+from . import idempotency as idem
 from . import models as m
 from .bounds import MAX_ADDRESS, MAX_HEADCOUNT, MAX_NAME, MAX_NOTE, MAX_PLACE_NAME, lengths_problems, read_upload
-from .reference import _extra, get_location, set_location
-from .schemas import OrderDetail, OrderIn, OrderOut, WorkerIn, WorkerOut
+from .errors import ApiError
+from .reference import _extra, get_location, set_location, site_ids
+from .schemas import OrderDetail, OrderIn, OrderOut, OrdersCreated, WorkerIn, WorkerOut
 from .security import Protector, mask_id_number, mask_phone
 
 #: hidden column added to uploaded rows so valid orders keep their row number
@@ -417,3 +423,162 @@ def parse_roster(data: bytes, filename: str, max_rows: int,
             w.screening_valid_until = as_shanghai(w.screening_valid_until)
         workers.append(w)
     return workers, problems
+
+
+# ------------------------------------------------------------------ the orders service (the JSON routes and the console)
+
+
+def visible(session: Session, user: m.Principal, order_id: int) -> m.Order:
+    """The order if the caller may see it; 404 otherwise (never saying it exists)."""
+    row = session.get(m.Order, order_id, options=[selectinload(m.Order.workers)])
+    if row is None or (user.role == "agency" and row.agency_id != user.id):
+        raise ApiError(404, f"no order {order_id}")
+    return row
+
+
+def stored_refs(session: Session, agency_id: int, refs: list[Optional[str]]) -> dict[str, int]:
+    """Which of ``refs`` the agency already has: ref → the service's order id."""
+    wanted = sorted({r for r in refs if r})
+    if not wanted:
+        return {}
+    out: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        out.update(session.execute(select(m.Order.ref, m.Order.id).where(
+            m.Order.agency_id == agency_id, m.Order.ref.in_(wanted[start:start + 500]))).all())  # type: ignore[arg-type]
+    return out
+
+
+def store(session: Session, user: m.Principal, rows: list[m.Order], key: Optional[str], digest: str,
+          upload: Optional[tuple[str, str]] = None) -> idem.Answer:
+    """Store new orders and the idempotency record in one transaction; 201 with the orders.
+
+    Two identical submissions at once (the same ids, file or key): the second's insert meets the
+    first's unique rows — at the flush on PostgreSQL, at the commit on SQLite — and is answered
+    409, or with the first answer when it carried the same ``Idempotency-Key``."""
+    try:
+        session.add_all(rows)
+        session.flush()
+        body = OrdersCreated(created=len(rows), orders=[order_out(r) for r in rows]).model_dump(mode="json")
+        if upload is not None:
+            session.add(m.OrderUpload(agency_id=user.id, sha256=upload[0], filename=upload[1][:300],
+                                      orders=[r.id for r in rows]))
+        idem.remember(session, user, key, digest, 201, body)
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # the same key (or the same ids, or the same file) won a race
+        again = idem.replayed_answer(session, user, key, digest)
+        if again is None:
+            raise ApiError(409, "another submission stored the same order ids or the same file at the same "
+                                "moment; nothing was stored: list your orders and submit again") from None
+        return again
+    return idem.Answer(201, body)
+
+
+def upload_orders(session: Session, user: m.Principal, protector: Protector, settings: Any, data: bytes,
+                  filename: str, key: Optional[str] = None) -> idem.Answer:
+    """An agency's orders from a CSV/XLSX file, all or nothing: any bad row rejects the file with
+    every bad row listed (row, field, why) and stores nothing (422); the same file again while its
+    orders exist is 409 (or, with the same ``key``, the first answer)."""
+    digest = idem.request_hash("upload", filename, data)
+    replayed = idem.replayed_answer(session, user, key, digest)
+    sites = site_ids(session)
+    session.commit()
+    if replayed is not None:
+        return replayed
+    if not data:
+        raise ApiError(422, "the file is empty", [Problem(filename, "file", "the file is empty")])
+    sha = hashlib.sha256(data).hexdigest()
+    again = _uploaded_before(session, user, sha, key, digest, forget=True)
+    if again is not None:
+        return again
+    try:
+        parsed, problems, n_rows = parse_upload(data, filename, user.name, sites, settings.max_orders_per_request,
+                                                stored=lambda refs: stored_refs(session, user.id, refs),
+                                                max_unpacked=settings.max_upload_unpacked_bytes)
+    except InputError as exc:
+        raise ApiError(422, f"cannot read {filename}: {exc}", exc.problems) from None
+    if problems:
+        # the same file, stored by a request running at the same moment: 409 or its answer, as above
+        again = _uploaded_before(session, user, sha, key, digest, forget=False)
+        if again is not None:
+            return again
+        bad_rows = len({p.where for p in problems})
+        raise ApiError(422, f"{filename}: {len(problems)} problem(s) in {bad_rows} row(s) of {n_rows}; "
+                            f"nothing was stored", problems)
+    if not parsed:
+        raise ApiError(422, f"{filename} has no order rows")
+    rows = [new_order(order, user, ref, [], protector) for order, ref in parsed]
+    return store(session, user, rows, key, digest, upload=(sha, filename))
+
+
+def _uploaded_before(session: Session, user: m.Principal, sha: str, key: Optional[str], digest: str,
+                     forget: bool) -> Optional[idem.Answer]:
+    """A file this agency uploaded before whose orders still exist: 409 naming them, or the first
+    answer when this is the same request with the same ``Idempotency-Key``. When its orders were
+    all withdrawn the file may come again (``forget``: its record is dropped)."""
+    before = session.scalar(select(m.OrderUpload).where(m.OrderUpload.agency_id == user.id, m.OrderUpload.sha256 == sha))
+    if before is None:
+        return None
+    kept = list(session.scalars(select(m.Order.id).where(m.Order.id.in_(before.orders))))
+    if kept:
+        again = idem.replayed_answer(session, user, key, digest)
+        if again is not None:
+            return again
+        raise ApiError(409, f"this file was already uploaded ({before.filename!r}, "
+                            f"{before.created_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}) as orders "
+                            f"{', '.join(map(str, kept[:20]))}{' …' if len(kept) > 20 else ''}; nothing was "
+                            f"stored again. Change those orders with PATCH /v1/orders/{{id}}, or withdraw "
+                            f"them first to upload the file anew")
+    if forget:
+        session.delete(before)  # its orders were all withdrawn: the file may come again
+        session.flush()
+    return None
+
+
+def list_orders(session: Session, user: m.Principal, agency: Optional[str] = None, site: Optional[str] = None,
+                limit: int = 1000, offset: int = 0) -> list[OrderOut]:
+    """Orders the caller may see (an agency: its own; a coordinator: all, or one ``agency``'s)."""
+    q = select(m.Order).join(m.Order.agency)
+    if user.role == "agency":
+        q = q.where(m.Order.agency_id == user.id)
+    elif agency is not None:
+        q = q.where(m.Principal.name == agency)
+    if site is not None:
+        q = q.where(m.Order.site == site)
+    rows = list(session.scalars(q.order_by(m.Order.id).limit(limit).offset(offset)))
+    counts = dict(session.execute(select(m.Worker.order_id, func.count()).where(
+        m.Worker.order_id.in_([r.id for r in rows])).group_by(m.Worker.order_id)).all()) if rows else {}
+    return [order_out(r, roster=counts.get(r.id, 0)) for r in rows]
+
+
+def replace_roster(session: Session, user: m.Principal, order_id: int, workers: list[WorkerIn],
+                   protector: Protector) -> OrderDetail:
+    """Replace an order's roster; the order's counts follow it."""
+    row = visible(session, user, order_id)
+    if not workers:
+        raise ApiError(422, "a roster lists at least one worker (to drop the roster, set counts with PATCH)")
+    if len(workers) > MAX_HEADCOUNT:
+        msg = (f"名单人数超过上限：每个订单最多 {MAX_HEADCOUNT} 人 (a roster of {len(workers)} workers; at most "
+               f"{MAX_HEADCOUNT} per order: split it into several orders)")
+        raise ApiError(422, msg, [Problem("body", "workers", msg)])
+    row.workers = [new_worker(w, protector) for w in workers]
+    sync_counts(row)
+    session.commit()
+    return order_detail(row)
+
+
+def upload_roster(session: Session, user: m.Principal, order_id: int, protector: Protector, settings: Any,
+                  data: bytes, filename: str) -> OrderDetail:
+    """Replace an order's roster from a CSV/XLSX file, all or nothing (every bad row listed)."""
+    visible(session, user, order_id)  # 404 unless the caller may see it
+    session.commit()
+    try:
+        workers, problems = parse_roster(data, filename, settings.max_orders_per_request,
+                                         settings.max_upload_unpacked_bytes)
+    except InputError as exc:
+        raise ApiError(422, f"cannot read {filename}: {exc}", exc.problems) from None
+    if problems:
+        raise ApiError(422, f"{filename}: {len(problems)} problem(s); the roster was not changed", problems)
+    if not workers:
+        raise ApiError(422, f"{filename} lists no workers")
+    return replace_roster(session, user, order_id, workers, protector)

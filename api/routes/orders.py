@@ -4,23 +4,13 @@ and may change all. Someone else's order answers 404, like one that does not exi
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Annotated, Any, Optional
 
 from fastapi import APIRouter, Body, File, Header, Query, Response, UploadFile
-from fastapi.responses import JSONResponse
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
-
-from planner.contract import SHANGHAI
-from planner.errors import InputError, Problem
 
 from .. import idempotency as idem
-from .. import models as m
 from .. import orders as svc
-from ..bounds import MAX_HEADCOUNT
 from ..deps import Agency, CurrentUser, ProtectorDep, SessionDep, SettingsDep
 from ..errors import ApiError
 from ..reference import site_ids
@@ -57,50 +47,8 @@ _ORDERS_EXAMPLE = [{
                  "screening": "cleared", "screening_valid_until": "2027-02-13T00:00:00+08:00"}]}]
 
 
-def _visible(session: SessionDep, user: m.Principal, order_id: int) -> m.Order:
-    """The order if the caller may see it; 404 otherwise (never saying it exists)."""
-    row = session.get(m.Order, order_id, options=[selectinload(m.Order.workers)])
-    if row is None or (user.role == "agency" and row.agency_id != user.id):
-        raise ApiError(404, f"no order {order_id}")
-    return row
-
-
-def _stored_refs(session: SessionDep, agency_id: int, refs: list[Optional[str]]) -> dict[str, int]:
-    """Which of ``refs`` the agency already has: ref → the service's order id."""
-    wanted = sorted({r for r in refs if r})
-    if not wanted:
-        return {}
-    out: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):
-        out.update(session.execute(select(m.Order.ref, m.Order.id).where(
-            m.Order.agency_id == agency_id, m.Order.ref.in_(wanted[start:start + 500]))).all())  # type: ignore[arg-type]
-    return out
-
-
-def _store(session: SessionDep, user: m.Principal, rows: list[m.Order], key: Optional[str], digest: str,
-           upload: Optional[tuple[str, str]] = None) -> JSONResponse:
-    """Store new orders and the idempotency record in one transaction; 201 with the orders.
-
-    Two identical submissions at once (the same ids, file or key): the second's insert meets the
-    first's unique rows — at the flush on PostgreSQL, at the commit on SQLite — and is answered
-    409, or with the first answer when it carried the same ``Idempotency-Key``."""
-    try:
-        session.add_all(rows)
-        session.flush()
-        body = OrdersCreated(created=len(rows), orders=[svc.order_out(r) for r in rows]).model_dump(mode="json")
-        if upload is not None:
-            session.add(m.OrderUpload(agency_id=user.id, sha256=upload[0], filename=upload[1][:300],
-                                      orders=[r.id for r in rows]))
-        idem.remember(session, user, key, digest, 201, body)
-        session.commit()
-    except IntegrityError:
-        session.rollback()  # the same key (or the same ids, or the same file) won a race
-        again = idem.replay(session, user, key, digest)
-        if again is None:
-            raise ApiError(409, "another submission stored the same order ids or the same file at the same "
-                                "moment; nothing was stored: list your orders and submit again") from None
-        return again
-    return JSONResponse(body, status_code=201)
+_visible = svc.visible
+_stored_refs = svc.stored_refs
 
 
 @router.post("", status_code=201, response_model=OrdersCreated, responses=_ERRORS,
@@ -128,7 +76,7 @@ def create_orders(session: SessionDep, user: Agency, protector: ProtectorDep, se
                 return again
         raise ApiError(422, f"{len(problems)} problem(s) in the orders; nothing was stored", problems)
     rows = [svc.new_order(c, user, item.id, item.workers or [], protector) for c, item in zip(contract, orders)]
-    return _store(session, user, rows, key, digest)
+    return svc.store(session, user, rows, key, digest).response()
 
 
 @router.post("/upload", status_code=201, response_model=OrdersCreated, responses=_ERRORS,
@@ -140,62 +88,8 @@ def upload_orders(session: SessionDep, user: Agency, protector: ProtectorDep, se
     未通过, 筛查有效期, 纬度/经度). An agency column, if any, is ignored. All or nothing: any bad
     row rejects the file with every bad row listed (row, field, why) and stores nothing."""
     key = idem.check_key(idempotency_key)
-    data = file.file.read()
-    filename = file.filename or "upload.csv"
-    digest = idem.request_hash("upload", filename, data)
-    replayed = idem.replay(session, user, key, digest)
-    sites = site_ids(session)
-    session.commit()
-    if replayed is not None:
-        return replayed
-    if not data:
-        raise ApiError(422, "the file is empty", [Problem(filename, "file", "the file is empty")])
-    sha = hashlib.sha256(data).hexdigest()
-    again = _uploaded_before(session, user, sha, key, digest, forget=True)
-    if again is not None:
-        return again
-    try:
-        parsed, problems, n_rows = svc.parse_upload(data, filename, user.name, sites, settings.max_orders_per_request,
-                                                    stored=lambda refs: _stored_refs(session, user.id, refs),
-                                                    max_unpacked=settings.max_upload_unpacked_bytes)
-    except InputError as exc:
-        raise ApiError(422, f"cannot read {filename}: {exc}", exc.problems) from None
-    if problems:
-        # the same file, stored by a request running at the same moment: 409 or its answer, as above
-        again = _uploaded_before(session, user, sha, key, digest, forget=False)
-        if again is not None:
-            return again
-        bad_rows = len({p.where for p in problems})
-        raise ApiError(422, f"{filename}: {len(problems)} problem(s) in {bad_rows} row(s) of {n_rows}; "
-                            f"nothing was stored", problems)
-    if not parsed:
-        raise ApiError(422, f"{filename} has no order rows")
-    rows = [svc.new_order(order, user, ref, [], protector) for order, ref in parsed]
-    return _store(session, user, rows, key, digest, upload=(sha, filename))
-
-
-def _uploaded_before(session: SessionDep, user: m.Principal, sha: str, key: Optional[str], digest: str,
-                     forget: bool) -> Optional[JSONResponse]:
-    """A file this agency uploaded before whose orders still exist: 409 naming them, or the first
-    answer when this is the same request with the same ``Idempotency-Key``. When its orders were
-    all withdrawn the file may come again (``forget``: its record is dropped)."""
-    before = session.scalar(select(m.OrderUpload).where(m.OrderUpload.agency_id == user.id, m.OrderUpload.sha256 == sha))
-    if before is None:
-        return None
-    kept = list(session.scalars(select(m.Order.id).where(m.Order.id.in_(before.orders))))
-    if kept:
-        again = idem.replay(session, user, key, digest)
-        if again is not None:
-            return again
-        raise ApiError(409, f"this file was already uploaded ({before.filename!r}, "
-                            f"{before.created_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}) as orders "
-                            f"{', '.join(map(str, kept[:20]))}{' …' if len(kept) > 20 else ''}; nothing was "
-                            f"stored again. Change those orders with PATCH /v1/orders/{{id}}, or withdraw "
-                            f"them first to upload the file anew")
-    if forget:
-        session.delete(before)  # its orders were all withdrawn: the file may come again
-        session.flush()
-    return None
+    return svc.upload_orders(session, user, protector, settings, file.file.read(), file.filename or "upload.csv",
+                             key).response()
 
 
 @router.get("", response_model=list[OrderOut], summary="List orders (an agency: its own)")
@@ -204,17 +98,7 @@ def list_orders(session: SessionDep, user: CurrentUser,
                 site: Optional[str] = None,
                 limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
                 offset: Annotated[int, Query(ge=0)] = 0) -> list[OrderOut]:
-    q = select(m.Order).join(m.Order.agency)
-    if user.role == "agency":
-        q = q.where(m.Order.agency_id == user.id)
-    elif agency is not None:
-        q = q.where(m.Principal.name == agency)
-    if site is not None:
-        q = q.where(m.Order.site == site)
-    rows = list(session.scalars(q.order_by(m.Order.id).limit(limit).offset(offset)))
-    counts = dict(session.execute(select(m.Worker.order_id, func.count()).where(
-        m.Worker.order_id.in_([r.id for r in rows])).group_by(m.Worker.order_id)).all()) if rows else {}
-    return [svc.order_out(r, roster=counts.get(r.id, 0)) for r in rows]
+    return svc.list_orders(session, user, agency, site, limit, offset)
 
 
 @router.get("/{order_id}", response_model=OrderDetail, responses=_ERRORS, summary="One order, with its roster (masked)")
@@ -262,17 +146,7 @@ def list_workers(order_id: int, session: SessionDep, user: CurrentUser) -> list[
             summary="Replace an order's roster; the order's counts follow it")
 def put_workers(order_id: int, workers: list[WorkerIn], session: SessionDep, user: CurrentUser,
                 protector: ProtectorDep) -> OrderDetail:
-    row = _visible(session, user, order_id)
-    if not workers:
-        raise ApiError(422, "a roster lists at least one worker (to drop the roster, set counts with PATCH)")
-    if len(workers) > MAX_HEADCOUNT:
-        msg = (f"名单人数超过上限：每个订单最多 {MAX_HEADCOUNT} 人 (a roster of {len(workers)} workers; at most "
-               f"{MAX_HEADCOUNT} per order: split it into several orders)")
-        raise ApiError(422, msg, [Problem("body", "workers", msg)])
-    row.workers = [svc.new_worker(w, protector) for w in workers]
-    svc.sync_counts(row)
-    session.commit()
-    return svc.order_detail(row)
+    return svc.replace_roster(session, user, order_id, workers, protector)
 
 
 @router.put("/{order_id}/workers/upload", response_model=OrderDetail, responses=_ERRORS,
@@ -283,20 +157,8 @@ def upload_workers(order_id: int, session: SessionDep, user: CurrentUser, protec
                    ) -> OrderDetail:
     """Screening is written cleared/pending/failed or 已通过/待筛查/未通过 (empty: pending). All or
     nothing: any bad row rejects the file with every bad row listed."""
-    _visible(session, user, order_id)  # 404 unless the caller may see it
-    session.commit()
-    data = file.file.read()
-    filename = file.filename or "roster.csv"
-    try:
-        workers, problems = svc.parse_roster(data, filename, settings.max_orders_per_request,
-                                             settings.max_upload_unpacked_bytes)
-    except InputError as exc:
-        raise ApiError(422, f"cannot read {filename}: {exc}", exc.problems) from None
-    if problems:
-        raise ApiError(422, f"{filename}: {len(problems)} problem(s); the roster was not changed", problems)
-    if not workers:
-        raise ApiError(422, f"{filename} lists no workers")
-    return put_workers(order_id, workers, session, user, protector)
+    return svc.upload_roster(session, user, order_id, protector, settings, file.file.read(),
+                             file.filename or "roster.csv")
 
 
 @router.patch("/{order_id}/workers/{worker_id}", response_model=WorkerOut, responses=_ERRORS,
