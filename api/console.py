@@ -555,15 +555,13 @@ def replace_reference(request: Request, file: UploadFile, csrf: str = Form("")) 
     from planner.errors import InputError  # noqa: PLC0415
     from planner.read import load_scenario_bytes  # noqa: PLC0415
 
-    from .routes.reference import put_reference  # noqa: PLC0415
-
     state, user = _form(request, csrf, "coordinator", "reference data is the park coordinator's")
     problems: list[dict[str, Any]] = []
     message = None
     try:
         scenario = load_scenario_bytes(file.file.read(), file.filename or "reference.json")
         with request.app.state.sessions() as session:
-            put_reference(session, user, scenario.model_copy(update={"orders": []}))
+            ref.replace_reference(session, user, scenario.model_copy(update={"orders": []}))
     except InputError as exc:
         message, problems = f"{file.filename}: {len(exc.problems)} problem(s); nothing was changed", \
             [problem_json(p) for p in exc.problems]
@@ -595,8 +593,6 @@ def set_fleet_window(request: Request, vehicle_type: str, available_from: str = 
     """When a coach type may be used (Asia/Shanghai), through the fleet's service function."""
     from planner.contract import VehicleType  # noqa: PLC0415
 
-    from .routes.reference import put_vehicle_type  # noqa: PLC0415
-
     state, user = _form(request, csrf, "coordinator", "reference data is the park coordinator's")
     window: dict[str, str] = {}
     for key, text, name in (("available_from", available_from, "可用起 available_from"),
@@ -615,7 +611,7 @@ def set_fleet_window(request: Request, vehicle_type: str, available_from: str = 
             raise ApiError(404, f"no vehicle type {vehicle_type!r}")
         try:
             vt = VehicleType.model_validate({**ref.vehicle_dict(row), **window})
-            put_vehicle_type(vehicle_type, vt, session, user)
+            ref.set_vehicle_type(session, user, vehicle_type, vt)
         except (ApiError, ValueError) as exc:
             session.rollback()
             return _reference_with(request, state, user, f"{vehicle_type} 可用时段 available window："
@@ -628,8 +624,6 @@ async def set_policy_form(request: Request) -> Response:
     """The policy field by field (the same service function as the JSON route); what is wrong is
     said in Chinese with the field named, and the form comes back as typed."""
     from . import policy_form  # noqa: PLC0415
-    from .routes.reference import put_policy  # noqa: PLC0415
-
     typed = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     state, user = _form(request, typed.get("csrf", ""), "coordinator", "reference data is the park coordinator's")
     with request.app.state.sessions() as session:
@@ -639,7 +633,7 @@ async def set_policy_form(request: Request) -> Response:
         return _reference_with(request, state, user, f"规则有 {len(problems)} 处错误，未保存 (nothing was changed)",
                                [{"where": "规则 policy", **p} for p in problems], typed)
     with request.app.state.sessions() as session:
-        put_policy(session, user, value)
+        ref.set_policy(session, user, value)
     return RedirectResponse("/console/reference#policy", status_code=303)
 
 
@@ -648,8 +642,6 @@ def set_fleet_count(request: Request, vehicle_type: str, count: int = Form(...),
     """A coach type's number of coaches (a dispatched trip's coach stays: refused then)."""
     from planner.contract import VehicleType  # noqa: PLC0415
 
-    from .routes.reference import put_vehicle_type  # noqa: PLC0415
-
     state, user = _form(request, csrf, "coordinator", "reference data is the park coordinator's")
     with request.app.state.sessions() as session:
         row = session.get(m.VehicleType, vehicle_type)
@@ -657,7 +649,7 @@ def set_fleet_count(request: Request, vehicle_type: str, count: int = Form(...),
             raise ApiError(404, f"no vehicle type {vehicle_type!r}")
         try:
             vt = VehicleType.model_validate({**ref.vehicle_dict(row), "count": count})
-            put_vehicle_type(vehicle_type, vt, session, user)
+            ref.set_vehicle_type(session, user, vehicle_type, vt)
         except (ApiError, ValueError) as exc:
             session.rollback()
             return _reference_with(request, state, user, getattr(exc, "detail", None) or str(exc), [])
@@ -672,8 +664,6 @@ def set_policy(request: Request, policy: str = Form(""), csrf: str = Form("")) -
     from planner.contract import Policy  # noqa: PLC0415
     from planner.read import validation_problems  # noqa: PLC0415
 
-    from .routes.reference import put_policy  # noqa: PLC0415
-
     state, user = _form(request, csrf, "coordinator", "reference data is the park coordinator's")
     try:
         value = Policy.model_validate(json.loads(policy or "{}"))
@@ -684,7 +674,7 @@ def set_policy(request: Request, policy: str = Form(""), csrf: str = Form("")) -
         return _reference_with(request, state, user, f"policy: {len(probs)} problem(s); nothing was changed",
                                [problem_json(p) for p in probs])
     with request.app.state.sessions() as session:
-        put_policy(session, user, value)
+        ref.set_policy(session, user, value)
     return RedirectResponse("/console/reference#policy", status_code=303)
 
 
@@ -706,8 +696,6 @@ def set_blocking_budget(request: Request, plan_id: int, budget: str = Form(""), 
     from planner.contract import Policy  # noqa: PLC0415
     from planner.read import validation_problems  # noqa: PLC0415
 
-    from .routes.reference import put_policy  # noqa: PLC0415
-
     state, user = _form(request, csrf, "coordinator", "only a park coordinator sets the blocking-pair budget")
     _job(request, plan_id, user)
     with request.app.state.sessions() as session:
@@ -719,7 +707,7 @@ def set_blocking_budget(request: Request, plan_id: int, budget: str = Form(""), 
             return _page(request, "message.html", state, user=user, title=WORDS[state.get("lang", "zh")]["budget"],
                          message=f"policy: {len(probs)} problem(s); nothing was changed",
                          problems=[problem_json(p) for p in probs], back=f"/console/plans/{plan_id}#matching")
-        put_policy(session, user, value)
+        ref.set_policy(session, user, value)
     return RedirectResponse(f"/console/plans/{plan_id}#matching", status_code=303)
 
 
@@ -746,8 +734,6 @@ def _posts_with(request: Request, state: dict[str, Any], user: m.Principal, mess
 @router.post("/console/posts", response_class=HTMLResponse)
 async def replace_posts_form(request: Request) -> Response:
     """Replace all posts from JSON (the text box, or an uploaded .json file), all or nothing."""
-    from .routes.reference import replace_posts  # noqa: PLC0415
-
     form = await request.form()
     csrf, text, upload_ = str(form.get("csrf") or ""), str(form.get("posts") or ""), form.get("file")
     state, user = _form(request, csrf, "coordinator", "posts are the park coordinator's")
@@ -763,7 +749,7 @@ async def replace_posts_form(request: Request) -> Response:
         return _posts_with(request, state, user, "posts: give a JSON list of posts", [], text)
     with request.app.state.sessions() as session:
         try:
-            replace_posts(session, items)
+            ref.replace_posts(session, items)
         except ApiError as exc:
             session.rollback()
             return _posts_with(request, state, user, exc.detail, [problem_json(p) for p in exc.problems or []], text)
@@ -780,10 +766,9 @@ def workers_page(request: Request) -> Response:
 def _workers_with(request: Request, state: dict[str, Any], user: m.Principal, message: Optional[str],
                   problems: list[dict[str, Any]]) -> Response:
     from . import matching as mt  # noqa: PLC0415
-    from .routes.workers import list_workers  # noqa: PLC0415
 
     with request.app.state.sessions() as session:
-        rows = list_workers(session, user, request.app.state.protector, None, 20000, 0)
+        rows = mt.list_workers(session, user, request.app.state.protector, None, 20000, 0)
         latest = None
         for job in session.scalars(select(m.PlanJob).where(m.PlanJob.status == "done").order_by(m.PlanJob.id.desc())
                                    .limit(20)):
@@ -802,12 +787,13 @@ def _workers_with(request: Request, state: dict[str, Any], user: m.Principal, me
 @router.post("/console/workers/upload", response_class=HTMLResponse)
 def upload_workers_form(request: Request, file: UploadFile, csrf: str = Form("")) -> Response:
     """Register workers from a file, all or nothing (every bad row shown)."""
-    from .routes.workers import upload_workers  # noqa: PLC0415
+    from . import matching as mt  # noqa: PLC0415
 
     state, user = _form(request, csrf, "agency", "only an HR agency registers workers")
     with request.app.state.sessions() as session:
         try:
-            upload_workers(session, user, request.app.state.protector, request.app.state.settings, file)
+            mt.upload_workers(session, user, request.app.state.protector, request.app.state.settings,
+                              file.file.read(), file.filename or "workers.csv")
         except ApiError as exc:
             session.rollback()
             return _workers_with(request, state, user, exc.detail, [problem_json(p) for p in exc.problems or []])

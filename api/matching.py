@@ -18,16 +18,20 @@ from datetime import date, datetime, timedelta
 from typing import Any, Optional, Sequence
 
 from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from planner.contract import SHANGHAI, Location, Order, Post, Worker
-from planner.errors import Problem
+from planner.errors import InputError, Problem
 from planner.read import ORDER_HEADERS, validation_problems
 
 from . import models as m
 from .bounds import read_upload
+from .errors import ApiError
 from .orders import resolve_county, resolved
 from .reference import get_location, set_location
-from .schemas import MatchWorkerIn, MatchWorkerOut
+from .schemas import MatchWorkerIn, MatchWorkerOut, MatchWorkersCreated
 from .security import Protector, mask_id_number, mask_phone
 
 # ------------------------------------------------------------------ posts
@@ -538,3 +542,74 @@ def snapshot_people(rows: Sequence[m.MatchWorker]) -> dict[str, dict[str, Any]]:
                         "id_number": w.id_number_enc, "id_number_masked": w.id_number_masked,
                         "phone": w.phone_enc, "phone_masked": w.phone_masked} for w in rows}
 
+
+
+# ------------------------------------------------------------------ the workers service (the JSON routes and the console)
+
+
+def stored_refs(session: Session, agency_id: int, refs: list[Optional[str]]) -> dict[str, int]:
+    """Which of ``refs`` the agency's registered workers already have: ref → the service's id."""
+    wanted = sorted({r for r in refs if r})
+    out: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        out.update(session.execute(select(m.MatchWorker.ref, m.MatchWorker.id).where(
+            m.MatchWorker.agency_id == agency_id, m.MatchWorker.ref.in_(wanted[start:start + 500]))).all())  # type: ignore[arg-type]
+    return out
+
+
+def register(session: Session, user: m.Principal, protector: Protector, items: list[MatchWorkerIn],
+             labels: Optional[list[str]] = None) -> MatchWorkersCreated:
+    """Store an agency's workers, all or nothing (422 listing every problem; 409 when the same ids
+    were stored at the same moment)."""
+    posts = set(session.scalars(select(m.Post.id)))
+    stored = stored_refs(session, user.id, [w.id for w in items])
+    session.commit()
+    contract, problems = prepare_workers(items, user.name, posts, labels, stored)
+    if problems:
+        raise ApiError(422, f"{len(problems)} problem(s) in the workers; nothing was stored", problems)
+    rows = [new_worker(c, item, user, protector) for c, item in zip(contract, items)]
+    session.add_all(rows)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ApiError(409, "another submission stored the same worker ids at the same moment; nothing was "
+                            "stored: list your workers and submit again") from None
+    return MatchWorkersCreated(created=len(rows), workers=[worker_out(r, user, protector) for r in rows])
+
+
+def upload_workers(session: Session, user: m.Principal, protector: Protector, settings: Any, data: bytes,
+                   filename: str) -> MatchWorkersCreated:
+    """Register workers from a CSV/XLSX file, all or nothing: every bad row listed (row, field, why)."""
+    if not data:
+        raise ApiError(422, "the file is empty", [Problem(filename, "file", "the file is empty")])
+    try:
+        items, labels, problems, n_rows = parse_upload(data, filename, settings.max_orders_per_request,
+                                                       settings.max_upload_unpacked_bytes)
+    except InputError as exc:
+        raise ApiError(422, f"cannot read {filename}: {exc}", exc.problems) from None
+    if items:  # the rows that read well are checked too: every bad row is named at once
+        posts = set(session.scalars(select(m.Post.id)))
+        stored = stored_refs(session, user.id, [w.id for w in items])
+        session.commit()
+        problems = sorted(problems + prepare_workers(items, user.name, posts, labels, stored)[1],
+                          key=lambda p: row_of(p.where))
+    if problems:
+        bad_rows = len({p.where for p in problems})
+        raise ApiError(422, f"{filename}: {len(problems)} problem(s) in {bad_rows} row(s) of {n_rows}; "
+                            f"nothing was stored", problems)
+    if not items:
+        raise ApiError(422, f"{filename} has no worker rows", [Problem(filename, "file", "no worker rows")])
+    return register(session, user, protector, items, labels)
+
+
+def list_workers(session: Session, user: m.Principal, protector: Protector, agency: Optional[str] = None,
+                 limit: int = 5000, offset: int = 0) -> list[MatchWorkerOut]:
+    """Registered workers the caller may see (an agency: its own; a coordinator: all, masked)."""
+    q = select(m.MatchWorker).join(m.MatchWorker.agency)
+    if user.role == "agency":
+        q = q.where(m.MatchWorker.agency_id == user.id)
+    elif agency is not None:
+        q = q.where(m.Principal.name == agency)
+    rows = list(session.scalars(q.order_by(m.MatchWorker.id).limit(limit).offset(offset)))
+    return [worker_out(r, user, protector) for r in rows]

@@ -22,8 +22,10 @@ from planner.contract import (
     TrainOffer,
     VehicleType,
 )
+from planner.errors import Problem
 
 from . import models as m
+from .errors import ApiError
 
 _LOC_FIELDS = ("county", "address", "lat", "lon", "name")
 
@@ -297,3 +299,144 @@ def history(session: Session, kind: Optional[str] = None, key: Optional[str] = N
     return [{"id": c.id, "kind": c.kind, "key": c.key, "action": c.action, "before": c.before, "after": c.after,
              "who": p.name, "role": p.role, "when": c.changed_at.astimezone(SHANGHAI).isoformat()}
             for c, p in session.execute(q)]
+
+
+# ------------------------------------------------------------------ the reference service (the JSON routes and the console)
+
+
+def same_id(body_id: str, path_id: str) -> None:
+    """A PUT's body names the item of its path."""
+    if body_id != path_id:
+        raise ApiError(422, f"the body's id {body_id!r} differs from the path's {path_id!r}",
+                       [Problem("body", "id", f"{body_id!r} differs from the path's {path_id!r}")])
+
+
+def _places(entries: list[tuple[str, str, Location]]) -> list[Problem]:
+    """Resolve every place once; a county or address that cannot be found is a problem."""
+    from planner.network.places import PlaceError, resolve_all  # noqa: PLC0415
+
+    if not entries:
+        return []
+    out = []
+    for (where, field, _), res in zip(entries, resolve_all([loc for _, _, loc in entries])):
+        if isinstance(res, PlaceError):
+            out.append(Problem(where, field, str(res)))
+    return out
+
+
+def location_problems(sites: list[Site], depots: list[Depot], regions: list[Region],
+                      stations: Optional[list[Station]] = None) -> list[Problem]:
+    """Every place that cannot be found and every county that is not one (by name or code)."""
+    from . import regions as regions_svc  # noqa: PLC0415  (api.regions reads this module)
+
+    entries = [(f"sites ({s.id})", "location", s.location) for s in sites]
+    entries += [(f"depots ({d.id})", "location", d.location) for d in depots]
+    entries += [(f"stations ({s.id})", "location", s.location) for s in stations or []]
+    problems = _places(entries)
+    for r in regions:  # a county by name or a 5-digit code is a problem, not a crash
+        try:
+            regions_svc.find_county(r.county, f"regions ({r.county})")
+        except ApiError as exc:
+            problems += exc.problems or []
+    return problems
+
+
+def keeps_dispatched(session: Session, vehicle_type: str, count: int) -> None:
+    """A coach on a dispatched trip stays in the fleet: refuse removing its type or its number."""
+    from .plans import dispatched_trips_using  # noqa: PLC0415
+
+    using = [(p, t, b) for p, t, b in dispatched_trips_using(session, vehicle_type) if b >= count]
+    if using:
+        listed = ", ".join(f"plan {p} trip {t} (#{b + 1})" for p, t, b in using[:10])
+        more = f" and {len(using) - 10} more" if len(using) > 10 else ""
+        what = "removed" if count == 0 else f"cut to {count} coach(es)"
+        raise ApiError(409, f"vehicle type {vehicle_type!r} cannot be {what}: dispatched trips run on its coaches "
+                            f"({listed}{more}); un-dispatch them first")
+
+
+def posts_in_use(session: Session, keep: set[str]) -> None:
+    """Posts that registered workers chose or signed for stay (409 naming the workers)."""
+    problems = []
+    for w in session.scalars(select(m.MatchWorker).order_by(m.MatchWorker.id)):
+        gone = [c for c in [*w.choices, *([w.signed] if w.signed else [])] if c not in keep]
+        if gone:
+            problems.append(Problem(f"worker {w.id} ({w.agency.name}{', ' + w.ref if w.ref else ''})", "choices",
+                                    f"chose or signed for post(s) {', '.join(sorted(set(gone)))}"))
+    if problems:
+        raise ApiError(409, f"{len(problems)} registered worker(s) chose or signed for posts that would be removed; "
+                            f"nothing was changed (their agencies delete and register them anew)", problems)
+
+
+def replace_reference(session: Session, user: m.Principal, scenario: Scenario) -> dict[str, Any]:
+    """Replace all reference data with a contract-v1 scenario without orders (422 listing every
+    problem, 409 when a dispatched trip's coach would go; nothing changed then)."""
+    from . import regions as regions_svc  # noqa: PLC0415
+
+    if scenario.orders:
+        raise ApiError(422, "reference data carries no orders: agencies submit them to /v1/orders",
+                       [Problem("body", "orders", "reference data carries no orders")])
+    if scenario.workers:
+        raise ApiError(422, "reference data carries no workers: agencies register them at /v1/workers",
+                       [Problem("body", "workers", "reference data carries no workers")])
+    if "posts" in scenario.model_fields_set:
+        posts_in_use(session, {p.id for p in scenario.posts})
+    else:
+        sites = {s.id for s in scenario.sites}
+        orphans = [Problem(f"posts ({p.id})", "site", f"unknown site {p.site!r}: give posts too, or keep the site")
+                   for p in session.scalars(select(m.Post).order_by(m.Post.id)) if p.site not in sites]
+        if orphans:
+            raise ApiError(422, f"{len(orphans)} stored post(s) would lose their site; nothing was changed", orphans)
+    problems = location_problems(scenario.sites, scenario.depots, scenario.regions, scenario.stations)
+    if problems:
+        raise ApiError(422, f"{len(problems)} place(s) cannot be found; nothing was changed", problems)
+    # regions named by a former code or a name are stored under today's code
+    scenario = scenario.model_copy(update={"regions": [
+        r.model_copy(update={"county": regions_svc.find_county(r.county).code}) for r in scenario.regions]})
+    counts = {v.id: v.count for v in scenario.fleet}
+    for vt in session.scalars(select(m.VehicleType.id)):
+        keeps_dispatched(session, vt, counts.get(vt, 0))
+    replace_all(session, scenario, policy_json(scenario.policy), who=user)
+    session.commit()
+    return reference_dict(session)
+
+
+def policy_view(session: Session) -> dict[str, Any]:
+    """The policy as set and as it takes effect (fields not set take their defaults)."""
+    return {"set": policy_dict(session),
+            "effective": Policy.model_validate(policy_dict(session)).model_dump(mode="json")}
+
+
+def set_policy(session: Session, user: m.Principal, policy: Policy) -> dict[str, Any]:
+    """Replace the policy (kept in the history)."""
+    with tracked(session, user, "policy", None, "set"):
+        set_settings(session, policy=policy_json(policy))
+    session.commit()
+    return policy_view(session)
+
+
+def set_vehicle_type(session: Session, user: m.Principal, vehicle_type_id: str, vehicle_type: VehicleType
+                     ) -> dict[str, Any]:
+    """Create or replace one vehicle type (its depot known; a dispatched trip's coach stays: 409)."""
+    same_id(vehicle_type.id, vehicle_type_id)
+    if session.get(m.Depot, vehicle_type.depot) is None:
+        raise ApiError(422, f"unknown depot {vehicle_type.depot!r}",
+                       [Problem(f"fleet ({vehicle_type.id})", "depot", f"unknown depot {vehicle_type.depot!r}")])
+    keeps_dispatched(session, vehicle_type.id, vehicle_type.count)
+    with tracked(session, user, "fleet", [vehicle_type.id], "set"):
+        session.merge(vehicle_row(vehicle_type))
+    session.commit()
+    return vehicle_dict(session.get(m.VehicleType, vehicle_type_id))  # type: ignore[arg-type]
+
+
+def replace_posts(session: Session, items: list[Any]) -> list[dict[str, Any]]:
+    """Replace all posts with ``items`` (JSON objects), all or nothing: every bad one named."""
+    from .matching import check_posts, post_row  # noqa: PLC0415
+
+    posts, problems = check_posts(items, site_ids(session))
+    if problems:
+        raise ApiError(422, f"{len(problems)} problem(s) in the posts; nothing was changed", problems)
+    posts_in_use(session, {p.id for p in posts})
+    session.execute(delete(m.Post))
+    session.add_all([post_row(p) for p in posts])
+    session.commit()
+    return posts_list(session)

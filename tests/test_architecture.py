@@ -156,3 +156,18 @@ def test_nothing_at_run_time_imports_cpca():
     users = {str(p.relative_to(root)) for p in sources if _hits(imported_modules(p), ("cpca",))}
     assert users and users <= {"tools/build_divisions.py", "benchmarks/generate.py", "benchmarks/map_data.py",
                                "benchmarks/rail_data.py"}
+
+
+def test_the_console_calls_services_not_route_handlers():
+    """The console (api/console*.py) and every service module of api/ call the same service
+    functions as the JSON routes: none imports api.routes (only the app, api/main.py, mounts them)."""
+    api = PLANNER.parent / "api"
+    users = {p.name for p in api.glob("*.py") if _hits(imported_modules(p), ("api.routes",))}
+    assert users == {"main.py"}
+    assert sorted(p.name for p in api.glob("console*.py")) >= ["console.py", "console_regions.py"]
+
+
+def test_route_scanner_sees_a_console_importing_a_handler():
+    """The check above would catch a handler imported inside a function, relatively."""
+    src = "def page():\n    from .routes.orders import list_orders\n"
+    assert _hits(imports_in(src, "api"), ("api.routes",)) == {"api.routes.orders", "api.routes.orders.list_orders"}

@@ -7,9 +7,9 @@ from typing import Any, Optional, Union
 
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from planner.contract import Depot, Location, Policy, Region, Scenario, Site, Station, TrainOffer, VehicleType
+from planner.contract import Depot, Policy, Scenario, Site, Station, TrainOffer, VehicleType
 from planner.errors import Problem
 
 from .. import models as m
@@ -33,13 +33,6 @@ _SCENARIO_EXAMPLE = {
 }
 
 
-def _same_id(body_id: str, path_id: str) -> None:
-    """A PUT's body names the item of its path."""
-    if body_id != path_id:
-        raise ApiError(422, f"the body's id {body_id!r} differs from the path's {path_id!r}",
-                       [Problem("body", "id", f"{body_id!r} differs from the path's {path_id!r}")])
-
-
 def _put_located(session: Any, what: str, problems: list[Problem], row: Any, as_dict: Any) -> dict[str, Any]:
     """Store a site, depot or station whose place was found (else 422, nothing stored)."""
     if problems:
@@ -49,31 +42,10 @@ def _put_located(session: Any, what: str, problems: list[Problem], row: Any, as_
     return as_dict(stored)
 
 
-def _places(entries: list[tuple[str, str, Location]]) -> list[Problem]:
-    """Resolve every place once; a county or address that cannot be found is a problem."""
-    from planner.network.places import PlaceError, resolve_all  # noqa: PLC0415
-
-    if not entries:
-        return []
-    out = []
-    for (where, field, _), res in zip(entries, resolve_all([loc for _, _, loc in entries])):
-        if isinstance(res, PlaceError):
-            out.append(Problem(where, field, str(res)))
-    return out
-
-
-def _location_problems(sites: list[Site], depots: list[Depot], regions: list[Region],
-                       stations: Optional[list[Station]] = None) -> list[Problem]:
-    entries = [(f"sites ({s.id})", "location", s.location) for s in sites]
-    entries += [(f"depots ({d.id})", "location", d.location) for d in depots]
-    entries += [(f"stations ({s.id})", "location", s.location) for s in stations or []]
-    problems = _places(entries)
-    for r in regions:  # a county by name or a 5-digit code is a problem, not a crash
-        try:
-            regions_svc.find_county(r.county, f"regions ({r.county})")
-        except ApiError as exc:
-            problems += exc.problems or []
-    return problems
+_same_id = ref.same_id
+_location_problems = ref.location_problems
+_keeps_dispatched = ref.keeps_dispatched
+_posts_in_use = ref.posts_in_use
 
 
 @router.get("", summary="The current reference data: a contract-v1 scenario without orders")
@@ -89,32 +61,7 @@ def put_reference(session: SessionDep, user: Coordinator,
 
     Orders already stored stay; a plan reports orders whose site no longer exists.
     """
-    if scenario.orders:
-        raise ApiError(422, "reference data carries no orders: agencies submit them to /v1/orders",
-                       [Problem("body", "orders", "reference data carries no orders")])
-    if scenario.workers:
-        raise ApiError(422, "reference data carries no workers: agencies register them at /v1/workers",
-                       [Problem("body", "workers", "reference data carries no workers")])
-    if "posts" in scenario.model_fields_set:
-        _posts_in_use(session, {p.id for p in scenario.posts})
-    else:
-        sites = {s.id for s in scenario.sites}
-        orphans = [Problem(f"posts ({p.id})", "site", f"unknown site {p.site!r}: give posts too, or keep the site")
-                   for p in session.scalars(select(m.Post).order_by(m.Post.id)) if p.site not in sites]
-        if orphans:
-            raise ApiError(422, f"{len(orphans)} stored post(s) would lose their site; nothing was changed", orphans)
-    problems = _location_problems(scenario.sites, scenario.depots, scenario.regions, scenario.stations)
-    if problems:
-        raise ApiError(422, f"{len(problems)} place(s) cannot be found; nothing was changed", problems)
-    # regions named by a former code or a name are stored under today's code
-    scenario = scenario.model_copy(update={"regions": [
-        r.model_copy(update={"county": regions_svc.find_county(r.county).code}) for r in scenario.regions]})
-    counts = {v.id: v.count for v in scenario.fleet}
-    for vt in session.scalars(select(m.VehicleType.id)):
-        _keeps_dispatched(session, vt, counts.get(vt, 0))
-    ref.replace_all(session, scenario, ref.policy_json(scenario.policy), who=user)
-    session.commit()
-    return ref.reference_dict(session)
+    return ref.replace_reference(session, user, scenario)
 
 
 # ------------------------------------------------------------------ policy
@@ -122,18 +69,14 @@ def put_reference(session: SessionDep, user: Coordinator,
 
 @router.get("/policy", summary="The policy as set (fields not set take their defaults)")
 def get_policy(session: SessionDep, _: Coordinator) -> dict[str, Any]:
-    return {"set": ref.policy_dict(session),
-            "effective": Policy.model_validate(ref.policy_dict(session)).model_dump(mode="json")}
+    return ref.policy_view(session)
 
 
 @router.put("/policy", summary="Replace the policy")
 def put_policy(session: SessionDep, user: Coordinator,
                policy: Policy = Body(openapi_examples={"cap": {"value": {"occupancy_cap": 0.5, "max_pickup_stops": 3}}})
                ) -> dict[str, Any]:
-    with ref.tracked(session, user, "policy", None, "set"):
-        ref.set_settings(session, policy=ref.policy_json(policy))
-    session.commit()
-    return get_policy(session, user)
+    return ref.set_policy(session, user, policy)
 
 
 # ------------------------------------------------------------------ sites, depots, fleet
@@ -187,15 +130,7 @@ def list_fleet(session: SessionDep, _: Coordinator) -> list[dict[str, Any]]:
 @router.put("/fleet/{vehicle_type_id}", summary="Create or replace one vehicle type (e.g. change its count)")
 def put_vehicle_type(vehicle_type_id: str, vehicle_type: VehicleType, session: SessionDep,
                      user: Coordinator) -> dict[str, Any]:
-    _same_id(vehicle_type.id, vehicle_type_id)
-    if session.get(m.Depot, vehicle_type.depot) is None:
-        raise ApiError(422, f"unknown depot {vehicle_type.depot!r}",
-                       [Problem(f"fleet ({vehicle_type.id})", "depot", f"unknown depot {vehicle_type.depot!r}")])
-    _keeps_dispatched(session, vehicle_type.id, vehicle_type.count)
-    with ref.tracked(session, user, "fleet", [vehicle_type.id], "set"):
-        session.merge(ref.vehicle_row(vehicle_type))
-    session.commit()
-    return ref.vehicle_dict(session.get(m.VehicleType, vehicle_type_id))  # type: ignore[arg-type]
+    return ref.set_vehicle_type(session, user, vehicle_type_id, vehicle_type)
 
 
 @router.delete("/fleet/{vehicle_type_id}", status_code=204, summary="Remove a vehicle type no dispatched trip uses")
@@ -205,19 +140,6 @@ def delete_vehicle_type(vehicle_type_id: str, session: SessionDep, user: Coordin
         _delete(session, m.VehicleType, vehicle_type_id, "vehicle type", commit=False)
     session.commit()
     return Response(status_code=204)
-
-
-def _keeps_dispatched(session: SessionDep, vehicle_type: str, count: int) -> None:
-    """A coach on a dispatched trip stays in the fleet: refuse removing its type or its number."""
-    from ..plans import dispatched_trips_using  # noqa: PLC0415
-
-    using = [(p, t, b) for p, t, b in dispatched_trips_using(session, vehicle_type) if b >= count]
-    if using:
-        listed = ", ".join(f"plan {p} trip {t} (#{b + 1})" for p, t, b in using[:10])
-        more = f" and {len(using) - 10} more" if len(using) > 10 else ""
-        what = "removed" if count == 0 else f"cut to {count} coach(es)"
-        raise ApiError(409, f"vehicle type {vehicle_type!r} cannot be {what}: dispatched trips run on its coaches "
-                            f"({listed}{more}); un-dispatch them first")
 
 
 def _delete(session: SessionDep, table: Any, key: str, what: str, commit: bool = True) -> None:
@@ -384,33 +306,6 @@ _POSTS_EXAMPLE = [
      "monthly_wage": 6500, "start_by": "2027-02-14T08:00:00+08:00", "dorm": True}]
 
 
-def _posts_in_use(session: Any, keep: set[str]) -> None:
-    """Posts that registered workers chose or signed for stay (409 naming the workers)."""
-    problems = []
-    for w in session.scalars(select(m.MatchWorker).order_by(m.MatchWorker.id)):
-        gone = [c for c in [*w.choices, *([w.signed] if w.signed else [])] if c not in keep]
-        if gone:
-            problems.append(Problem(f"worker {w.id} ({w.agency.name}{', ' + w.ref if w.ref else ''})", "choices",
-                                    f"chose or signed for post(s) {', '.join(sorted(set(gone)))}"))
-    if problems:
-        raise ApiError(409, f"{len(problems)} registered worker(s) chose or signed for posts that would be removed; "
-                            f"nothing was changed (their agencies delete and register them anew)", problems)
-
-
-def replace_posts(session: Any, items: list[Any]) -> list[dict[str, Any]]:
-    """Replace all posts with ``items`` (JSON objects), all or nothing: every bad one named."""
-    from ..matching import check_posts, post_row  # noqa: PLC0415
-
-    posts, problems = check_posts(items, ref.site_ids(session))
-    if problems:
-        raise ApiError(422, f"{len(problems)} problem(s) in the posts; nothing was changed", problems)
-    _posts_in_use(session, {p.id for p in posts})
-    session.execute(delete(m.Post))
-    session.add_all([post_row(p) for p in posts])
-    session.commit()
-    return ref.posts_list(session)
-
-
 @router.get("/posts", summary="Posts (match and move): openings of a trade at a firm's site")
 def list_posts(session: SessionDep, _: CurrentUser) -> list[dict[str, Any]]:
     return ref.posts_list(session)
@@ -422,7 +317,7 @@ def put_posts(session: SessionDep, _: Coordinator,
     """All or nothing: each post is checked against the contract (a problem names ``posts[i] (id)``
     and the field), ids are unique and sites known. A post that registered workers chose or signed
     for cannot be removed (409)."""
-    return replace_posts(session, posts)
+    return ref.replace_posts(session, posts)
 
 
 @router.put("/posts/{post_id}", summary="Create or replace one post")

@@ -11,9 +11,7 @@ from fastapi import APIRouter, Body, File, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from planner.errors import InputError, Problem
 from planner.read import validation_problems
 
 from .. import matching as svc
@@ -35,34 +33,13 @@ _EXAMPLE = [{"id": "HN-0001", "name": "张三", "id_number": "410526199001011234
              "min_monthly_wage": 4500, "earliest_departure": "2027-02-11T08:00:00+08:00", "gender": "male"}]
 
 
-def _stored_refs(session: SessionDep, agency_id: int, refs: list[Optional[str]]) -> dict[str, int]:
-    wanted = sorted({r for r in refs if r})
-    out: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):
-        out.update(session.execute(select(m.MatchWorker.ref, m.MatchWorker.id).where(
-            m.MatchWorker.agency_id == agency_id, m.MatchWorker.ref.in_(wanted[start:start + 500]))).all())  # type: ignore[arg-type]
-    return out
+_stored_refs = svc.stored_refs
 
 
 def register(session: SessionDep, user: m.Principal, protector: ProtectorDep, items: list[MatchWorkerIn],
              labels: Optional[list[str]] = None) -> JSONResponse:
-    """Store an agency's workers, all or nothing (422 listing every problem). The service function
-    behind both routes and the console."""
-    posts = set(session.scalars(select(m.Post.id)))
-    stored = _stored_refs(session, user.id, [w.id for w in items])
-    session.commit()
-    contract, problems = svc.prepare_workers(items, user.name, posts, labels, stored)
-    if problems:
-        raise ApiError(422, f"{len(problems)} problem(s) in the workers; nothing was stored", problems)
-    rows = [svc.new_worker(c, item, user, protector) for c, item in zip(contract, items)]
-    session.add_all(rows)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise ApiError(409, "another submission stored the same worker ids at the same moment; nothing was "
-                            "stored: list your workers and submit again") from None
-    body = MatchWorkersCreated(created=len(rows), workers=[svc.worker_out(r, user, protector) for r in rows])
+    """Store an agency's workers, all or nothing: 201 with them (see :func:`api.matching.register`)."""
+    body = svc.register(session, user, protector, items, labels)
     return JSONResponse(body.model_dump(mode="json"), status_code=201)
 
 
@@ -105,28 +82,8 @@ def upload_workers(session: SessionDep, user: Agency, protector: ProtectorDep, s
     (``SMT操作工:3;焊工:2``), 志愿 (``P1;P3``), 最低月薪, 最早出发, 筛查 (已通过/待筛查/未通过; an empty
     cell is 待筛查), 筛查有效期, 性别 (男/女), 同行组, 已签约 (a post id). All or nothing: any bad row
     rejects the file with every bad row listed (row, field, why)."""
-    data = file.file.read()
-    filename = file.filename or "workers.csv"
-    if not data:
-        raise ApiError(422, "the file is empty", [Problem(filename, "file", "the file is empty")])
-    try:
-        items, labels, problems, n_rows = svc.parse_upload(data, filename, settings.max_orders_per_request,
-                                                           settings.max_upload_unpacked_bytes)
-    except InputError as exc:
-        raise ApiError(422, f"cannot read {filename}: {exc}", exc.problems) from None
-    if items:  # the rows that read well are checked too: every bad row is named at once
-        posts = set(session.scalars(select(m.Post.id)))
-        stored = _stored_refs(session, user.id, [w.id for w in items])
-        session.commit()
-        problems = sorted(problems + svc.prepare_workers(items, user.name, posts, labels, stored)[1],
-                          key=lambda p: svc.row_of(p.where))
-    if problems:
-        bad_rows = len({p.where for p in problems})
-        raise ApiError(422, f"{filename}: {len(problems)} problem(s) in {bad_rows} row(s) of {n_rows}; "
-                            f"nothing was stored", problems)
-    if not items:
-        raise ApiError(422, f"{filename} has no worker rows", [Problem(filename, "file", "no worker rows")])
-    return register(session, user, protector, items, labels)
+    body = svc.upload_workers(session, user, protector, settings, file.file.read(), file.filename or "workers.csv")
+    return JSONResponse(body.model_dump(mode="json"), status_code=201)
 
 
 @router.get("", response_model=list[MatchWorkerOut], summary="Registered workers (an agency: its own)")
@@ -134,13 +91,7 @@ def list_workers(session: SessionDep, user: CurrentUser, protector: ProtectorDep
                  agency: Annotated[Optional[str], Query(description="coordinators: only this agency's")] = None,
                  limit: Annotated[int, Query(ge=1, le=20000)] = 5000,
                  offset: Annotated[int, Query(ge=0)] = 0) -> list[MatchWorkerOut]:
-    q = select(m.MatchWorker).join(m.MatchWorker.agency)
-    if user.role == "agency":
-        q = q.where(m.MatchWorker.agency_id == user.id)
-    elif agency is not None:
-        q = q.where(m.Principal.name == agency)
-    rows = list(session.scalars(q.order_by(m.MatchWorker.id).limit(limit).offset(offset)))
-    return [svc.worker_out(r, user, protector) for r in rows]
+    return svc.list_workers(session, user, protector, agency, limit, offset)
 
 
 def _visible(session: SessionDep, user: m.Principal, worker_id: int) -> m.MatchWorker:
