@@ -181,16 +181,59 @@ def _in(m: int, window: tuple[int, int]) -> bool:
     return a <= m < b if a <= b else (m >= a or m < b)
 
 
+#: legs already driven, by what decides them (see :func:`drive`); cleared when it grows past the cap
+_LEGS: dict[tuple, tuple[int, tuple[tuple[int, int], ...], int, int, int]] = {}
+_LEGS_CAP = 200_000
+
+
 def drive(log: DriveLog, t: int, need: int, rules: DrivingRules) -> tuple[int, list[tuple[int, int]]]:
     """Drive ``need`` minutes starting no earlier than ``t``; return the arrival and the intervals.
 
     ``log`` is updated. With the rules disabled the leg is one interval.
+
+    A leg is decided by the rules, the crew, the clock of day, ``need`` and what of the log can
+    still matter: the driving of the last 24 h and the stretch (unless a break has ended it). The
+    scheduler drives the same legs from the same states many times over (every boarding hour
+    tried, every coach), so each is worked out once, relative to its day, and replayed.
     """
     if need <= 0:
         return t, []
     if not rules.enabled:
         log.add(t, t + need)
         return t + need, [(t, t + need)]
+    base = t - t % DAY
+    lo = t - DAY
+    tail = []
+    for a, b, w in reversed(log.intervals):
+        if b <= lo:
+            break
+        tail.append((a - base, b - base, w))
+    state: tuple
+    if log.last_end is None:
+        state = (None, log.stretch, log.stretch_night)
+    elif t - log.last_end < rules.break_minutes:
+        state = (log.last_end - base, log.stretch, log.stretch_night)
+    else:  # a break has ended the stretch before this leg: it starts afresh, however long ago
+        state = ("rested",)
+    key = (rules, log.crew, t - base, need, tuple(tail), state)
+    hit = _LEGS.get(key)
+    if hit is None:
+        end, out = _drive(log, t, need, rules)
+        if len(_LEGS) >= _LEGS_CAP:
+            _LEGS.clear()
+        last = log.last_end if log.last_end is not None else base
+        _LEGS[key] = (end - base, tuple((a - base, b - base) for a, b in out), log.stretch, log.stretch_night,
+                      last - base)
+        return end, out
+    end_r, out_r, log.stretch, log.stretch_night, last_r = hit
+    replay = [(a + base, b + base) for a, b in out_r]
+    for a, b in replay:
+        log.add(a, b)
+    log.last_end = last_r + base
+    return end_r + base, replay
+
+
+def _drive(log: DriveLog, t: int, need: int, rules: DrivingRules) -> tuple[int, list[tuple[int, int]]]:
     out: list[tuple[int, int]] = []
     limit_day = float(max(1, rules.daily))
     crew = max(1, log.crew)

@@ -253,3 +253,37 @@ def test_minutes_round_up_and_leg_minutes_include_rests():
     assert leg_minutes(driving, RULES, crew=2) > driving
     assert leg_minutes(driving, RULES, crew=1) > leg_minutes(driving, RULES, crew=2)
     assert leg_minutes(driving, DrivingRules(enabled=False)) == driving
+
+
+def test_a_leg_driven_again_from_the_same_state_replays_exactly():
+    """The legs worked out once and replayed (``drive``) equal driving them afresh (``_drive``):
+    arrival, intervals and the log after, from fresh and seeded crews at every kind of hour."""
+    import random
+
+    from planner import driving
+
+    rng = random.Random(7)
+    rules = DrivingRules()
+    driving._LEGS.clear()
+    for _ in range(400):
+        crew = rng.choice([1, 2])
+        prior: list = []
+        t = rng.randrange(0, 3 * 1440)
+        for _ in range(rng.randrange(0, 4)):
+            a = t - rng.randrange(30, 900)
+            prior.insert(0, (a, a + rng.randrange(10, 240), 1.0 / crew))
+            t = a - 10
+        prior.sort()
+        log = driving.DriveLog.seeded(crew, prior, rules) if prior else driving.DriveLog(crew=crew)
+        # few clocks and lengths, many histories: the same leg from different states
+        start = (prior[-1][1] if prior else 0) + rng.choice([0, 5, 19, 20, 300, 1500])
+        start = start - start % 60 + rng.choice([0, 60 * 23])
+        need = rng.choice([200, 900, 2400])
+        for _ in range(2):  # the second time from the same state is a replay
+            fresh, memo = log.copy(), log.copy()
+            want = driving._drive(fresh, start, need, rules)
+            got = driving.drive(memo, start, need, rules)
+            assert got == want
+            assert (memo.stretch, memo.stretch_night, memo.last_end) == (fresh.stretch, fresh.stretch_night, fresh.last_end)
+            for probe in range(start, want[0] + 1441, 97):
+                assert abs(memo.trailing(probe) - fresh.trailing(probe)) < 1e-9
