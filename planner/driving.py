@@ -183,7 +183,7 @@ def _in(m: int, window: tuple[int, int]) -> bool:
 
 #: legs already driven, by what decides them (see :func:`drive`); cleared when it grows past the cap
 _LEGS: dict[tuple, tuple[int, tuple[tuple[int, int], ...], int, int, int]] = {}
-_LEGS_CAP = 200_000
+_LEGS_CAP = 50_000  # about 1.5 KB each
 
 
 def drive(log: DriveLog, t: int, need: int, rules: DrivingRules) -> tuple[int, list[tuple[int, int]]]:
