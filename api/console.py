@@ -19,7 +19,7 @@ import secrets
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -27,7 +27,7 @@ from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from planner.contract import SHANGHAI, Scenario
+from planner.contract import SHANGHAI, Scenario, Trip
 from planner.labels import PHASES, PURPOSES, REASONS, STATUSES, WARNINGS, detail, field, local, problem, rule, word
 from planner.plan_map import layers, to_html
 
@@ -44,7 +44,7 @@ from .printouts import trip_sheets
 from .publish import agency_may_read, in_force
 from .schemas import PlanIn
 from .security import hash_api_key
-from .stored import StoredPlan, county_label
+from .stored import StoredPlan, boarded, county_label, partial_trips
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -288,9 +288,8 @@ def plan_view(request: Request, plan_id: int) -> Response:
             context["map_svg"] = page[at:page.index("</svg>", at) + 6]
             context["filters"] = page[page.index("<header>") + 8:page.index("</header>")]
             context["script"] = page[page.index("<script>") + 8:page.index("</script>")]
-            context["timeline"] = timeline(doc, job.snapshot["scenario"].get("trains", []),
-                                           job.snapshot["scenario"].get("orders", []))
-            context["trip_rows"] = trip_rows(doc, job.snapshot["scenario"].get("orders", []))
+            context["timeline"] = timeline(stored)
+            context["trip_rows"] = trip_rows(stored)
         context.update(doc=doc, stored=stored, summary=stored.plan.summary if coordinator else None,
                        agency_summary=stored.agency_summary, reasons=stored.reasons(),
                        unassigned=stored.unassigned_rows(state["lang"], with_agency=coordinator),
@@ -378,71 +377,78 @@ _FILES: dict[str, Any] = {
 # ------------------------------------------------------------------ the timeline
 
 
-def _sh(text: Optional[str]) -> Optional[datetime]:
-    """An ISO time of the plan document in Asia/Shanghai."""
-    return datetime.fromisoformat(text).astimezone(SHANGHAI) if text else None
+def _sh(when: Optional[datetime]) -> Optional[datetime]:
+    """A plan's time in Asia/Shanghai."""
+    return when.astimezone(SHANGHAI) if when is not None else None
 
 
-def _trip_facts(trip: dict[str, Any], site_of: dict[str, str]) -> dict[str, Any]:
+def _trip_facts(trip: Trip, site_of: dict[str, str]) -> dict[str, Any]:
     """What a coordinator reads of a trip: where it picks up (county names), when it leaves the
     depot, how many board, the sites (by name, and their ids for the filters), the day of its first
     boarding (as the map's day filter has it)."""
-    stops = trip["stops"]
-    origins = list(dict.fromkeys(s["place"].get("name") or s["place"].get("county") or s["place"].get("id") or ""
-                                 for s in stops if s["kind"] == "pickup"))
-    leave = next((_sh(s.get("depart")) for s in stops if s["kind"] == "depart" and s.get("depart")), None)
-    first = next((_sh(s.get("depart") or s.get("arrive")) for s in stops if s["kind"] == "pickup"), None)
-    orders = {ld["order"] for s in stops for ld in s.get("board", []) + s.get("alight", [])}
+    stops = trip.stops
+    pickups = [s for s in stops if s.kind == "pickup"]
+    origins = list(dict.fromkeys(s.place.name or s.place.county or s.place.id or "" for s in pickups))
+    leave = next((_sh(s.depart) for s in stops if s.kind == "depart" and s.depart), None)
+    first = next((_sh(s.depart or s.arrive) for s in pickups), None)
+    orders = {ld.order for s in stops for ld in s.board + s.alight}
     sites = sorted({site_of[o] for o in orders if site_of.get(o)})
-    names = list(dict.fromkeys(s["place"].get("name") or s["place"].get("id") or ""
-                               for s in stops if s["kind"] == "drop"))
-    labels = list(dict.fromkeys(county_label(s["place"].get("name"), s["place"].get("county")) or s["place"].get("id") or ""
-                                for s in stops if s["kind"] == "pickup"))
+    names = list(dict.fromkeys(s.place.name or s.place.id or "" for s in stops if s.kind == "drop"))
+    labels = list(dict.fromkeys(county_label(s.place.name, s.place.county) or s.place.id or "" for s in pickups))
     return {"origins": [o for o in origins if o], "origin_labels": [o for o in labels if o],
             "leave": leave, "first": first, "sites": sites,
             "site_names": [n for n in names if n], "day": first.date().isoformat() if first else "",
-            "riders": sum(ld["count"] for s in stops for ld in s.get("board", []))}
+            "riders": sum(boarded(s) for s in stops)}
 
 
-def trip_rows(doc: dict[str, Any], orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def trip_rows(stored: StoredPlan) -> list[dict[str, Any]]:
     """The plan view's trip table: origins, departure (Asia/Shanghai), riders, sites, coach,
-    drivers, purpose and ref, sorted by departure."""
-    site_of = {o["id"]: o.get("site", "") for o in orders}
+    drivers, purpose, ref and whether dispatched, sorted by departure."""
+    site_of = stored.site_of()
     rows = []
-    for trip in doc.get("trips", []):
+    for trip in stored.trips:
         f = _trip_facts(trip, site_of)
-        rows.append({"trip": trip, "id": trip["id"], "origins": "、".join(f["origin_labels"]),
+        rows.append({"trip": trip, "id": trip.id, "ref": stored.ref(trip) or "", "dispatched": trip.dispatched,
+                     "origins": "、".join(f["origin_labels"]),
                      "departs": f["leave"].strftime("%m-%d %H:%M") if f["leave"] else "",
                      "riders": f["riders"], "sites": ", ".join(f["site_names"]), "coach": ex.coach(trip),
-                     "drivers": "、".join(trip.get("drivers") or []), "purpose": trip.get("purpose", "direct"),
-                     "key": (f["leave"] or f["first"] or datetime.max.replace(tzinfo=SHANGHAI), trip["id"])})
+                     "drivers": "、".join(trip.drivers or []), "purpose": trip.purpose,
+                     "key": (f["leave"] or f["first"] or datetime.max.replace(tzinfo=SHANGHAI), trip.id)})
     return sorted(rows, key=lambda r: r["key"])
 
 
-def timeline(doc: dict[str, Any], trains: list[dict[str, Any]],
+def timeline(plan: Union[StoredPlan, dict[str, Any]], trains: Optional[list[dict[str, Any]]] = None,
              orders: Optional[list[dict[str, Any]]] = None) -> dict[str, Any]:
     """Rows for the Gantt chart: one per coach (its trips, the gaps between them its rests at the
     depot), in the coaches' order (#1, #2, … #10), and one per train that runs; times as minutes
     from the first event; each bar labelled with its trip (ref or id) and first county, and
-    carrying the day and sites the map's filters use."""
-    site_of = {o["id"]: o.get("site", "") for o in orders or []}
+    carrying the day and sites the map's filters use.
+
+    ``plan`` is a stored plan (its trains and orders are the scenario's unless given) or a partial
+    plan document (trips and train loads; read by :func:`api.stored.partial_trips`)."""
+    if isinstance(plan, StoredPlan):
+        trips, loads = plan.trips, plan.plan.train_loads
+        site_of = plan.site_of() if orders is None else {o["id"]: o.get("site", "") for o in orders}
+        trains = plan.scenario.get("trains", []) if trains is None else trains
+    else:
+        trips, loads = partial_trips(plan)
+        site_of = {o["id"]: o.get("site", "") for o in orders or []}
     # row key, row name, id, start, end, kind, title, label, day, sites
     spans: list[tuple[tuple[Any, ...], str, str, datetime, datetime, str, str, str, str, str]] = []
-    for trip in doc.get("trips", []):
-        times = [x for s in trip["stops"] for x in (_sh(s.get("arrive")), _sh(s.get("depart"))) if x is not None]
+    for trip in trips:
+        times = [x for s in trip.stops for x in (_sh(s.arrive), _sh(s.depart)) if x is not None]
         if times:
             f = _trip_facts(trip, site_of)
-            name = trip.get("ref") or trip["id"]
-            spans.append(((0, trip["vehicle_type"], trip["bus"]), ex.coach(trip), trip["id"], min(times), max(times),
-                          trip.get("purpose", "direct"), f"{name} {trip.get('purpose', 'direct')}"
-                          f"{' ✓' if trip.get('dispatched') else ''}",
+            name = StoredPlan.ref(trip) or trip.id
+            spans.append(((0, trip.vehicle_type, trip.bus), ex.coach(trip), trip.id, min(times), max(times),
+                          trip.purpose, f"{name} {trip.purpose}{' ✓' if trip.dispatched else ''}",
                           f"{name} {f['origins'][0] if f['origins'] else ''}".strip(), f["day"], " ".join(f["sites"])))
     riders = Counter[str]()
-    for r in doc.get("train_loads", []):
-        riders[r["train"]] += r["count"]
-    for tr in trains:
+    for r in loads:
+        riders[r.train] += r.count
+    for tr in trains or []:
         if riders.get(tr["id"]):
-            start, end = _sh(tr["calls"][0].get("depart")), _sh(tr["calls"][-1].get("arrive"))
+            start, end = _iso(tr["calls"][0].get("depart")), _iso(tr["calls"][-1].get("arrive"))
             if start and end:
                 name = tr.get("name") or tr["id"]
                 spans.append(((1, name, 0), f"列车 {name}", tr["id"], start, end, "train",
@@ -460,6 +466,11 @@ def timeline(doc: dict[str, Any], trains: list[dict[str, Any]],
                                          "from": a.strftime("%m-%d %H:%M"), "to": b.strftime("%m-%d %H:%M")})
     days = [{"x": d * 1440, "label": (origin + timedelta(days=d)).strftime("%m-%d")} for d in range(minutes // 1440 + 1)]
     return {"rows": [{"name": k, "spans": v} for k, v in rows.items()], "days": days, "width": minutes}
+
+
+def _iso(text: Optional[str]) -> Optional[datetime]:
+    """A train call's ISO time (the scenario's, as stored) in Asia/Shanghai."""
+    return datetime.fromisoformat(text).astimezone(SHANGHAI) if text else None
 
 
 # ------------------------------------------------------------------ dispatch and re-plan
@@ -583,7 +594,7 @@ def _reference_with(request: Request, state: dict[str, Any], user: m.Principal, 
     return _page(request, "reference.html", state, user=user, data=data,
                  policy=Policy.model_validate(data["policy"]).model_dump(mode="json"), policy_set=set(data["policy"]),
                  message=message, problems=problems, policy_rows=policy_form.rows(data["policy"], typed),
-                 windows={v["id"]: [_sh(v.get(k)).strftime("%Y-%m-%dT%H:%M") if v.get(k) else ""  # type: ignore[union-attr]
+                 windows={v["id"]: [_iso(v.get(k)).strftime("%Y-%m-%dT%H:%M") if v.get(k) else ""  # type: ignore[union-attr]
                                     for k in ("available_from", "available_until")] for v in data["fleet"]})
 
 

@@ -15,9 +15,9 @@ import io
 import re
 from collections import defaultdict
 from datetime import datetime
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence, Union
 
-from planner.contract import SHANGHAI
+from planner.contract import SHANGHAI, Trip
 from planner.labels import REASONS, detail, word
 
 from .security import Protector
@@ -40,8 +40,10 @@ def _place(p: dict[str, Any]) -> str:
     return f"{name} ({code})" if name and code and code != name else (name or code)
 
 
-def coach(trip: dict[str, Any]) -> str:
-    return f"{trip['vehicle_type']} #{trip['bus'] + 1}"
+def coach(trip: Union[Trip, dict[str, Any]]) -> str:
+    if isinstance(trip, dict):
+        return f"{trip['vehicle_type']} #{trip['bus'] + 1}"
+    return f"{trip.vehicle_type} #{trip.bus + 1}"
 
 
 _PURPOSE = {"direct": "直达 direct", "feeder": "接站 feeder", "last_mile": "送厂 last mile"}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
-from planner.contract import SHANGHAI, Plan, Summary, Trip, Unassigned
+from planner.contract import SHANGHAI, Plan, Stop, Summary, TrainLoad, Trip, Unassigned
 from planner.labels import REASONS, detail, word
 
 from . import models as m
@@ -36,6 +36,8 @@ class OrderOwner:
     county_name: str = ""
     headcount: int = 0
     cleared: int = 0
+    #: an order a plan's match derived for registered workers (:func:`api.matching.with_matches`)
+    derived: bool = False
 
     def label(self, with_agency: bool = True) -> str:
         """``A-101 · agency-a`` (the agency's own reference); ``订单 7`` when the order has none."""
@@ -112,7 +114,8 @@ class StoredPlan:
             owners[o["id"]] = OrderOwner(id=o["id"], agency=own.get("agency", "") or "", agency_id=own.get("agency_id"),
                                          ref=own.get("ref"), site=o.get("site", ""), county=code,
                                          county_name=table[code].name if code in table else "",
-                                         headcount=int(o.get("headcount", 0)), cleared=int(o.get("cleared", 0)))
+                                         headcount=int(o.get("headcount", 0)), cleared=int(o.get("cleared", 0)),
+                                         derived=bool(own.get("derived")))
         return cls(plan_id=plan_id, plan=Plan.model_validate(doc), owners=owners, orders=scenario.get("orders", []),
                    site_names={s["id"]: s.get("name") or s["id"] for s in scenario.get("sites", [])},
                    snapshot=snapshot)
@@ -149,6 +152,37 @@ class StoredPlan:
         return StoredPlan(plan_id=self.plan_id, plan=plan, owners={k: v for k, v in self.owners.items() if k in own},
                           orders=[o for o in self.orders if o["id"] in own], site_names=self.site_names,
                           snapshot=self.snapshot, agency_summary=summary)
+
+    # ------------------------------------------------------------------ trips, typed
+
+    @property
+    def trips(self) -> list[Trip]:
+        return self.plan.trips
+
+    @property
+    def scenario(self) -> dict[str, Any]:
+        """The scenario the plan was made for, as stored (reference data and orders)."""
+        return self.snapshot.get("scenario", {})
+
+    def ordered_trips(self) -> list[Trip]:
+        """The trips by first boarding (a trip without pickups first), then id: the order in which
+        workers are seated (:func:`api.exports.assign_workers`) and the print-outs list trips."""
+        return ordered(self.plan.trips)
+
+    @staticmethod
+    def ref(trip: Trip) -> Optional[str]:
+        """The trip's stable reference once the plan was published (:mod:`api.publish`): a field the
+        stored document carries beyond the contract (:func:`api.plans.plan_document` adds it)."""
+        ref = (trip.model_extra or {}).get("ref")
+        return str(ref) if ref else None
+
+    def site_of(self) -> dict[str, str]:
+        """Order id → the site it goes to (derived orders of a match included)."""
+        return {oid: o.site for oid, o in self.owners.items()}
+
+    def trains(self) -> dict[str, dict[str, Any]]:
+        """The scenario's train offers by id (as stored: the plan holds their loads only)."""
+        return {t["id"]: t for t in self.scenario.get("trains", [])}
 
     # ------------------------------------------------------------------ what people read
 
@@ -189,3 +223,43 @@ class StoredPlan:
     @staticmethod
     def local(t: Optional[datetime], fmt: str = "%m-%d %H:%M") -> str:
         return t.astimezone(SHANGHAI).strftime(fmt) if t is not None else ""
+
+
+#: before any time: where a trip without a pickup sorts
+EARLIEST = datetime.min.replace(tzinfo=SHANGHAI)
+
+
+def first_boarding(trip: Trip) -> datetime:
+    """When the first worker boards ``trip`` (a pickup's departure, else its arrival)."""
+    times = [s.depart or s.arrive or EARLIEST for s in trip.stops if s.kind == "pickup"]
+    return min(times) if times else EARLIEST
+
+
+def ordered(trips: list[Trip]) -> list[Trip]:
+    """``trips`` by first boarding, then id."""
+    return sorted(trips, key=lambda t: (first_boarding(t), t.id))
+
+
+def boarded(stop: Stop) -> int:
+    return sum(ld.count for ld in stop.board)
+
+
+def alighted(stop: Stop) -> int:
+    return sum(ld.count for ld in stop.alight)
+
+
+#: what a partial plan document (a hand-written one, a tool's) may leave out of a trip or a train
+#: load that the contract requires, as blanks: the readers that accept such documents
+#: (:func:`api.console.timeline`) do not read these fields (nor a place's coordinates)
+_BLANK_TRIP: dict[str, Any] = {"depot": "", "crew": 1, "cohort": "low", "km": 0.0, "cost": 0.0, "bus": 0,
+                               "vehicle_type": ""}
+_BLANK_LOAD: dict[str, Any] = {"car": 0, "cohort": "low", "order": "", "board_at": "", "alight_at": ""}
+
+
+def partial_trips(doc: dict[str, Any]) -> tuple[list[Trip], list[TrainLoad]]:
+    """The trips and train loads of a partial plan document, typed (missing required fields blank)."""
+    trips = [Trip.model_validate({**_BLANK_TRIP, **t, "stops": [
+        {**st, "place": {"lat": 0.0, "lon": 0.0, **st.get("place", {})}} for st in t.get("stops", [])]})
+        for t in doc.get("trips", [])]
+    loads = [TrainLoad.model_validate({**_BLANK_LOAD, **r}) for r in doc.get("train_loads", [])]
+    return trips, loads
