@@ -1,8 +1,9 @@
 """The coach steps for one group of workers, from eligible groups to allocated trips.
 
-full coaches (``_full``) → the remainders pooled (``_pool``) → improved (``_improve``) → orders
-allocated (``_allocate``), leftovers seated. :func:`planner.solve` runs it for the workers who go
-by coach all the way; the train step (``_chains``) for each train's feeders and last miles.
+full coaches (``_full``) → the remainders pooled (``_pool``) → improved (``_improve``) → re-chosen
+within the fleet (``_cover``) → orders allocated (``_allocate``), leftovers seated.
+:func:`planner.solve` runs it for the workers who go by coach all the way; the train step
+(``_chains``) for each train's feeders and last miles.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ._allocate import allocate, seat_leftovers
+from ._cover import cover, fleet_short
 from ._full import demand_by_key, full_coaches, largest_type
 from ._improve import improve, key_windows
 from ._pool import pool_remainders
@@ -33,12 +35,29 @@ def pooled_trips(data: ProblemData, eligible: list[Eligible], vtypes: list[int],
     lo, hi = span
     pooling = [v for v in pooling_types(data) if v in vtypes]
     drafts, left = full_coaches(data, demand_by_key(data, eligible), largest_type(data, vtypes))
-    pooled = pool_remainders(data, left, deadline=deadline, params=params, vtypes=pooling,
-                             report=lambda f: tell("pooling", lo + (hi - lo) * 0.45 * f))
-    tell("improving", lo + (hi - lo) * 0.45)
-    drafts += improve(data, pooled.drafts, pooling, params.objective,
-                      deadline=deadline.at(params.improve_share), seed=seed,
-                      windows=key_windows(data, eligible), report=lambda f: tell("improving", lo + (hi - lo) * (0.45 + 0.55 * f)))
-    allocation = allocate(data, drafts, eligible, pooled.unplaced)
+    windows = key_windows(data, eligible)
+    unplaced: dict = {}
+    chosen = None
+    if fleet_short(data, drafts, pooling, left):
+        # the largest coaches are too few for the full loads alone: the giant tours and the local
+        # search, which take any type, would only plan trips the fleet cannot run; the covering
+        # pass plans every trip within the fleet instead, from the whole park at once
+        tell("improving", lo + (hi - lo) * 0.45)
+        chosen = cover(data, drafts, pooling, params.objective, deadline=deadline.at(params.improve_share),
+                       seed=seed, windows=windows, extra=left)
+    if chosen is not None:
+        drafts = chosen
+    else:
+        pooled = pool_remainders(data, left, deadline=deadline, params=params, vtypes=pooling,
+                                 report=lambda f: tell("pooling", lo + (hi - lo) * 0.45 * f))
+        unplaced = pooled.unplaced
+        tell("improving", lo + (hi - lo) * 0.45)
+        drafts += improve(data, pooled.drafts, pooling, params.objective,
+                          deadline=deadline.at(params.improve_share - params.cover_share), seed=seed,
+                          windows=windows, report=lambda f: tell("improving", lo + (hi - lo) * (0.45 + 0.55 * f)))
+        # every trip re-chosen over the search's routes and nearby ones, within what the fleet can run
+        drafts = cover(data, drafts, pooling, params.objective, deadline=deadline.at(params.improve_share),
+                       seed=seed, windows=windows) or drafts
+    allocation = allocate(data, drafts, eligible, unplaced)
     trips, short = seat_leftovers(data, allocation.trips, allocation.leftovers, vtypes, pooling)
     return trips, allocation.unassigned + short

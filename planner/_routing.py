@@ -30,6 +30,7 @@ _HEURISTIC_LNS = (
     "use_local_cheapest_insertion_visit_types_lns",
 )
 
+_DEBUG = False
 # Upper bound for a cumul with no window: big enough for any plan, far from int64 overflow.
 _NO_HORIZON = 1 << 50
 
@@ -768,3 +769,264 @@ def match_min_cost(problem: MatchProblem, *, time_limit: float, seed: int = 0) -
     assign = {w: p for (w, p), v in x.items() if solver.value(v)}
     total = int(round(sum(solver.value(c) for c in cost))) if cost else 0
     return MatchChoice(assign, "optimal" if status == cp_model.OPTIMAL else "feasible", total)
+
+
+@dataclass(frozen=True)
+class CoverProblem:
+    """Coaches on candidate routes carrying workers by key: a set-covering model with integer
+    coaches per route and type and integer workers per key and route.
+
+    ``demand[k]``: the workers of key ``k``; ``routes[r]``: the keys route ``r`` may carry;
+    ``options[r]``: ``(type, seats a coach has on the route, weight of a coach on it, minutes
+    a coach spends on it)``; ``types[t]``: ``(most coaches on routes, most coach-minutes)`` of
+    type ``t``, -1 where unlimited (a coach type's trips in its availability). Every coach
+    carries ``min_riders`` at least. ``short``: the weight of leaving one worker behind (more
+    than any plan's coaches, so that carrying comes first). ``hint``: ``(coaches per route and
+    option, workers per route and key)`` to start from (e.g. the local search's trips).
+    ``seeds``: see below.
+    """
+
+    demand: tuple[int, ...]
+    routes: tuple[tuple[int, ...], ...]
+    options: tuple[tuple[tuple[int, int, int, int], ...], ...]
+    types: tuple[tuple[int, int], ...]
+    min_riders: int
+    short: int
+    hint: Optional[tuple[dict[tuple[int, int], int], dict[tuple[int, int], int]]] = None
+    #: the routes whose options start with one key alone (default: all); the others' patterns
+    #: come from the pricing
+    seeds: tuple[int, ...] = ()
+    #: after the LP: at most this many more patterns, those within ``slack`` × the LP's value of
+    #: a negative reduced cost
+    extra_patterns: int = 2000
+    slack: float = 0.002
+
+
+@dataclass(frozen=True)
+class CoverChoice:
+    """Coaches per ``(route, option)`` and workers per ``(route, key)``, both where > 0; the
+    workers left behind per key; ``status``: ``optimal``, ``feasible`` or ``none``."""
+
+    coaches: dict[tuple[int, int], int]
+    riders: dict[tuple[int, int], int]
+    left: tuple[int, ...]
+    objective: int
+    status: str
+
+
+def cover_routes(problem: CoverProblem, *, time_limit: float, seed: int = 0) -> CoverChoice:
+    """Carry the most workers, then at least weight, on whole coaches of the candidate routes
+    within each type's limits.
+
+    A coach's *pattern* is its route, its type and its workers per key. The LP over every pattern
+    is solved by column generation (GLOP; the pricing is exact: a coach of each route and type
+    filled with the keys of highest dual price first), for at most a third of the time; then SCIP
+    chooses whole coaches among the patterns generated and the hint's (its start). Workers a
+    plan carries beyond a key's demand are taken off again (a coach keeps its fewest riders)."""
+    from ortools.linear_solver import pywraplp
+
+    started = _time.monotonic()
+    demand = np.array(list(problem.demand) + [0], dtype=np.int64)
+    nk = len(problem.demand)
+    width = max((len(k) for k in problem.routes), default=1) or 1
+    # per (route, option): its keys padded with a key of no workers
+    ro = [(r, o) for r, opts in enumerate(problem.options) for o in range(len(opts))]
+    if not ro or not nk:
+        return CoverChoice({}, {}, problem.demand, 0, "none")
+    keys = np.full((len(ro), width), nk, dtype=np.int64)
+    for i, (r, _) in enumerate(ro):
+        keys[i, :len(problem.routes[r])] = problem.routes[r]
+    cap = np.array([problem.options[r][o][1] for r, o in ro], dtype=np.int64)
+    weight = np.array([problem.options[r][o][2] for r, o in ro], dtype=np.float64)
+    kind = np.array([problem.options[r][o][0] for r, o in ro], dtype=np.int64)
+    minutes = np.array([problem.options[r][o][3] for r, o in ro], dtype=np.float64)
+    columns: dict[tuple[int, tuple[int, ...]], int] = {}  # (route-option, loads) → column
+    col_list: list[tuple[int, tuple[int, ...]]] = []
+
+    def fill(duals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every route-option's best coach: loads (route-options × width) and their dual value."""
+        pi = duals[keys]
+        order = np.argsort(-pi, axis=1, kind="stable")
+        idx = np.take_along_axis(keys, order, axis=1)
+        sorted_pi = np.take_along_axis(pi, order, axis=1)
+        loads = np.zeros_like(idx)
+        room = cap.copy()
+        for j in range(width):
+            take = np.minimum(demand[idx[:, j]], room)
+            take[sorted_pi[:, j] <= 0] = 0
+            loads[:, j] = take
+            room -= take
+        out = np.zeros_like(loads)
+        np.put_along_axis(out, order, loads, axis=1)
+        return out, (sorted_pi * loads).sum(axis=1)
+
+    lp = pywraplp.Solver.CreateSolver("GLOP")
+    short = [lp.NumVar(0, lp.infinity(), f"s{k}") for k in range(nk)]
+    cover = [lp.Add(short[k] >= int(problem.demand[k])) for k in range(nk)]
+    counts = [lp.Add(lp.Sum([]) <= (c if c >= 0 else lp.infinity())) for c, _ in problem.types]
+    times = [lp.Add(lp.Sum([]) <= (mm if mm >= 0 else lp.infinity())) for _, mm in problem.types]
+    objective = lp.Objective()
+    for v in short:
+        objective.SetCoefficient(v, float(problem.short))
+    objective.SetMinimization()
+
+    def add(i: int, loads: Sequence[int]) -> bool:
+        pattern = tuple(int(n) for n in loads)
+        if (i, pattern) in columns or sum(pattern) < problem.min_riders or not sum(pattern):
+            return False
+        z = lp.NumVar(0, lp.infinity(), "")
+        columns[(i, pattern)] = len(col_list)
+        col_list.append((i, pattern))
+        objective.SetCoefficient(z, float(weight[i]))
+        for j, n in enumerate(pattern):
+            if n:
+                cover[int(keys[i, j])].SetCoefficient(z, float(n))
+        counts[int(kind[i])].SetCoefficient(z, 1.0)
+        times[int(kind[i])].SetCoefficient(z, float(minutes[i]))
+        return True
+
+    at = {ri: i for i, ri in enumerate(ro)}
+    hinted: dict[int, int] = {}
+    if problem.hint is not None:
+        hx, hy = problem.hint
+        # the hint's coaches as patterns: each route's riders cut evenly among its coaches
+        per_route: dict[int, list[tuple[int, int]]] = {}
+        for (r, o), n in hx.items():
+            per_route.setdefault(r, []).extend([(r, o)] * n)
+        for r, buses in per_route.items():
+            mine = {k: n for (rr, k), n in hy.items() if rr == r}
+            for b, (rr, o) in enumerate(buses):
+                i = at[(rr, o)]
+                row = [0] * width
+                for j, k in enumerate(keys[i]):
+                    if int(k) < nk:
+                        n = mine.get(int(k), 0)
+                        row[j] = n // len(buses) + (1 if b < n % len(buses) else 0)
+                add(i, row)
+                c = columns.get((i, tuple(row)))
+                if c is not None:
+                    hinted[c] = hinted.get(c, 0) + 1
+    seeds = set(problem.seeds) if problem.seeds else set(range(len(problem.routes)))
+    for i in range(len(ro)):  # one key alone on each seed route's options, as much as a coach takes
+        if ro[i][0] not in seeds:
+            continue
+        for j in range(width):
+            k = int(keys[i, j])
+            if k < nk:
+                row = [0] * width
+                row[j] = int(min(demand[k], cap[i]))
+                add(i, row)
+    budget = started + time_limit / 3
+    status = "feasible"
+    while _time.monotonic() < budget:
+        if lp.Solve() != pywraplp.Solver.OPTIMAL:
+            return CoverChoice({}, {}, problem.demand, 0, "none")
+        duals = np.array([c.dual_value() for c in cover] + [0.0])
+        mu = np.array([c.dual_value() for c in counts])
+        nu = np.array([c.dual_value() for c in times])
+        loads, value = fill(duals)
+        reduced = weight - value - mu[kind] - nu[kind] * minutes
+        added = 0
+        for i in np.argsort(reduced, kind="stable")[:500]:
+            if reduced[i] < -1e-6 and add(int(i), loads[i]):
+                added += 1
+        if not added:
+            status = "optimal"  # the LP over all patterns is solved
+            break
+    lp_value = lp.Objective().Value() if col_list else 0.0
+    if status == "optimal":
+        # the integer plan needs patterns the LP did not: every route-option's best coach within
+        # a slack of the LP's prices, and each route's remainders (a key's workers beyond its
+        # whole coaches) together
+        loads, value = fill(duals)
+        reduced = weight - value - mu[kind] - nu[kind] * minutes
+        slack = problem.slack * lp_value
+        for i in np.argsort(reduced, kind="stable")[:problem.extra_patterns]:
+            if reduced[i] <= slack:
+                add(int(i), loads[i])
+        for i in range(len(ro)):
+            row = [int(demand[k] % cap[i]) if k < nk else 0 for k in keys[i]]
+            if sum(row) <= cap[i] and sum(1 for n in row if n) > 1:
+                add(i, row)
+    mip = pywraplp.Solver.CreateSolver("SCIP")
+    if mip is None:
+        return CoverChoice({}, {}, problem.demand, 0, "none")
+    mip.SetNumThreads(1)
+    mip_started = _time.monotonic()
+    z = []
+    for i, _ in col_list:
+        t = int(kind[i])
+        most = problem.types[t][0]
+        z.append(mip.IntVar(0, most if most >= 0 else mip.infinity(), ""))
+    left = [mip.IntVar(0, int(n), "") for n in problem.demand]
+    rows: list[list[tuple[Any, int]]] = [[] for _ in range(nk)]
+    by_type: dict[int, list[tuple[Any, float]]] = {}
+    for c, (i, pattern) in enumerate(col_list):
+        for j, n in enumerate(pattern):
+            if n:
+                rows[int(keys[i, j])].append((z[c], n))
+        by_type.setdefault(int(kind[i]), []).append((z[c], float(minutes[i])))
+    for k in range(nk):
+        mip.Add(sum(n * v for v, n in rows[k]) + left[k] >= int(problem.demand[k]))
+    for t, (count, most) in enumerate(problem.types):
+        used = by_type.get(t, [])
+        if count >= 0 and used:
+            mip.Add(sum(v for v, _ in used) <= count)
+        if most >= 0 and used:
+            mip.Add(sum(mm * v for v, mm in used) <= most)
+    mip.Minimize(float(problem.short) * sum(left) + sum(float(weight[i]) * z[c] for c, (i, _) in enumerate(col_list)))
+    if hinted:
+        mip.SetHint(z + left, [float(hinted.get(c, 0)) for c in range(len(z))]
+                    + [float(max(0, int(problem.demand[k]) - sum(n * hinted.get(c, 0) for c, (i, p) in enumerate(col_list)
+                                                                  for j, n in enumerate(p) if int(keys[i, j]) == k)))
+                       for k in range(nk)])
+    # building the model took time too: SCIP gets what is left of the limit
+    built = _time.monotonic()
+    mip.SetTimeLimit(max(100, int((started + time_limit - built) * 1000)))
+    got = mip.Solve()
+    if _DEBUG:
+        print(f"cover: {len(col_list)} patterns, LP {status} {lp_value / 100:.1f} {mip_started - started:.2f}s, "
+              f"MIP {mip.Objective().Value() / 100:.1f} ({mip.Objective().BestBound() / 100:.1f}), "
+              f"MIP built {built - mip_started:.2f}s, solved {_time.monotonic() - built:.2f}s", flush=True)
+    if got not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        return CoverChoice({}, {}, problem.demand, 0, "none")
+    coaches: dict[tuple[int, int], int] = {}
+    riders: dict[tuple[int, int], int] = {}
+    for c, (i, pattern) in enumerate(col_list):
+        n = int(round(z[c].solution_value()))
+        if n <= 0:
+            continue
+        coaches[ro[i]] = coaches.get(ro[i], 0) + n
+        r = ro[i][0]
+        for j, m in enumerate(pattern):
+            if m:
+                rk = (r, int(keys[i, j]))
+                riders[rk] = riders.get(rk, 0) + n * m
+    # workers carried twice over: taken off where their route keeps its coaches' fewest riders
+    on_route: dict[int, int] = {}
+    per_coach: dict[int, int] = {}
+    for (r, _), n in coaches.items():
+        per_coach[r] = per_coach.get(r, 0) + n
+    for (r, _), n in riders.items():
+        on_route[r] = on_route.get(r, 0) + n
+    for k in range(nk):
+        extra = sum(n for (r, kk), n in riders.items() if kk == k) - int(problem.demand[k])
+        for rk in sorted((rk for rk in riders if rk[1] == k), key=lambda rk: -riders[rk]):
+            if extra <= 0:
+                break
+            r = rk[0]
+            off = min(extra, riders[rk], on_route[r] - problem.min_riders * per_coach[r])
+            if off > 0:
+                riders[rk] -= off
+                on_route[r] -= off
+                extra -= off
+        if extra > 0:
+            return CoverChoice({}, {}, problem.demand, 0, "none")
+    riders = {rk: n for rk, n in riders.items() if n}
+    carried = [0] * nk
+    for (_, k), n in riders.items():
+        carried[k] += n
+    left_out = tuple(int(problem.demand[k]) - carried[k] for k in range(nk))
+    total = problem.short * sum(left_out) + sum(problem.options[r][o][2] * n for (r, o), n in coaches.items())
+    return CoverChoice(coaches, riders, left_out, int(total),
+                       "optimal" if status == "optimal" and got == pywraplp.Solver.OPTIMAL else "feasible")

@@ -25,7 +25,11 @@ class SolveParams:
         The giant tours tried per cohort, by how much a county's distance from the depot counts
         against its neighbour's; the best split is kept.
     pool_share, improve_share
-        The shares of the time limit by which the giant tours and the local search are done.
+        The shares of the time limit by which the giant tours and the local search (with its
+        set-covering pass) are done.
+    cover_share
+        The share of the time limit, out of ``improve_share``'s, for the set-covering pass over
+        the search's routes and nearby ones within the fleet (``planner._cover``).
     suggest_trains
         Fill the plan's ``suggestions`` with special trains for the workers it leaves behind or
         brings from very far (:func:`planner.rail.suggest`, on the rail network fangang ships).
@@ -39,6 +43,7 @@ class SolveParams:
     radial: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
     pool_share: float = 0.7
     improve_share: float = 0.85
+    cover_share: float = 0.1
     suggest_trains: bool = True
     #: run the independent checker on the plan and repair what it rejects (:func:`planner.optimize._repair`)
     repair: bool = True

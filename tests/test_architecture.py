@@ -100,7 +100,7 @@ PIPELINE = ("planner.contract", "planner.errors", "planner.network.places", "pla
             "planner.network.roads", "planner.driving",
             "planner.problem", "planner.eligibility", "planner.params", "planner._pricing", "planner._trips",
             "planner._routing", "planner._trains", "planner._full", "planner._pool", "planner._improve",
-            "planner._allocate", "planner._coaches", "planner._timing", "planner._schedule", "planner._chains",
+            "planner._cover", "planner._allocate", "planner._coaches", "planner._timing", "planner._schedule", "planner._chains",
             "planner._explain", "planner.report", "planner.rail", "planner.match", "planner.optimize")
 OPTIMIZER_ALL = PIPELINE[PIPELINE.index("planner.network.roads"):]
 
