@@ -278,6 +278,7 @@ def plan_view(request: Request, plan_id: int) -> Response:
             doc = plan_document(job, dispatched(session, plan_id))
         full = doc
         stored = StoredPlan.from_document(job.id, doc, seen(job))  # the plan, typed, as every part of the page reads it
+        full_stored = stored
         coordinator = user.role == "coordinator"
         if not coordinator:
             stored = stored.for_agency(user.id)
@@ -294,11 +295,11 @@ def plan_view(request: Request, plan_id: int) -> Response:
                        agency_summary=stored.agency_summary, reasons=stored.reasons(),
                        unassigned=stored.unassigned_rows(state["lang"], with_agency=coordinator),
                        warnings=stored.plan.warnings,
-                       boarding=ex.boarding_rows(doc, seen(job), agency_orders(seen(job), user.id))
+                       boarding=ex.boarding_rows(full_stored, agency_orders(seen(job), user.id))
                        if not coordinator else [])
-        context.update(_match_context(request, job, full, user))
+        context.update(_match_context(request, job, full, full_stored, user))
         context.update(_publish_context(request, job, user))
-        context["print_trips"] = trip_sheets(doc)  # the print view: a page per trip
+        context["print_trips"] = trip_sheets(stored)  # the print view: a page per trip
     elif job.status == "failed" and job.violations and user.role == "coordinator":
         context["violations"] = [{"rule": v.get("rule", ""), "label": rule(v.get("rule", ""), state["lang"]),
                                   "trip": v.get("trip") or "", "message": v.get("message", "")}
@@ -306,7 +307,8 @@ def plan_view(request: Request, plan_id: int) -> Response:
     return _page(request, "plan.html", state, **context)
 
 
-def _match_context(request: Request, job: m.PlanJob, doc: dict[str, Any], user: m.Principal) -> dict[str, Any]:
+def _match_context(request: Request, job: m.PlanJob, doc: dict[str, Any], stored: StoredPlan,
+                   user: m.Principal) -> dict[str, Any]:
     """The plan view's match and move part (the same service functions as the JSON routes): the
     match by firm and trade, unmatched by reason, blocking pairs and their budget (coordinators),
     each of the agency's workers with post and boarding (agencies), and the agency report with the
@@ -316,7 +318,7 @@ def _match_context(request: Request, job: m.PlanJob, doc: dict[str, Any], user: 
     out: dict[str, Any] = {"matching": None, "my_workers": [], "pairs": []}
     view = seen(job)
     scope = agency_orders(view, user.id) if user.role == "agency" else None
-    rep = ex.report(doc, view, scope)
+    rep = ex.report(stored, scope)
     out["agency_report"] = rep["agencies"]
     if not (doc.get("matches") or doc.get("unmatched") or job.snapshot["scenario"].get("posts")):
         return out

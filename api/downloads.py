@@ -23,6 +23,7 @@ from . import models as m
 from .errors import ApiError
 from .plans import agency_orders, done_document, seen, visible_document
 from .security import Protector
+from .stored import StoredPlan
 
 TYPES = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -56,6 +57,13 @@ def scope(job: m.PlanJob, user: m.Principal, agency: Optional[str]) -> Optional[
     return None
 
 
+def stored_plan(session: Session, plan_id: int, user: Optional[m.Principal] = None) -> tuple[m.PlanJob, StoredPlan]:
+    """A done plan (with the dispatch flags as they are now) read through :class:`StoredPlan`; its
+    snapshot as the outputs see it (the orders its matches derived included)."""
+    job, doc = done_document(session, plan_id, user)
+    return job, StoredPlan.from_document(job.id, doc, seen(job))
+
+
 def plan_json(session: Session, plan_id: int, user: m.Principal) -> File:
     """The plan, contract v1, as the caller may see it (as FastAPI's JSONResponse writes it)."""
     doc = visible_document(session, plan_id, user)
@@ -66,8 +74,8 @@ def plan_json(session: Session, plan_id: int, user: m.Principal) -> File:
 def manifests(session: Session, plan_id: int, fmt: str, user: m.Principal, protector: Protector,
               agency: Optional[str] = None) -> File:
     """XLSX: a summary sheet and one sheet per coach trip. CSV: one row per worker."""
-    job, doc = done_document(session, plan_id, user)
-    rows = ex.manifest_rows(doc, seen(job), protector, unmasked=user.role == "coordinator",
+    job, stored = stored_plan(session, plan_id, user)
+    rows = ex.manifest_rows(stored, protector, unmasked=user.role == "coordinator",
                             only_orders=scope(job, user, agency))
     if fmt == "csv":
         return File(ex.to_csv(ex.MANIFEST_COLUMNS, rows), fmt, f"manifests-plan-{plan_id}.csv")
@@ -77,8 +85,8 @@ def manifests(session: Session, plan_id: int, fmt: str, user: m.Principal, prote
 def train_manifests(session: Session, plan_id: int, fmt: str, user: m.Principal, protector: Protector,
                     agency: Optional[str] = None) -> File:
     """XLSX: one sheet per train (its cars in order). CSV: one row per worker."""
-    job, doc = done_document(session, plan_id, user)
-    rows = ex.train_manifest_rows(doc, seen(job), protector, unmasked=user.role == "coordinator",
+    job, stored = stored_plan(session, plan_id, user)
+    rows = ex.train_manifest_rows(stored, protector, unmasked=user.role == "coordinator",
                                   only_orders=scope(job, user, agency))
     if fmt == "csv":
         return File(ex.to_csv(ex.TRAIN_MANIFEST_COLUMNS, rows), fmt, f"train-manifests-plan-{plan_id}.csv")
@@ -92,8 +100,8 @@ def train_manifests(session: Session, plan_id: int, fmt: str, user: m.Principal,
 
 def schedule(session: Session, plan_id: int, fmt: str, vehicle_type: Optional[str] = None) -> File:
     """The bus operators' schedule (the coordinator's: the caller is checked by the caller)."""
-    job, doc = done_document(session, plan_id)
-    rows = ex.schedule_rows(doc, seen(job))
+    _, stored = stored_plan(session, plan_id)
+    rows = ex.schedule_rows(stored)
     if vehicle_type is not None:
         rows = [r for r in rows if r["车型 vehicle type"] == vehicle_type]
     if fmt == "csv":
@@ -103,8 +111,8 @@ def schedule(session: Session, plan_id: int, fmt: str, vehicle_type: Optional[st
 
 def boarding(session: Session, plan_id: int, fmt: str, user: m.Principal, agency: Optional[str] = None) -> File:
     """Where and when the workers board, and who was not planned (an agency: its own)."""
-    job, doc = done_document(session, plan_id, user)
-    rows = ex.boarding_rows(doc, seen(job), scope(job, user, agency))
+    job, stored = stored_plan(session, plan_id, user)
+    rows = ex.boarding_rows(stored, scope(job, user, agency))
     if fmt == "csv":
         return File(ex.to_csv(ex.BOARDING_COLUMNS, rows), fmt, f"boarding-plan-{plan_id}.csv")
     return File(ex.to_xlsx([("上车安排 boarding", ex.BOARDING_COLUMNS, rows)]), fmt, f"boarding-plan-{plan_id}.xlsx")
@@ -113,8 +121,8 @@ def boarding(session: Session, plan_id: int, fmt: str, user: m.Principal, agency
 def report(session: Session, plan_id: int, fmt: str, user: m.Principal,
            agency: Optional[str] = None) -> File | dict[str, Any]:
     """Cost and delivered headcount per agency and per province (``json``: the data)."""
-    job, doc = done_document(session, plan_id, user)
-    rep = ex.report(doc, seen(job), scope(job, user, agency))
+    job, stored = stored_plan(session, plan_id, user)
+    rep = ex.report(stored, scope(job, user, agency))
     if fmt == "json":
         return {"plan": plan_id, **rep}
     rows = ex.report_rows(rep)
@@ -154,13 +162,13 @@ def manifests_pdf(session: Session, plan_id: int, user: m.Principal, protector: 
     """The 乘车名单 as an A4 PDF: a page group per coach trip (an agency: its trips, its workers)."""
     from . import printouts as pr  # noqa: PLC0415
 
-    job, doc = done_document(session, plan_id, user)
-    rows = ex.manifest_rows(doc, seen(job), protector, unmasked=user.role == "coordinator" and not masked,
+    job, stored = stored_plan(session, plan_id, user)
+    rows = ex.manifest_rows(stored, protector, unmasked=user.role == "coordinator" and not masked,
                             only_orders=scope(job, user, agency))
     if trip is not None and not any(r["车次 trip"] == trip for r in rows):
         raise ApiError(404, f"plan {plan_id} has no trip {trip!r}" + (" carrying your workers" if user.role == "agency"
                                                                         else " with riders"))
-    data = pr.manifest_pdf(doc, seen(job), rows, plan_label=plan_label(session, plan_id),
+    data = pr.manifest_pdf(stored, rows, plan_label=plan_label(session, plan_id),
                            trips=None if trip is None else {trip}, scoped=user.role == "agency" or agency is not None)
     suffix = f"-{trip}" if trip else ""
     return File(data, "pdf", f"manifests-plan-{plan_id}{suffix}.pdf")
@@ -170,11 +178,11 @@ def dispatch_pdf(session: Session, plan_id: int, operator: Optional[str] = None)
     """The 调度单 per bus operator as an A4 PDF (the coordinator's)."""
     from . import printouts as pr  # noqa: PLC0415
 
-    job, doc = done_document(session, plan_id)
-    fleet = {v["id"]: v for v in seen(job)["scenario"].get("fleet", [])}
-    if operator is not None and operator not in {pr.operator_of(t, fleet) for t in doc.get("trips", [])}:
+    _, stored = stored_plan(session, plan_id)
+    fleet = {v["id"]: v for v in stored.scenario.get("fleet", [])}
+    if operator is not None and operator not in {pr.operator_of(t, fleet) for t in stored.trips}:
         raise ApiError(404, f"plan {plan_id} has no trips of operator {operator!r}")
-    data = pr.dispatch_pdf(doc, seen(job), plan_label=plan_label(session, plan_id), operator=operator)
+    data = pr.dispatch_pdf(stored, plan_label=plan_label(session, plan_id), operator=operator)
     return File(data, "pdf", f"dispatch-plan-{plan_id}.pdf")
 
 

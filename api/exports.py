@@ -17,10 +17,11 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, Iterable, Optional, Sequence, Union
 
-from planner.contract import SHANGHAI, Trip
+from planner.contract import SHANGHAI, Place, Stop, TrainLoad, Trip
 from planner.labels import REASONS, detail, word
 
 from .security import Protector
+from .stored import EARLIEST, StoredPlan, alighted, boarded
 
 Row = dict[str, Any]
 
@@ -28,41 +29,40 @@ _KIND = {"depart": "发车 depart", "pickup": "上车 pickup", "drop": "下车 d
 _SCREENING = {"cleared": "已通过", "pending": "待筛查", "failed": "未通过"}
 
 
-def _t(value: Optional[str]) -> str:
+def _t(value: Union[None, str, datetime]) -> str:
+    """A time in Asia/Shanghai to the minute (a plan's typed time, or an ISO text of the scenario
+    or a roster as stored)."""
     if not value:
         return ""
-    return datetime.fromisoformat(value).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
-def _place(p: dict[str, Any]) -> str:
-    name = p.get("name") or ""
-    code = p.get("county") or p.get("id") or ""
+def _place(p: Union[Place, dict[str, Any], None]) -> str:
+    """A place as people read it: 名称 (county code or id)."""
+    if p is None:
+        return ""
+    if isinstance(p, Place):
+        name, code = p.name or "", p.county or p.id or ""
+    else:
+        name, code = p.get("name") or "", p.get("county") or p.get("id") or ""
     return f"{name} ({code})" if name and code and code != name else (name or code)
 
 
-def coach(trip: Union[Trip, dict[str, Any]]) -> str:
-    if isinstance(trip, dict):
-        return f"{trip['vehicle_type']} #{trip['bus'] + 1}"
+def coach(trip: Trip) -> str:
     return f"{trip.vehicle_type} #{trip.bus + 1}"
 
 
 _PURPOSE = {"direct": "直达 direct", "feeder": "接站 feeder", "last_mile": "送厂 last mile"}
 
 
-def _ordered_trips(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    def first_board(t: dict[str, Any]) -> tuple[str, str]:
-        times = [s.get("depart") or s.get("arrive") or "" for s in t["stops"] if s["kind"] == "pickup"]
-        return (min(times) if times else "", t["id"])
-    return sorted(doc.get("trips", []), key=first_board)
-
-
-def _first_boarding(trip: dict[str, Any]) -> bool:
+def _first_boarding(trip: Trip) -> bool:
     """Whether the workers boarding this trip board here for the first time (not a last mile)."""
-    return trip.get("purpose", "direct") != "last_mile"
+    return trip.purpose != "last_mile"
 
 
-def _trains(doc: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {t["id"]: t for t in snapshot["scenario"].get("trains", [])} if doc.get("train_loads") else {}
+def _trains(stored: StoredPlan) -> dict[str, dict[str, Any]]:
+    return stored.trains() if stored.plan.train_loads else {}
 
 
 def _stations(snapshot: dict[str, Any]) -> dict[str, str]:
@@ -73,14 +73,17 @@ def _call(train: dict[str, Any], station: str, key: str) -> str:
     return next((_t(c.get(key)) for c in train.get("calls", []) if c["station"] == station), "")
 
 
-def _train_loads(doc: dict[str, Any], trains: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _train_loads(stored: StoredPlan, trains: dict[str, dict[str, Any]]) -> list[TrainLoad]:
     """The plan's train loads in the order workers fill them: by departure, train, car."""
-    def key(r: dict[str, Any]) -> tuple[str, str, int]:
-        return (_call(trains.get(r["train"], {}), r["board_at"], "depart"), r["train"], r["car"])
-    return sorted(doc.get("train_loads", []), key=key)
+    def key(r: TrainLoad) -> tuple[str, str, int]:
+        return (_call(trains.get(r.train, {}), r.board_at, "depart"), r.train, r.car)
+    return sorted(stored.plan.train_loads, key=key)
 
 
-def assign_workers(doc: dict[str, Any], snapshot: dict[str, Any]) -> dict[tuple[str, int, str], list[dict[str, Any]]]:
+Seats = dict[tuple[str, int, str], list[dict[str, Any]]]
+
+
+def assign_workers(stored: StoredPlan) -> Seats:
     """(trip id, stop index, order id) → the roster entries boarding there (may be fewer than the count).
 
     Boardings of direct and feeder trips are filled in time order, each with the cleared workers
@@ -90,34 +93,34 @@ def assign_workers(doc: dict[str, Any], snapshot: dict[str, Any]) -> dict[tuple[
     far = "9999"
     pools = {oid: sorted((w for w in ws if w["screening"] == "cleared"),
                          key=lambda w: _t(w.get("screening_valid_until")) or far)
-             for oid, ws in snapshot.get("rosters", {}).items()}
-    out: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
-    trips = _ordered_trips(doc)
+             for oid, ws in stored.snapshot.get("rosters", {}).items()}
+    out: Seats = {}
+    trips = stored.ordered_trips()
     for trip in trips:
         if not _first_boarding(trip):
             continue
-        for i, stop in enumerate(trip["stops"]):
-            for ld in stop.get("board", []):
-                pool = pools.get(ld["order"], [])
-                when = _t(stop.get("depart"))
-                chosen = [w for w in pool if (_t(w.get("screening_valid_until")) or far) >= when][:ld["count"]]
-                if len(chosen) < ld["count"]:  # not on this plan: fill in roster order
-                    chosen += [w for w in pool if w not in chosen][:ld["count"] - len(chosen)]
+        for i, stop in enumerate(trip.stops):
+            for ld in stop.board:
+                pool = pools.get(ld.order, [])
+                when = _t(stop.depart)
+                chosen = [w for w in pool if (_t(w.get("screening_valid_until")) or far) >= when][:ld.count]
+                if len(chosen) < ld.count:  # not on this plan: fill in roster order
+                    chosen += [w for w in pool if w not in chosen][:ld.count - len(chosen)]
                 for w in chosen:
                     pool.remove(w)
-                out[(trip["id"], i, ld["order"])] = chosen
+                out[(trip.id, i, ld.order)] = chosen
     arrived: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for riders in train_riders(doc, snapshot, out).values():
+    for riders in train_riders(stored, out).values():
         for w, _ in riders:
             arrived[w["__order"]].append(w)
     for trip in trips:
         if _first_boarding(trip):
             continue
-        for i, stop in enumerate(trip["stops"]):
-            for ld in stop.get("board", []):
-                queue = arrived.get(ld["order"], [])
-                out[(trip["id"], i, ld["order"])] = [_plain(w) for w in queue[:ld["count"]]]
-                del queue[:ld["count"]]
+        for i, stop in enumerate(trip.stops):
+            for ld in stop.board:
+                queue = arrived.get(ld.order, [])
+                out[(trip.id, i, ld.order)] = [_plain(w) for w in queue[:ld.count]]
+                del queue[:ld.count]
     return out
 
 
@@ -125,42 +128,41 @@ def _plain(w: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in w.items() if not k.startswith("__")}
 
 
-def train_riders(doc: dict[str, Any], snapshot: dict[str, Any],
-                 seats: Optional[dict[tuple[str, int, str], list[dict[str, Any]]]] = None
+def train_riders(stored: StoredPlan, seats: Optional[Seats] = None
                  ) -> dict[int, list[tuple[dict[str, Any], dict[str, Any]]]]:
     """Index into the plan's train_loads (as :func:`_train_loads` orders them) → the workers
     in that load with their feeder pickup (``{"trip", "coach", "place", "time"}``), each worker
     tagged ``__order``. Workers a feeder brought fill their order's loads in that order."""
-    trains = _trains(doc, snapshot)
+    trains = _trains(stored)
     if not trains:
         return {}
     if seats is None:
-        seats = assign_workers(doc, snapshot)
+        seats = assign_workers(stored)
     brought: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
-    for trip in _ordered_trips(doc):
-        if trip.get("purpose") != "feeder":
+    for trip in stored.ordered_trips():
+        if trip.purpose != "feeder":
             continue
-        for i, stop in enumerate(trip["stops"]):
-            for ld in stop.get("board", []):
-                pickup = {"trip": trip["id"], "coach": coach(trip), "place": _place(stop["place"]),
-                          "time": _t(stop.get("depart"))}
-                workers = seats.get((trip["id"], i, ld["order"]), [])
-                brought[ld["order"]] += [({**w, "__order": ld["order"]}, pickup) for w in workers]
-                rest = ld["count"] - len(workers)
-                brought[ld["order"]] += [({"__order": ld["order"], "__unnamed": True}, pickup)] * max(0, rest)
+        for i, stop in enumerate(trip.stops):
+            for ld in stop.board:
+                pickup = {"trip": trip.id, "coach": coach(trip), "place": _place(stop.place),
+                          "time": _t(stop.depart)}
+                workers = seats.get((trip.id, i, ld.order), [])
+                brought[ld.order] += [({**w, "__order": ld.order}, pickup) for w in workers]
+                rest = ld.count - len(workers)
+                brought[ld.order] += [({"__order": ld.order, "__unnamed": True}, pickup)] * max(0, rest)
     out: dict[int, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
-    for k, r in enumerate(_train_loads(doc, trains)):
-        queue = brought.get(r["order"], [])
-        out[k] = queue[:r["count"]]
-        del queue[:r["count"]]
+    for k, r in enumerate(_train_loads(stored, trains)):
+        queue = brought.get(r.order, [])
+        out[k] = queue[:r.count]
+        del queue[:r.count]
     return out
 
 
-def _drop_of(trip: dict[str, Any], order: str) -> dict[str, Any]:
-    for s in trip["stops"]:
-        if s["kind"] == "drop" and any(ld["order"] == order for ld in s.get("alight", [])):
+def _drop_of(trip: Trip, order: str) -> Optional[Stop]:
+    for s in trip.stops:
+        if s.kind == "drop" and any(ld.order == order for ld in s.alight):
             return s
-    return {}
+    return None
 
 
 # ------------------------------------------------------------------ manifests
@@ -170,30 +172,29 @@ MANIFEST_COLUMNS = ["车次 trip", "车辆 coach", "司机 crew", "上车点 pic
                     "身份证号 ID number", "电话 phone", "户籍地址 hometown", "人数 count"]
 
 
-def manifest_rows(doc: dict[str, Any], snapshot: dict[str, Any], protector: Protector, *,
+def manifest_rows(stored: StoredPlan, protector: Protector, *,
                   unmasked: bool, only_orders: Optional[set[str]] = None) -> list[Row]:
     """One row per worker per coach (乘车名单); orders without a roster get one row with the count.
 
     ``unmasked`` shows full ID numbers and phones (coordinators); otherwise masked copies.
     """
-    seats = assign_workers(doc, snapshot)
-    owners = snapshot.get("orders", {})
+    seats = assign_workers(stored)
     rows: list[Row] = []
-    for trip in _ordered_trips(doc):
+    for trip in stored.ordered_trips():
         no = 0
-        for i, stop in enumerate(trip["stops"]):
-            for ld in stop.get("board", []):
-                order = ld["order"]
+        for i, stop in enumerate(trip.stops):
+            for ld in stop.board:
+                order = ld.order
                 if only_orders is not None and order not in only_orders:
                     continue
                 drop = _drop_of(trip, order)
-                base = {"车次 trip": trip["id"], "车辆 coach": coach(trip), "司机 crew": trip["crew"],
-                        "上车点 pickup": _place(stop["place"]), "上车时间 boarding": _t(stop.get("arrive")),
-                        "发车 departs": _t(stop.get("depart")),
-                        "工厂 site": _place(drop.get("place", {})) if drop else "",
-                        "预计到达 arrives": _t(drop.get("arrive")) if drop else "",
-                        "订单 order": order, "中介 agency": owners.get(order, {}).get("agency", "")}
-                workers = [w for w in seats.get((trip["id"], i, order), []) if "name" in w]
+                base = {"车次 trip": trip.id, "车辆 coach": coach(trip), "司机 crew": trip.crew,
+                        "上车点 pickup": _place(stop.place), "上车时间 boarding": _t(stop.arrive),
+                        "发车 departs": _t(stop.depart),
+                        "工厂 site": _place(drop.place) if drop else "",
+                        "预计到达 arrives": _t(drop.arrive) if drop else "",
+                        "订单 order": order, "中介 agency": stored.agency_of(order)}
+                workers = [w for w in seats.get((trip.id, i, order), []) if "name" in w]
                 for w in workers:
                     no += 1
                     if unmasked:
@@ -203,7 +204,7 @@ def manifest_rows(doc: dict[str, Any], snapshot: dict[str, Any], protector: Prot
                     rows.append({**base, "序号 no.": no, "姓名 name": w["name"], "身份证号 ID number": idn or "",
                                  "电话 phone": phone or "", "户籍地址 hometown": w.get("hometown") or "",
                                  "人数 count": 1})
-                rest = ld["count"] - len(workers)
+                rest = ld.count - len(workers)
                 if rest > 0:
                     rows.append({**base, "序号 no.": "", "姓名 name": "（名单未登记 no roster）", "身份证号 ID number": "",
                                  "电话 phone": "", "户籍地址 hometown": "", "人数 count": rest})
@@ -216,37 +217,36 @@ TRAIN_MANIFEST_COLUMNS = ["列车 train", "车厢 car", "客群 cohort", "上车
                           "接站上车点 feeder pickup", "接站上车时间 feeder boards", "人数 count"]
 
 
-def train_manifest_rows(doc: dict[str, Any], snapshot: dict[str, Any], protector: Protector, *,
+def train_manifest_rows(stored: StoredPlan, protector: Protector, *,
                         unmasked: bool, only_orders: Optional[set[str]] = None) -> list[Row]:
     """One row per worker per train car (列车乘车名单), with the feeder coach that brings them to the
     station; loads without a roster get one row with the count."""
-    trains = _trains(doc, snapshot)
-    names = _stations(snapshot)
-    owners = snapshot.get("orders", {})
-    riders = train_riders(doc, snapshot)
+    trains = _trains(stored)
+    names = _stations(stored.snapshot)
+    riders = train_riders(stored)
     rows: list[Row] = []
     numbers: dict[tuple[str, int], int] = defaultdict(int)
-    for k, r in enumerate(_train_loads(doc, trains)):
-        if only_orders is not None and r["order"] not in only_orders:
+    for k, r in enumerate(_train_loads(stored, trains)):
+        if only_orders is not None and r.order not in only_orders:
             continue
-        t = trains.get(r["train"], {})
-        base = {"列车 train": f"{t.get('name') or r['train']} ({r['train']})", "车厢 car": r["car"] + 1,
-                "客群 cohort": r["cohort"], "上车站 boards at": names.get(r["board_at"], r["board_at"]),
-                "开车 departs": _call(t, r["board_at"], "depart"),
-                "下车站 alights at": names.get(r["alight_at"], r["alight_at"]),
-                "到站 arrives": _call(t, r["alight_at"], "arrive"), "订单 order": r["order"],
-                "中介 agency": owners.get(r["order"], {}).get("agency", "")}
+        t = trains.get(r.train, {})
+        base = {"列车 train": f"{t.get('name') or r.train} ({r.train})", "车厢 car": r.car + 1,
+                "客群 cohort": r.cohort, "上车站 boards at": names.get(r.board_at, r.board_at),
+                "开车 departs": _call(t, r.board_at, "depart"),
+                "下车站 alights at": names.get(r.alight_at, r.alight_at),
+                "到站 arrives": _call(t, r.alight_at, "arrive"), "订单 order": r.order,
+                "中介 agency": stored.agency_of(r.order)}
         unnamed: dict[tuple[str, str, str], int] = defaultdict(int)
         for w, pickup in riders.get(k, []):
             if w.get("__unnamed"):
                 unnamed[(pickup["coach"], pickup["place"], pickup["time"])] += 1
                 continue
-            numbers[(r["train"], r["car"])] += 1
+            numbers[(r.train, r.car)] += 1
             if unmasked:
                 idn, phone = protector.open(w["id_number"]), protector.open(w["phone"])
             else:
                 idn, phone = w["id_number_masked"], w["phone_masked"]
-            rows.append({**base, "序号 no.": numbers[(r["train"], r["car"])], "姓名 name": w["name"],
+            rows.append({**base, "序号 no.": numbers[(r.train, r.car)], "姓名 name": w["name"],
                          "身份证号 ID number": idn or "", "电话 phone": phone or "",
                          "户籍地址 hometown": w.get("hometown") or "", "接站车 feeder coach": pickup["coach"],
                          "接站上车点 feeder pickup": pickup["place"], "接站上车时间 feeder boards": pickup["time"],
@@ -266,26 +266,25 @@ SCHEDULE_COLUMNS = ["车次 trip", "用途 purpose", "车辆 coach", "车型 veh
                     "出发 depart", "上车 board", "下车 alight", "公里 km", "费用 cost"]
 
 
-def schedule_rows(doc: dict[str, Any], snapshot: dict[str, Any]) -> list[Row]:
+def schedule_rows(stored: StoredPlan) -> list[Row]:
     """One row per stop of every trip, trips by coach and time: what each coach does when."""
-    operators = {v["id"]: v.get("operator", "") for v in snapshot["scenario"].get("fleet", [])}
+    operators = {v["id"]: v.get("operator", "") for v in stored.scenario.get("fleet", [])}
 
-    def key(t: dict[str, Any]) -> tuple[str, int, str]:
-        return (t["vehicle_type"], t["bus"], t["stops"][0].get("depart") or "")
+    def key(t: Trip) -> tuple[str, int, datetime]:
+        return (t.vehicle_type, t.bus, t.stops[0].depart or EARLIEST)
     rows = []
-    for trip in sorted(doc.get("trips", []), key=key):
-        for i, s in enumerate(trip["stops"], start=1):
+    for trip in sorted(stored.trips, key=key):
+        for i, s in enumerate(trip.stops, start=1):
             rows.append({
-                "车次 trip": trip["id"], "用途 purpose": _PURPOSE.get(trip.get("purpose", "direct"), ""),
-                "车辆 coach": coach(trip), "车型 vehicle type": trip["vehicle_type"],
-                "运营商 operator": operators.get(trip["vehicle_type"], ""), "车场 depot": trip["depot"],
-                "司机 crew": trip["crew"], "客群 cohort": trip["cohort"],
-                "已发车 dispatched": "是 yes" if trip.get("dispatched") else "",
-                "站序 stop": i, "类型 kind": _KIND.get(s["kind"], s["kind"]), "地点 place": _place(s["place"]),
-                "到达 arrive": _t(s.get("arrive")), "出发 depart": _t(s.get("depart")),
-                "上车 board": sum(ld["count"] for ld in s.get("board", [])) or "",
-                "下车 alight": sum(ld["count"] for ld in s.get("alight", [])) or "",
-                "公里 km": trip["km"] if i == 1 else "", "费用 cost": trip["cost"] if i == 1 else ""})
+                "车次 trip": trip.id, "用途 purpose": _PURPOSE.get(trip.purpose, ""),
+                "车辆 coach": coach(trip), "车型 vehicle type": trip.vehicle_type,
+                "运营商 operator": operators.get(trip.vehicle_type, ""), "车场 depot": trip.depot,
+                "司机 crew": trip.crew, "客群 cohort": trip.cohort,
+                "已发车 dispatched": "是 yes" if trip.dispatched else "",
+                "站序 stop": i, "类型 kind": _KIND.get(s.kind, s.kind), "地点 place": _place(s.place),
+                "到达 arrive": _t(s.arrive), "出发 depart": _t(s.depart),
+                "上车 board": boarded(s) or "", "下车 alight": alighted(s) or "",
+                "公里 km": trip.km if i == 1 else "", "费用 cost": trip.cost if i == 1 else ""})
     return rows
 
 
@@ -297,67 +296,66 @@ BOARDING_COLUMNS = ["中介 agency", "订单 order", "你的编号 your ref", "�
                     "未安排原因 not planned because", "差多少 nearest miss"]
 
 
-def boarding_rows(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[set[str]] = None) -> list[Row]:
+def boarding_rows(stored: StoredPlan, only_orders: Optional[set[str]] = None) -> list[Row]:
     """Where and when an agency's workers board (one row per order per coach; for a train, the
     feeder coach with the station, train and cars, and the site they reach after the last mile),
     and who was not planned."""
-    seats = assign_workers(doc, snapshot)
-    owners = snapshot.get("orders", {})
-    trains = _trains(doc, snapshot)
-    names = _stations(snapshot)
-    loads = _train_loads(doc, trains)
-    riders = train_riders(doc, snapshot, seats)
+    seats = assign_workers(stored)
+    trains = _trains(stored)
+    names = _stations(stored.snapshot)
+    loads = _train_loads(stored, trains)
+    riders = train_riders(stored, seats)
     cars_of: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)  # (feeder trip, order) → cars
     for k, r in enumerate(loads):
         for trip_id in sorted({p["trip"] for _, p in riders.get(k, [])}):
-            cars_of[(trip_id, r["order"])].append((r["train"], r["car"]))
-    last_drop: dict[str, dict[str, Any]] = {}  # order → the latest drop of its last miles
-    for trip in doc.get("trips", []):
-        if trip.get("purpose") == "last_mile":
-            for s in trip["stops"]:
-                for ld in s.get("alight", []) if s["kind"] == "drop" else []:
-                    if _t(s.get("arrive")) >= _t(last_drop.get(ld["order"], {}).get("arrive")):
-                        last_drop[ld["order"]] = s
+            cars_of[(trip_id, r.order)].append((r.train, r.car))
+    last_drop: dict[str, Stop] = {}  # order → the latest drop of its last miles
+    for trip in stored.trips:
+        if trip.purpose == "last_mile":
+            for s in trip.stops:
+                for ld in s.alight if s.kind == "drop" else []:
+                    latest = last_drop.get(ld.order)
+                    if _t(s.arrive) >= _t(latest.arrive if latest else None):
+                        last_drop[ld.order] = s
     rows: list[Row] = []
-    for trip in _ordered_trips(doc):
+    for trip in stored.ordered_trips():
         if not _first_boarding(trip):
             continue
-        for i, stop in enumerate(trip["stops"]):
-            for ld in stop.get("board", []):
-                order = ld["order"]
+        for i, stop in enumerate(trip.stops):
+            for ld in stop.board:
+                order = ld.order
                 if only_orders is not None and order not in only_orders:
                     continue
                 drop = _drop_of(trip, order)
-                names_ = "、".join(w["name"] for w in seats.get((trip["id"], i, order), []) if "name" in w)
-                row = {"中介 agency": owners.get(order, {}).get("agency", ""), "订单 order": order,
-                       "你的编号 your ref": owners.get(order, {}).get("ref") or "",
-                       "上车点 pickup": _place(stop["place"]), "上车时间 boarding": _t(stop.get("arrive")),
-                       "发车 departs": _t(stop.get("depart")), "车次 trip": trip["id"], "车辆 coach": coach(trip),
+                names_ = "、".join(w["name"] for w in seats.get((trip.id, i, order), []) if "name" in w)
+                row = {"中介 agency": stored.agency_of(order), "订单 order": order,
+                       "你的编号 your ref": stored.ref_of(order),
+                       "上车点 pickup": _place(stop.place), "上车时间 boarding": _t(stop.arrive),
+                       "发车 departs": _t(stop.depart), "车次 trip": trip.id, "车辆 coach": coach(trip),
                        "火车站 station": "", "列车 train": "", "车厢 car": "", "开车 train departs": "",
-                       "工厂 site": _place(drop.get("place", {})) if drop else "",
-                       "预计到达 arrives": _t(drop.get("arrive")) if drop else "",
-                       "人数 count": ld["count"], "姓名 names": names_, "未安排原因 not planned because": "",
+                       "工厂 site": _place(drop.place) if drop else "",
+                       "预计到达 arrives": _t(drop.arrive) if drop else "",
+                       "人数 count": ld.count, "姓名 names": names_, "未安排原因 not planned because": "",
                        "差多少 nearest miss": ""}
-                if trip.get("purpose") == "feeder":
-                    cars = cars_of.get((trip["id"], order), [])
-                    station = (drop.get("place") or {}).get("station", "")
+                if trip.purpose == "feeder":
+                    cars = cars_of.get((trip.id, order), [])
+                    station = (drop.place.station if drop else None) or ""
                     t = trains.get(cars[0][0], {}) if cars else {}
-                    final = last_drop.get(order, {})
+                    final = last_drop.get(order)
                     row.update({"火车站 station": names.get(station, station),
                                 "列车 train": "、".join(sorted({trains.get(c[0], {}).get("name") or c[0] for c in cars})),
                                 "车厢 car": "、".join(str(c[1] + 1) for c in sorted(set(cars))),
                                 "开车 train departs": _call(t, station, "depart") if t else "",
-                                "工厂 site": _place(final.get("place", {})) if final else "",
-                                "预计到达 arrives": _t(final.get("arrive")) if final else ""})
+                                "工厂 site": _place(final.place) if final else "",
+                                "预计到达 arrives": _t(final.arrive) if final else ""})
                 rows.append(row)
-    for u in doc.get("unassigned", []):
-        if only_orders is not None and u["order"] not in only_orders:
+    for u in stored.plan.unassigned:
+        if only_orders is not None and u.order not in only_orders:
             continue
-        owner = owners.get(u["order"], {})
         rows.append({c: "" for c in BOARDING_COLUMNS} | {
-            "中介 agency": owner.get("agency", ""), "订单 order": u["order"], "你的编号 your ref": owner.get("ref") or "",
-            "人数 count": u["count"], "未安排原因 not planned because": f"{word(REASONS, u['reason'])} {u['reason']}",
-            "差多少 nearest miss": detail(u.get("detail"))})
+            "中介 agency": stored.agency_of(u.order), "订单 order": u.order, "你的编号 your ref": stored.ref_of(u.order),
+            "人数 count": u.count, "未安排原因 not planned because": f"{word(REASONS, u.reason)} {u.reason}",
+            "差多少 nearest miss": detail(u.detail)})
     rows.sort(key=lambda r: (r["中介 agency"], _num(r["订单 order"])))
     return rows
 
@@ -373,7 +371,7 @@ REPORT_COLUMNS = ["level", "name", "orders", "workers_requested", "workers_clear
                   "cost_share", "cost_per_delivered", "subsidy_per_worker", "subsidy"]
 
 
-def report(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[set[str]] = None) -> dict[str, Any]:
+def report(stored: StoredPlan, only_orders: Optional[set[str]] = None) -> dict[str, Any]:
     """Cost and delivered headcount per agency and per province (of the workers' home county).
 
     A trip's cost and km are shared among its riders in proportion to their number (a feeder's
@@ -389,6 +387,7 @@ def report(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[
 
     from .matching import subsidy_rate  # noqa: PLC0415
 
+    snapshot = stored.snapshot
     orders = {o["id"]: o for o in snapshot["scenario"]["orders"]
               if only_orders is None or o["id"] in only_orders}
     owners = snapshot.get("orders", {})
@@ -418,11 +417,11 @@ def report(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[
             g["orders"] += 1
             g["workers_requested"] += o["headcount"]
             g["workers_cleared"] += o["cleared"]
-    for trip in doc.get("trips", []):
+    for trip in stored.trips:
         riders: dict[str, int] = defaultdict(int)
-        for s in trip["stops"]:
-            for ld in s.get("board", []):
-                riders[ld["order"]] += ld["count"]
+        for s in trip.stops:
+            for ld in s.board:
+                riders[ld.order] += ld.count
         total = sum(riders.values())
         if not total:
             continue
@@ -434,25 +433,25 @@ def report(doc: dict[str, Any], snapshot: dict[str, Any], only_orders: Optional[
                 if _first_boarding(trip):
                     g["workers_delivered"] += n
                     g["subsidy"] += n * (rates.get(owners.get(oid, {}).get("agency", "?")) or 0.0)
-                g["trips"].add(trip["id"])
-                g["km_share"] += trip["km"] * n / total
-                g["coach_cost_share"] += trip["cost"] * n / total
-    trains = {t["id"]: t for t in snapshot["scenario"].get("trains", [])}
+                g["trips"].add(trip.id)
+                g["km_share"] += trip.km * n / total
+                g["coach_cost_share"] += trip.cost * n / total
+    trains = stored.trains()
     aboard: dict[str, int] = defaultdict(int)
-    for r in doc.get("train_loads", []):
-        aboard[r["train"]] += r["count"]
-    for r in doc.get("train_loads", []):
-        t = trains.get(r["train"], {})
-        if r["order"] not in orders or not aboard[r["train"]]:
+    for r in stored.plan.train_loads:
+        aboard[r.train] += r.count
+    for r in stored.plan.train_loads:
+        t = trains.get(r.train, {})
+        if r.order not in orders or not aboard[r.train]:
             continue
-        share = r["count"] * (t.get("cost_per_seat", 0.0) + t.get("fixed_cost", 0.0) / aboard[r["train"]])
-        for k in keys(r["order"]):
-            groups[k]["workers_by_train"] += r["count"]
+        share = r.count * (t.get("cost_per_seat", 0.0) + t.get("fixed_cost", 0.0) / aboard[r.train])
+        for k in keys(r.order):
+            groups[k]["workers_by_train"] += r.count
             groups[k]["train_cost_share"] += share
-    for u in doc.get("unassigned", []):
-        if u["order"] in orders:
-            for k in keys(u["order"]):
-                groups[k]["workers_unassigned"] += u["count"]
+    for u in stored.plan.unassigned:
+        if u.order in orders:
+            for k in keys(u.order):
+                groups[k]["workers_unassigned"] += u.count
 
     def finish(level: str, name: str, g: dict[str, Any]) -> dict[str, Any]:
         cost = g["coach_cost_share"] + g["train_cost_share"]

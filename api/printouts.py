@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 from xml.sax.saxutils import escape
 
-from planner.contract import SHANGHAI
+from planner.contract import SHANGHAI, Trip
 
 from . import exports as ex
+from .stored import EARLIEST, StoredPlan, alighted, boarded
 
 log = logging.getLogger("fangang.api.printouts")
 
@@ -173,10 +174,10 @@ def _short(text: str) -> str:
     return text[5:] if len(text) == 16 else text
 
 
-def _drivers(trip: dict[str, Any]) -> str:
-    if trip.get("drivers"):
-        return "、".join(trip["drivers"])
-    return f"随车司机 {trip['crew']} 名 (coach crew of {trip['crew']})"
+def _drivers(trip: Trip) -> str:
+    if trip.drivers:
+        return "、".join(trip.drivers)
+    return f"随车司机 {trip.crew} 名 (coach crew of {trip.crew})"
 
 
 def _table(rows: list[list[Any]], widths: Sequence[float], spans: Sequence[int] = (), total: bool = False,
@@ -220,16 +221,16 @@ def _fleet(snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {v["id"]: v for v in snapshot["scenario"].get("fleet", [])}
 
 
-def _order(oid: str, owners: dict[str, Any]) -> str:
+def _order(oid: str, stored: StoredPlan) -> str:
     """An order's id with the agency's own reference, if any: '2 (B1)'."""
-    ref = (owners.get(oid) or {}).get("ref")
+    ref = stored.ref_of(oid)
     return f"{oid} ({ref})" if ref and ref != oid else oid
 
 
-def _coach_text(trip: dict[str, Any], fleet: dict[str, dict[str, Any]]) -> str:
-    seats = fleet.get(trip["vehicle_type"], {}).get("seats")
-    kind = f"{trip['vehicle_type']} ({seats} 座 seats)" if seats else trip["vehicle_type"]
-    return f"车型 {kind} · {trip['bus'] + 1} 号车 coach #{trip['bus'] + 1}"
+def _coach_text(trip: Trip, fleet: dict[str, dict[str, Any]]) -> str:
+    seats = fleet.get(trip.vehicle_type, {}).get("seats")
+    kind = f"{trip.vehicle_type} ({seats} 座 seats)" if seats else trip.vehicle_type
+    return f"车型 {kind} · {trip.bus + 1} 号车 coach #{trip.bus + 1}"
 
 
 # ------------------------------------------------------------------ 乘车名单
@@ -239,7 +240,7 @@ MANIFEST_TITLE = "乘车名单"
 DISPATCH_TITLE = "调度单"
 
 
-def manifest_pdf(doc: dict[str, Any], snapshot: dict[str, Any], rows: list[ex.Row], *, plan_label: str,
+def manifest_pdf(stored: StoredPlan, rows: list[ex.Row], *, plan_label: str,
                  trips: Optional[set[str]] = None, scoped: bool = False) -> bytes:
     """One page group per coach trip that has rows (or per trip in ``trips``): the trip's coach,
     drivers, depot departure, each pickup stop with the workers boarding there (or the order and
@@ -250,12 +251,11 @@ def manifest_pdf(doc: dict[str, Any], snapshot: dict[str, Any], rows: list[ex.Ro
 
     d = _Doc(f"{MANIFEST_TITLE} passenger manifests — {plan_label}", "乘车名单 passenger manifests",
              f"fangang 返岗 · {MANIFEST_TITLE} passenger manifest · {plan_label}")
-    fleet = _fleet(snapshot)
-    owners = snapshot.get("orders", {})
+    fleet = _fleet(stored.snapshot)
     by_trip: dict[str, list[ex.Row]] = defaultdict(list)
     for r in rows:
         by_trip[r["车次 trip"]].append(r)
-    shown = [t for t in ex._ordered_trips(doc) if t["id"] in by_trip and (trips is None or t["id"] in trips)]
+    shown = [t for t in stored.ordered_trips() if t.id in by_trip and (trips is None or t.id in trips)]
     mm = d.mm
     widths = [10 * mm, 24 * mm, 38 * mm, 25 * mm, 22 * mm, 0.0, 17 * mm]
     widths[5] = d.width - sum(widths)
@@ -265,32 +265,32 @@ def manifest_pdf(doc: dict[str, Any], snapshot: dict[str, Any], rows: list[ex.Ro
     for n, trip in enumerate(shown):
         if n:
             story.append(PageBreak())
-        story.append(_label(f"车次 trip {trip['id']} · {ex.coach(trip)}"))
-        story.append(d.p(f"{MANIFEST_TITLE} · 车次 {_e(trip['id'])}", d.title))
-        visible = {r["订单 order"] for r in by_trip[trip["id"]]}
-        depart = trip["stops"][0] if trip["stops"] else {}
+        story.append(_label(f"车次 trip {trip.id} · {ex.coach(trip)}"))
+        story.append(d.p(f"{MANIFEST_TITLE} · 车次 {_e(trip.id)}", d.title))
+        visible = {r["订单 order"] for r in by_trip[trip.id]}
+        depart = trip.stops[0] if trip.stops else None
         drops = []
-        for s in trip["stops"]:
-            if s["kind"] != "drop":
+        for s in trip.stops:
+            if s.kind != "drop":
                 continue
-            n_off = sum(ld["count"] for ld in s.get("alight", []) if not scoped or ld["order"] in visible)
+            n_off = sum(ld.count for ld in s.alight if not scoped or ld.order in visible)
             if n_off:
-                drops.append(f"{_e(ex._place(s['place']))} · 到达 {_e(ex._t(s.get('arrive')))} · 下车 {n_off} 人")
+                drops.append(f"{_e(ex._place(s.place))} · 到达 {_e(ex._t(s.arrive))} · 下车 {n_off} 人")
         info = [("方案 plan", _e(plan_label)),
                 ("车辆 coach", _e(_coach_text(trip, fleet))
-                 + (f" · 运营商 operator {_e(fleet[trip['vehicle_type']]['operator'])}"
-                    if fleet.get(trip["vehicle_type"], {}).get("operator") else "")),
+                 + (f" · 运营商 operator {_e(fleet[trip.vehicle_type]['operator'])}"
+                    if fleet.get(trip.vehicle_type, {}).get("operator") else "")),
                 ("司机 driver(s)", _e(_drivers(trip))),
-                ("用途 purpose", _e(ex._PURPOSE.get(trip.get("purpose", "direct"), "")) + (" · 已发车 dispatched"
-                                                                                         if trip.get("dispatched") else "")),
-                ("出场 leaves depot", f"{_e(trip['depot'])} · {_e(ex._t(depart.get('depart')))}"),
+                ("用途 purpose", _e(ex._PURPOSE.get(trip.purpose, "")) + (" · 已发车 dispatched"
+                                                                       if trip.dispatched else "")),
+                ("出场 leaves depot", f"{_e(trip.depot)} · {_e(ex._t(depart.depart if depart else None))}"),
                 ("下车 drop(s)", "<br/>".join(drops) or "—")]
         story += [_info(d, info), Spacer(1, 4 * mm)]
         table: list[list[Any]] = [header]
         spans: list[int] = []
         total = 0
         stops: dict[tuple[str, str], list[ex.Row]] = {}
-        for r in by_trip[trip["id"]]:
+        for r in by_trip[trip.id]:
             stops.setdefault((r["上车点 pickup"], r["上车时间 boarding"]), []).append(r)
         for k, ((place, boarding), rs) in enumerate(stops.items(), start=1):
             seats = sum(int(r["人数 count"]) for r in rs)
@@ -301,9 +301,9 @@ def manifest_pdf(doc: dict[str, Any], snapshot: dict[str, Any], rows: list[ex.Ro
                                 f" · 发车 departs {_short(departs)} · 本站 {seats} 人 seats", d.width)] + [""] * 6)
             for r in rs:
                 cells = [r["序号 no."], r["姓名 name"], r["身份证号 ID number"], r["电话 phone"],
-                         _order(r["订单 order"], owners), r["中介 agency"], r["人数 count"]]
+                         _order(r["订单 order"], stored), r["中介 agency"], r["人数 count"]]
                 table.append([d.fit("" if c is None else str(c), w) for c, w in zip(cells, widths)])
-        seats_of = fleet.get(trip["vehicle_type"], {}).get("seats")
+        seats_of = fleet.get(trip.vehicle_type, {}).get("seats")
         table.append([d.p(f"<b>合计 total: {total} 人 seats</b>" + (f" / {seats_of} 座 on the coach" if seats_of else ""))]
                      + [""] * 6)
         story.append(_table(table, widths, spans, total=True, zebra=False))
@@ -319,13 +319,13 @@ def manifest_pdf(doc: dict[str, Any], snapshot: dict[str, Any], rows: list[ex.Ro
 # ------------------------------------------------------------------ 调度单
 
 
-def operator_of(trip: dict[str, Any], fleet: dict[str, dict[str, Any]]) -> str:
+def operator_of(trip: Trip, fleet: dict[str, dict[str, Any]]) -> str:
     """The bus operator a trip's coach belongs to, else its coach type."""
-    op = fleet.get(trip["vehicle_type"], {}).get("operator")
-    return op or f"车型 {trip['vehicle_type']} (未填运营商 no operator)"
+    op = fleet.get(trip.vehicle_type, {}).get("operator")
+    return op or f"车型 {trip.vehicle_type} (未填运营商 no operator)"
 
 
-def dispatch_pdf(doc: dict[str, Any], snapshot: dict[str, Any], *, plan_label: str,
+def dispatch_pdf(stored: StoredPlan, *, plan_label: str,
                  operator: Optional[str] = None) -> bytes:
     """One page group per bus operator (or coach type without one): its coaches' trips in time
     order with the trip, coach, drivers, depot departure, each stop (place, time, boarding and
@@ -334,9 +334,9 @@ def dispatch_pdf(doc: dict[str, Any], snapshot: dict[str, Any], *, plan_label: s
 
     d = _Doc(f"{DISPATCH_TITLE} dispatch sheets — {plan_label}", "调度单 dispatch sheets",
              f"fangang 返岗 · {DISPATCH_TITLE} dispatch sheet · {plan_label}")
-    fleet = _fleet(snapshot)
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for trip in doc.get("trips", []):
+    fleet = _fleet(stored.snapshot)
+    groups: dict[str, list[Trip]] = defaultdict(list)
+    for trip in stored.trips:
         groups[operator_of(trip, fleet)].append(trip)
     if operator is not None:
         groups = {k: v for k, v in groups.items() if k == operator}
@@ -350,12 +350,12 @@ def dispatch_pdf(doc: dict[str, Any], snapshot: dict[str, Any], *, plan_label: s
     for n, (name, trips) in enumerate(sorted(groups.items())):
         if n:
             story.append(PageBreak())
-        trips.sort(key=lambda t: ((t["stops"][0].get("depart") or "") if t["stops"] else "", t["id"]))
+        trips.sort(key=lambda t: ((t.stops[0].depart or EARLIEST) if t.stops else EARLIEST, t.id))
         story.append(_label(f"运营商 operator {name}"))
         story.append(d.p(f"{DISPATCH_TITLE} · {_e(name)}", d.title))
-        types = sorted({t["vehicle_type"] for t in trips})
-        coaches = len({(t["vehicle_type"], t["bus"]) for t in trips})
-        km = sum(float(t.get("km") or 0) for t in trips)
+        types = sorted({t.vehicle_type for t in trips})
+        coaches = len({(t.vehicle_type, t.bus) for t in trips})
+        km = sum(float(t.km or 0) for t in trips)
         story += [_info(d, [("方案 plan", _e(plan_label)),
                             ("车型 coach types", _e("、".join(
                                 f"{v} ({fleet.get(v, {}).get('seats', '?')} 座)" for v in types))),
@@ -363,23 +363,21 @@ def dispatch_pdf(doc: dict[str, Any], snapshot: dict[str, Any], *, plan_label: s
                   Spacer(1, 4 * mm)]
         table: list[list[Any]] = [header]
         for t in trips:
-            stops = [s for s in t["stops"] if s["kind"] in kinds]
+            stops = [s for s in t.stops if s.kind in kinds]
             lines = []
             for s in stops:
-                on = sum(ld["count"] for ld in s.get("board", []))
-                off = sum(ld["count"] for ld in s.get("alight", []))
-                when = _short(ex._t(s.get("arrive")))
-                count = f"↑{on}" if s["kind"] == "pickup" else f"↓{off}"
-                lines.append(f"{kinds[s['kind']]} {_e(ex._place(s['place']))} · {_e(when)} · {count}")
-            first, last = (t["stops"][0], t["stops"][-1]) if t["stops"] else ({}, {})
-            back = last.get("arrive") if last.get("kind") == "return" else None
-            trip_cell = _e(t["id"]) + "<br/>" + _e(ex._PURPOSE.get(t.get("purpose", "direct"), ""))
-            if t.get("dispatched"):
+                when = _short(ex._t(s.arrive))
+                count = f"↑{boarded(s)}" if s.kind == "pickup" else f"↓{alighted(s)}"
+                lines.append(f"{kinds[s.kind]} {_e(ex._place(s.place))} · {_e(when)} · {count}")
+            first, last = (t.stops[0], t.stops[-1]) if t.stops else (None, None)
+            back = last.arrive if last is not None and last.kind == "return" else None
+            trip_cell = _e(t.id) + "<br/>" + _e(ex._PURPOSE.get(t.purpose, ""))
+            if t.dispatched:
                 trip_cell += "<br/>已发车 dispatched"
             table.append([d.p(trip_cell, d.small), d.p(_e(ex.coach(t))), d.p(_e(_drivers(t)), d.small),
-                          d.p(_e(t["depot"]) + "<br/>" + _e(_short(ex._t(first.get("depart"))))),
+                          d.p(_e(t.depot) + "<br/>" + _e(_short(ex._t(first.depart if first else None)))),
                           d.p("<br/>".join(lines), d.small), d.p(_e(_short(ex._t(back))) or "—"),
-                          d.p(f"{float(t.get('km') or 0):,.0f}")])
+                          d.p(f"{float(t.km or 0):,.0f}")])
         story.append(_table(table, widths))
     if not groups:
         story.append(d.p(f"{DISPATCH_TITLE} dispatch sheet", d.title))
@@ -390,14 +388,13 @@ def dispatch_pdf(doc: dict[str, Any], snapshot: dict[str, Any], *, plan_label: s
 # ------------------------------------------------------------------ the console's print view
 
 
-def trip_sheets(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def trip_sheets(stored: StoredPlan) -> list[dict[str, Any]]:
     """Each trip's stops with Shanghai times, for the plan page's print view (one trip a page)."""
     out = []
-    for t in ex._ordered_trips(doc):
-        out.append({"id": t["id"], "coach": ex.coach(t), "drivers": _drivers(t), "km": t.get("km"),
-                    "stops": [{"kind": ex._KIND.get(s["kind"], s["kind"]), "place": ex._place(s["place"]),
-                               "arrive": ex._t(s.get("arrive")), "depart": ex._t(s.get("depart")),
-                               "board": sum(ld["count"] for ld in s.get("board", [])) or "",
-                               "alight": sum(ld["count"] for ld in s.get("alight", [])) or ""}
-                              for s in t["stops"]]})
+    for t in stored.ordered_trips():
+        out.append({"id": t.id, "coach": ex.coach(t), "drivers": _drivers(t), "km": t.km,
+                    "stops": [{"kind": ex._KIND.get(s.kind, s.kind), "place": ex._place(s.place),
+                               "arrive": ex._t(s.arrive), "depart": ex._t(s.depart),
+                               "board": boarded(s) or "", "alight": alighted(s) or ""}
+                              for s in t.stops]})
     return out

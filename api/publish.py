@@ -20,13 +20,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from planner.contract import Trip
 from planner.labels import STATUSES, word
 
 from . import models as m
 from .errors import ApiError
-from .exports import _first_boarding, _ordered_trips, _place, _t, assign_workers
+from .exports import _first_boarding, _place, _t, assign_workers
 from .matching import agency_in_plan
 from .plans import agency_orders, done_job, seen
+from .stored import StoredPlan, ordered
 
 # ------------------------------------------------------------------ publications
 
@@ -157,7 +159,8 @@ def _seats(job: m.PlanJob, doc: dict[str, Any], refs: dict[str, str],
     owners = view.get("orders", {})
     people = job.snapshot.get("workers", {})
     mine = agency_orders(view, only_agency) if only_agency is not None else None
-    assigned = assign_workers(doc, view)
+    stored = StoredPlan.from_document(job.id, doc, view)
+    assigned = assign_workers(stored)
     out: dict[str, dict[str, Any]] = {}
 
     def entry(key: str, order: str, w: Optional[dict[str, Any]]) -> dict[str, Any]:
@@ -178,24 +181,24 @@ def _seats(job: m.PlanJob, doc: dict[str, Any], refs: dict[str, str],
         for w in roster:
             if w.get("screening", "cleared") == "cleared":
                 entry(_worker_key(oid, w, owners), oid, w)
-    for trip in _ordered_trips(doc):
+    for trip in stored.ordered_trips():
         if not _first_boarding(trip):
             continue
-        for i, stop in enumerate(trip["stops"]):
-            for ld in stop.get("board", []):
-                order = ld["order"]
+        for i, stop in enumerate(trip.stops):
+            for ld in stop.board:
+                order = ld.order
                 if mine is not None and order not in mine:
                     continue
-                seat = (_place(stop["place"]), _t(stop.get("arrive") or stop.get("depart")), refs[trip["id"]])
-                named = [w for w in assigned.get((trip["id"], i, order), []) if "name" in w]
+                seat = (_place(stop.place), _t(stop.arrive or stop.depart), refs[trip.id])
+                named = [w for w in assigned.get((trip.id, i, order), []) if "name" in w]
                 for w in named:
                     entry(_worker_key(order, w, owners), order, w)["seats"].append(seat)
-                rest = ld["count"] - len(named)
+                rest = ld.count - len(named)
                 if rest > 0:
                     entry(f"order:{order}", order, None)["seats"].extend([seat] * rest)
-    for u in doc.get("unassigned", []):  # orders nobody of which is seated still count
-        if (mine is None or u["order"] in mine) and not owners.get(u["order"], {}).get("derived"):
-            entry(f"order:{u['order']}", u["order"], None)
+    for u in stored.plan.unassigned:  # orders nobody of which is seated still count
+        if (mine is None or u.order in mine) and not owners.get(u.order, {}).get("derived"):
+            entry(f"order:{u.order}", u.order, None)
     return out
 
 
@@ -231,7 +234,7 @@ def diff(job: m.PlanJob, base: m.PlanJob, only_agency: Optional[int] = None) -> 
                 "purpose": t.get("purpose", "direct"), "starts": _start(t), "pickups": pickups}
 
     added, retimed, kept = [], [], []
-    for t in _ordered_trips(job.result):
+    for t in _in_boarding_order(job.result.get("trips", [])):
         if not carries(t, job):
             continue
         b = pairs.get(t["id"])
@@ -241,7 +244,7 @@ def diff(job: m.PlanJob, base: m.PlanJob, only_agency: Optional[int] = None) -> 
             retimed.append({**brief(t, refs[t["id"]]), "base_id": b["id"], "base_starts": _start(b)})
         else:
             kept.append(refs[t["id"]])
-    removed = [brief(b, base_refs[b["id"]]) for b in _ordered_trips({"trips": matched["removed"]})
+    removed = [brief(b, base_refs[b["id"]]) for b in _in_boarding_order(matched["removed"])
                if carries(b, base)]
 
     changes = []
@@ -276,6 +279,12 @@ def diff(job: m.PlanJob, base: m.PlanJob, only_agency: Optional[int] = None) -> 
                         "trips_unchanged": len(kept), "orders_changed": len({c["order"] for c in changes if c["order"]}),
                         "workers_changed": sum(c["count"] for c in changes if c["worker"]),
                         "seats_changed": sum(c["count"] for c in changes), "by_change": dict(counts)}}
+
+
+def _in_boarding_order(trips: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored trips (as the matching of trips across plans reads them) by first boarding, then id."""
+    by_id = {t["id"]: t for t in trips}
+    return [by_id[t.id] for t in ordered([Trip.model_validate(t) for t in trips])]
 
 
 def _sort_key(key: str) -> tuple[str, int, str]:

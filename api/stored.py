@@ -194,6 +194,16 @@ class StoredPlan:
         owner = self.owners.get(order)
         return owner.label(with_agency) if owner is not None else f"订单 {order}"
 
+    def agency_of(self, order: str) -> str:
+        """The name of the agency an order belongs to ("" when unknown)."""
+        owner = self.owners.get(order)
+        return owner.agency if owner is not None else ""
+
+    def ref_of(self, order: str) -> str:
+        """The agency's own reference of an order ("" when it has none)."""
+        owner = self.owners.get(order)
+        return (owner.ref or "") if owner is not None else ""
+
     def order_labels(self, with_agency: bool = True) -> dict[str, str]:
         """Internal order id → how people name it (for the map's hovers)."""
         return {oid: o.label(with_agency) for oid, o in self.owners.items()}
