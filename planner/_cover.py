@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from dataclasses import replace
 from typing import Optional
 
 import numpy as np
@@ -120,6 +121,9 @@ def cover(data: ProblemData, drafts: list[DraftTrip], vtypes: list[int], objecti
     hint_left = sum(extra.values())
     hint_value = problem.short * hint_left + sum(options[r][o][2] * n for (r, o), n in hx.items())
     within = _within(problem, hx)
+    if not within:
+        # a start beyond the fleet only leads SCIP astray (it tries to complete it first)
+        problem = replace(problem, hint=None)
     seconds = deadline - time.monotonic()
     if seconds < MIN_SECONDS:
         return None

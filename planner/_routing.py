@@ -800,6 +800,8 @@ class CoverProblem:
     #: a negative reduced cost
     extra_patterns: int = 2000
     slack: float = 0.002
+    #: the compact model's routes after the patterns' plan: those the LP prices best
+    compact_routes: int = 300
 
 
 @dataclass(frozen=True)
@@ -980,9 +982,10 @@ def cover_routes(problem: CoverProblem, *, time_limit: float, seed: int = 0) -> 
                     + [float(max(0, int(problem.demand[k]) - sum(n * hinted.get(c, 0) for c, (i, p) in enumerate(col_list)
                                                                   for j, n in enumerate(p) if int(keys[i, j]) == k)))
                        for k in range(nk)])
-    # building the model took time too: SCIP gets what is left of the limit
+    # building the model took time too: SCIP gets half of what is left of the limit, the
+    # compact model after it the rest
     built = _time.monotonic()
-    mip.SetTimeLimit(max(100, int((started + time_limit - built) * 1000)))
+    mip.SetTimeLimit(max(100, int((started + time_limit - built) * 500)))
     got = mip.Solve()
     if _DEBUG:
         print(f"cover: {len(col_list)} patterns, LP {status} {lp_value / 100:.1f} {mip_started - started:.2f}s, "
@@ -1023,10 +1026,89 @@ def cover_routes(problem: CoverProblem, *, time_limit: float, seed: int = 0) -> 
         if extra > 0:
             return CoverChoice({}, {}, problem.demand, 0, "none")
     riders = {rk: n for rk, n in riders.items() if n}
-    carried = [0] * nk
+    best = _choice(problem, coaches, riders,
+                   "optimal" if status == "optimal" and got == pywraplp.Solver.OPTIMAL else "feasible")
+    if status != "optimal" or _time.monotonic() + 0.2 > started + time_limit:
+        return best
+    # the patterns fix each coach's workers; the compact model over the routes the LP prices
+    # best lets them move between coaches freely, from the plan found
+    loads, value = fill(duals)
+    reduced = weight - value - mu[kind] - nu[kind] * minutes
+    price: dict[int, float] = {}
+    for i, (r, _) in enumerate(ro):
+        price[r] = min(price.get(r, np.inf), float(reduced[i]))
+    chosen = sorted(price, key=lambda r: (price[r], r))[:problem.compact_routes]
+    chosen = sorted(set(chosen) | {r for r, _ in coaches} | {r for r, _ in (problem.hint or ({}, {}))[0]})
+    polished = _compact(problem, chosen, best, started + time_limit)
+    if _DEBUG and polished is not None:
+        print(f"cover: compact over {len(chosen)} routes {polished.objective / 100:.1f} ({polished.status})", flush=True)
+    return polished if polished is not None and polished.objective < best.objective else best
+
+
+def _choice(problem: CoverProblem, coaches: dict[tuple[int, int], int], riders: dict[tuple[int, int], int],
+            status: str) -> CoverChoice:
+    carried = [0] * len(problem.demand)
     for (_, k), n in riders.items():
         carried[k] += n
-    left_out = tuple(int(problem.demand[k]) - carried[k] for k in range(nk))
+    left_out = tuple(int(n) - carried[k] for k, n in enumerate(problem.demand))
     total = problem.short * sum(left_out) + sum(problem.options[r][o][2] * n for (r, o), n in coaches.items())
-    return CoverChoice(coaches, riders, left_out, int(total),
-                       "optimal" if status == "optimal" and got == pywraplp.Solver.OPTIMAL else "feasible")
+    return CoverChoice(coaches, riders, left_out, int(total), status)
+
+
+def _compact(problem: CoverProblem, routes: Sequence[int], start: CoverChoice, until: float) -> Optional[CoverChoice]:
+    """The compact model (coaches per route and option, workers per route and key; SCIP) over
+    ``routes``, from ``start``; None when it finds no plan in time."""
+    from ortools.linear_solver import pywraplp
+
+    mip = pywraplp.Solver.CreateSolver("SCIP")
+    if mip is None:
+        return None
+    mip.SetNumThreads(1)
+    demand = problem.demand
+    x: dict[tuple[int, int], Any] = {}
+    y: dict[tuple[int, int], Any] = {}
+    by_key: dict[int, list[Any]] = {}
+    by_type: dict[int, list[tuple[Any, int]]] = {}
+    for r in routes:
+        keys = [k for k in problem.routes[r] if demand[k] > 0]
+        load = sum(demand[k] for k in keys)
+        buses, seats = [], []
+        for o, (t, cap, _, mm) in enumerate(problem.options[r]):
+            most = -(-load // max(1, cap))
+            if problem.types[t][0] >= 0:
+                most = min(most, problem.types[t][0])
+            v = x[(r, o)] = mip.IntVar(0, most, "")
+            buses.append(v)
+            seats.append(cap * v)
+            by_type.setdefault(t, []).append((v, mm))
+        ys = []
+        for k in keys:
+            v = y[(r, k)] = mip.IntVar(0, demand[k], "")
+            ys.append(v)
+            by_key.setdefault(k, []).append(v)
+            # a county's workers ride only coaches that stop there
+            mip.Add(v <= min(demand[k], max(c for _, c, _, _ in problem.options[r])) * sum(buses))
+        mip.Add(sum(ys) <= sum(seats))
+        mip.Add(sum(ys) >= problem.min_riders * sum(buses))
+    left = [mip.IntVar(0, n, "") for n in demand]
+    for k, n in enumerate(demand):
+        mip.Add(sum(by_key.get(k, [])) + left[k] == n)
+    for t, (count, most) in enumerate(problem.types):
+        used = by_type.get(t, [])
+        if count >= 0 and used:
+            mip.Add(sum(v for v, _ in used) <= count)
+        if most >= 0 and used:
+            mip.Add(sum(mm * v for v, mm in used) <= most)
+    mip.Minimize(float(problem.short) * sum(left)
+                 + sum(float(problem.options[r][o][2]) * v for (r, o), v in x.items()))
+    hint_vars = list(x.values()) + list(y.values()) + left
+    hint_vals = ([float(start.coaches.get(ro, 0)) for ro in x] + [float(start.riders.get(rk, 0)) for rk in y]
+                 + [float(n) for n in start.left])
+    mip.SetHint(hint_vars, hint_vals)
+    mip.SetTimeLimit(max(100, int((until - _time.monotonic()) * 1000)))
+    got = mip.Solve()
+    if got not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        return None
+    coaches = {ro: int(round(v.solution_value())) for ro, v in x.items() if round(v.solution_value()) > 0}
+    riders = {rk: int(round(v.solution_value())) for rk, v in y.items() if round(v.solution_value()) > 0}
+    return _choice(problem, coaches, riders, "feasible")
