@@ -39,7 +39,7 @@ from . import plans as plans_svc
 from . import publish as pb
 from . import reference as ref
 from .errors import ApiError, problem_json
-from .plans import agency_orders, agency_view, dispatched, plan_document, seen
+from .plans import agency_orders, dispatched, plan_document, seen
 from .printouts import trip_sheets
 from .publish import agency_may_read, in_force
 from .schemas import PlanIn
@@ -276,13 +276,12 @@ def plan_view(request: Request, plan_id: int) -> Response:
     if job.status == "done" and job.result is not None:
         with request.app.state.sessions() as session:
             doc = plan_document(job, dispatched(session, plan_id))
-        full = doc
-        stored = StoredPlan.from_document(job.id, doc, seen(job))  # the plan, typed, as every part of the page reads it
-        full_stored = stored
+        # the plan, typed, as every part of the page reads it (an agency: its own cut of it)
+        full_stored = StoredPlan.from_document(job.id, doc, seen(job))
+        stored = full_stored
         coordinator = user.role == "coordinator"
         if not coordinator:
-            stored = stored.for_agency(user.id)
-            doc = agency_view(doc, seen(job), user.id)
+            stored = full_stored.for_agency(user.id)
         else:
             page = to_html(layers(Scenario.model_validate(seen(job)["scenario"]), stored.plan, stored.order_labels()))
             at = page.index('<svg id="map"')
@@ -291,13 +290,13 @@ def plan_view(request: Request, plan_id: int) -> Response:
             context["script"] = page[page.index("<script>") + 8:page.index("</script>")]
             context["timeline"] = timeline(stored)
             context["trip_rows"] = trip_rows(stored)
-        context.update(doc=doc, stored=stored, summary=stored.plan.summary if coordinator else None,
+        context.update(stored=stored, summary=stored.plan.summary if coordinator else None,
                        agency_summary=stored.agency_summary, reasons=stored.reasons(),
                        unassigned=stored.unassigned_rows(state["lang"], with_agency=coordinator),
                        warnings=stored.plan.warnings,
                        boarding=ex.boarding_rows(full_stored, agency_orders(seen(job), user.id))
                        if not coordinator else [])
-        context.update(_match_context(request, job, full, full_stored, user))
+        context.update(_match_context(request, job, doc, full_stored, user))
         context.update(_publish_context(request, job, user))
         context["print_trips"] = trip_sheets(stored)  # the print view: a page per trip
     elif job.status == "failed" and job.violations and user.role == "coordinator":
