@@ -41,6 +41,8 @@ from .network.roads import DistanceProvider
 MATCH_SHARE = 0.2
 #: the share of the match's time the greedy may take before the joint model (see :func:`consolidate`)
 GREEDY_SHARE = 0.3
+#: the unmatched workers of a post (its favourites first) the greedy tries in a worker's place
+SWAP_CANDIDATES = 20
 #: sites this close (road km) are one hub: a coach drops at each of them on one trip
 HUB_KM = 60.0
 
@@ -358,15 +360,28 @@ def proxy_cost(c: Compiled, assign: dict[int, int]) -> int:
     return sum(c.coach_cost.get(key, 0) * _coaches(n, c.seats) for key, n in riders.items())
 
 
+def _one_more(c: Compiled, riders: dict[tuple[int, int], list[int]], add: Counter[tuple[int, int]],
+              to: tuple[int, int]) -> int:
+    """What one more rider from a home place to a hub adds in whole coaches."""
+    n = len(riders.get(to, ())) + add[to]
+    return c.coach_cost.get(to, 0) * (_coaches(n + 1, c.seats) - _coaches(n, c.seats))
+
+
 def consolidate(c: Compiled, assign: dict[int, int], budget: Optional[int], deadline: float) -> dict[int, int]:
-    """Whole coaches freed within the budget of blocking pairs: the workers on a home place's last
-    coach to a hub move to acceptable posts with a free opening (and bed) at other hubs where their
-    place's coaches cost less to add to, the move that saves most first, while the blocking pairs
-    stay within ``budget`` (None: not counted). Greedy, so a larger budget only adds moves: the
-    joint model starts from here. Group members and signed workers stay where they are."""
+    """Whole coaches freed within the budget of blocking pairs. The workers on a home place's last
+    coach to a hub each either move to an acceptable post with a free opening (and bed) at another
+    hub, or give their post to an unmatched worker who accepts it and comes from a place whose coach
+    to that hub costs less to add to; the change that saves most first, kept while the blocking
+    pairs stay within ``budget`` (None: not counted). As many posts stay filled. Greedy, so a larger
+    budget only adds changes: the joint model starts from here. Group members and signed workers
+    stay where they are, and unmatched group members are not brought in alone."""
     hub = c.hub or c.site_of
     assign = dict(assign)
     tried: set[tuple[int, int]] = set()
+
+    def free(i: int) -> bool:
+        return not c.workers[i].group and c.workers[i].signed is None and i not in c.out
+
     while _time.monotonic() < deadline:
         riders: dict[tuple[int, int], list[int]] = defaultdict(list)
         for i, k in assign.items():
@@ -377,40 +392,49 @@ def consolidate(c: Compiled, assign: dict[int, int], budget: Optional[int], dead
             key = _bed_key(c, i, k)
             if key is not None:
                 used[key] += 1
-        best: Optional[tuple[int, tuple[int, int], dict[int, int]]] = None
+        waiting = {k: [j for j in ws if j not in assign and free(j)][:SWAP_CANDIDATES] for k, ws in enumerate(c.prio)}
+        best: Optional[tuple[int, tuple[int, int], dict[int, Optional[int]]]] = None
         for g, ws in riders.items():
             if g in tried:
                 continue
             last = len(ws) - c.seats * (_coaches(len(ws), c.seats) - 1)
             movers = sorted(ws, key=lambda i: (-c.prefs[i].index(assign[i]), -i))[:last]
-            if any(c.workers[i].group or c.workers[i].signed is not None for i in movers):
+            if not all(free(i) for i in movers):
                 continue
-            moves: dict[int, int] = {}
+            moves: dict[int, Optional[int]] = {}  # worker → new post (None: no longer matched)
             add: Counter[tuple[int, int]] = Counter()
             taken: Counter[int] = Counter()
             beds_taken: Counter[tuple[int, str]] = Counter()
+
             for i in movers:
-                options = []
+                k0 = assign[i]
+                options: list[tuple[int, int, int, int]] = []  # (added coach cost, order, worker, post)
                 for k in c.prefs[i]:
                     if hub[k] == g[1] or held[k] + taken[k] >= c.posts[k].openings:
                         continue
                     key = _bed_key(c, i, k)
                     if key is not None and used[key] + beds_taken[key] >= _beds(c, key):
                         continue
-                    to = (g[0], hub[k])
-                    n = len(riders.get(to, ())) + add[to]
-                    extra = c.coach_cost.get(to, 0) * (_coaches(n + 1, c.seats) - _coaches(n, c.seats))
-                    options.append((extra, c.prefs[i].index(k), k))
+                    options.append((_one_more(c, riders, add, (g[0], hub[k])), c.prefs[i].index(k), i, k))
+                for n, j in enumerate(waiting[k0]):
+                    key = _bed_key(c, j, k0)
+                    if j in moves or (c.home[j], hub[k0]) == g or (
+                            key is not None and key != _bed_key(c, i, k0)
+                            and used[key] + beds_taken[key] >= _beds(c, key)):
+                        continue
+                    options.append((_one_more(c, riders, add, (c.home[j], hub[k0])), len(c.prefs[i]) + n, j, k0))
                 if not options:
                     break
-                _, _, k = min(options)
-                moves[i] = k
-                taken[k] += 1
-                add[(g[0], hub[k])] += 1
-                key = _bed_key(c, i, k)
+                _, _, who, k = min(options)
+                if who != i:
+                    moves[i] = None
+                taken[k] += who == i
+                moves[who] = k
+                add[(c.home[who], hub[k])] += 1
+                key = _bed_key(c, who, k)
                 if key is not None:
                     beds_taken[key] += 1
-            if len(moves) < len(movers):
+            if sum(1 for i in movers if i in moves) < len(movers):
                 continue
             net = c.coach_cost.get(g, 0) - sum(
                 c.coach_cost.get(to, 0) * (_coaches(len(riders.get(to, ())) + a, c.seats)
@@ -421,7 +445,12 @@ def consolidate(c: Compiled, assign: dict[int, int], budget: Optional[int], dead
             break
         _, g, moves = best
         tried.add(g)
-        trial = {**assign, **moves}
+        trial = dict(assign)
+        for i, to_post in moves.items():
+            if to_post is None:
+                del trial[i]
+            else:
+                trial[i] = to_post
         if budget is None or len(blocking(c, trial)) <= budget:
             assign = trial
     return assign
