@@ -145,6 +145,24 @@ def test_the_greedy_frees_coaches_within_each_budget_and_more_with_a_larger_one(
     assert costs[0] == proxy_cost(c, base) > costs[-2]
 
 
+def test_the_greedy_gives_a_far_workers_post_to_one_on_a_coach_with_room(tiny):
+    """One site: the post ranks the far county's worker first, so the stable match brings one
+    worker on a coach of their own while a near worker waits; with one blocking pair allowed the
+    near worker takes the post on the near county's coach, and as many posts are filled."""
+    posts = [post(tiny, "P", 10, site="F1")]
+    workers = [worker(tiny, f"A{i}", "410122", level=2) for i in range(9)]  # 中牟, by F1
+    workers += [worker(tiny, "FAR", "411323", level=3), worker(tiny, "LAST", "410122", level=1)]  # 西峡
+    c = compile_match(_scenario(tiny, posts, workers))
+    base, _ = deferred_acceptance(c)
+    far, last = (next(i for i, w in enumerate(c.workers) if w.id == wid) for wid in ("FAR", "LAST"))
+    assert far in base and last not in base
+    assert consolidate(c, base, 0, deadline=float("inf")) == base
+    got = consolidate(c, base, 1, deadline=float("inf"))
+    assert far not in got and got[last] == base[far] and len(got) == len(base)
+    assert blocking(c, got) == [(far, base[far])]
+    assert proxy_cost(c, got) < proxy_cost(c, base)
+
+
 def test_signed_workers_are_kept_and_pending_ones_wait(tiny):
     posts = [post(tiny, "P1", 1, level=0, wage=9000), post(tiny, "P2", 5, wage=4000)]
     workers = [worker(tiny, "S", "410526", level=0, signed="P2"),
