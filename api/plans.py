@@ -196,7 +196,9 @@ def agency_view(doc: dict[str, Any], snapshot: dict[str, Any], agency_id: int) -
         trips.append(dict(trip, stops=stops))
     unassigned = [u for u in doc.get("unassigned", []) if u["order"] in own]
     orders = [o for o in snapshot["scenario"]["orders"] if o["id"] in own]
-    planned = sum(ld["count"] for t in trips for s in t["stops"] for ld in s["board"])
+    # a train worker boards twice (the feeder, then the last mile): counted once
+    planned = sum(ld["count"] for t in trips if (t.get("purpose") or "direct") != "last_mile"
+                  for s in t["stops"] for ld in s["board"])
     summary = {
         "workers_requested": sum(o["headcount"] for o in orders),
         "workers_cleared": sum(o["cleared"] for o in orders),

@@ -139,3 +139,10 @@ def test_report_splits_coach_and_train_cost_and_counts_each_worker_once(client, 
     assert by_agency["agency-a"]["workers_by_train"] == 3 and by_agency["agency-b"]["workers_by_train"] == 60
     # the train's fixed cost is shared per rider: 3 of 63 riders pay 3/63 of it, plus their seats
     assert by_agency["agency-a"]["train_cost_share"] == pytest.approx(3 * 150 + 20000 * 3 / 63, abs=0.05)
+
+
+def test_an_agencys_summary_counts_each_train_worker_once(client, agency_a, agency_b, train_plan):
+    """A train worker boards the feeder and then the last mile: planned once, not twice."""
+    for headers, n in ((agency_a, 3), (agency_b, 60)):
+        doc = client.get(f"/v1/plans/{train_plan}/plan.json", headers=headers).json()
+        assert doc["summary"]["workers_planned"] == n
