@@ -112,6 +112,19 @@ def route_km(data: ProblemData, depot: int, site: int, counties: tuple[int, ...]
                      for p in itertools.permutations(counties)))
 
 
+def _relaxed(scenario: Scenario) -> tuple[ProblemData, int, int, dict[int, int], list[int], list[tuple[int, int]]]:
+    """A relaxed one-site scenario compiled: (data, depot, site, workers by place, the places with
+    workers, coach types as (seats, count))."""
+    data = compile_scenario(scenario)
+    assert len(data.site_place) == 1 and len(set(data.depot_place)) == 1, "one site and one depot"
+    heads: dict[int, int] = {}
+    for o in data.orders:
+        heads[o.place] = heads.get(o.place, 0) + o.cleared
+    places = sorted(p for p, n in heads.items() if n > 0)
+    types = [(v.capacity, v.count) for v in data.vehicles if v.count > 0 and v.capacity > 0]
+    return data, data.depot_place[0], data.site_place[0], heads, places, types
+
+
 def _patterns(scenario: Scenario, *, seconds: float = 120.0, threads: int = 1) -> Optimum:
     """The fewest coach-km bringing every worker of a relaxed one-site ``scenario``.
 
@@ -123,15 +136,8 @@ def _patterns(scenario: Scenario, *, seconds: float = 120.0, threads: int = 1) -
     solves the integer model over the patterns generated (and those of every route priced within
     ``slack`` of zero): its best plan is the optimum's upper bound, the LP the lower.
     """
-    data = compile_scenario(scenario)
-    assert len(data.site_place) == 1 and len(set(data.depot_place)) == 1, "one site and one depot"
-    depot, site = data.depot_place[0], data.site_place[0]
-    heads: dict[int, int] = {}
-    for o in data.orders:
-        heads[o.place] = heads.get(o.place, 0) + o.cleared
-    places = sorted(p for p, n in heads.items() if n > 0)
+    data, depot, site, heads, places, types = _relaxed(scenario)
     kmax = data.max_stops
-    types = [(v.capacity, v.count) for v in data.vehicles if v.count > 0 and v.capacity > 0]
     started = time.monotonic()
     routes = [r for k in range(1, kmax + 1) for r in itertools.combinations(range(len(places)), k)]
     cost = np.array([route_km(data, depot, site, tuple(places[i] for i in r)) for r in routes])
@@ -231,14 +237,8 @@ def _patterns(scenario: Scenario, *, seconds: float = 120.0, threads: int = 1) -
 def _compact(scenario: Scenario, *, seconds: float, threads: int = 1) -> tuple[float, float]:
     """The compact model (integer coaches per route and type, integer workers per county and
     route) by SCIP, with the layered cuts of ``lower_bound_km_sharp``: (best km, proven bound)."""
-    data = compile_scenario(scenario)
-    depot, site = data.depot_place[0], data.site_place[0]
-    heads: dict[int, int] = {}
-    for o in data.orders:
-        heads[o.place] = heads.get(o.place, 0) + o.cleared
-    places = sorted(p for p, n in heads.items() if n > 0)
+    data, depot, site, heads, places, types = _relaxed(scenario)
     kmax = data.max_stops
-    types = [(v.capacity, v.count) for v in data.vehicles if v.count > 0 and v.capacity > 0]
     cap = max(c for c, _ in types)
     cost = {r: route_km(data, depot, site, r) for k in range(1, kmax + 1) for r in itertools.combinations(places, k)}
     routes = list(cost)

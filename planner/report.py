@@ -83,6 +83,19 @@ def lower_bound_km_sharp(data: ProblemData, by_coach: dict[int, int], cars: Sequ
     return total
 
 
+def _direct_riders(trips: Sequence[Trip], order_index: dict[str, int]) -> dict[int, int]:
+    """Riders of direct coach trips, by order part index."""
+    out: dict[int, int] = defaultdict(int)
+    for trip in trips:
+        if trip.purpose != "direct":
+            continue
+        for stop in trip.stops:
+            for ld in stop.board:
+                if ld.order in order_index:
+                    out[order_index[ld.order]] += ld.count
+    return out
+
+
 def _place(data: ProblemData, idx: int, site: int | None = None) -> Place:
     p = data.places[idx]
     if site is not None and data.site_station and data.site_station[site] is not None:
@@ -186,22 +199,8 @@ def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Tr
     unassigned_rows = [Unassigned(order=o, count=c, reason=r, detail=why.get((o, r)))
                        for (o, r), c in sorted(merged.items(), key=lambda kv: (first[kv[0][0]], kv[0][1]))]
     order_index = {o.id: o.index for o in data.orders if o.part == 0 and o.leg == "direct"}
-    by_coach: dict[int, int] = defaultdict(int)
-    for trip in trips:
-        if trip.purpose != "direct":
-            continue
-        for stop in trip.stops:
-            for ld in stop.board:
-                if ld.order in order_index:
-                    by_coach[order_index[ld.order]] += ld.count
-    planned_now: dict[int, int] = defaultdict(int)  # riders of the trips planned now (not dispatched)
-    for trip in trips[len(fixed):]:
-        if trip.purpose != "direct":
-            continue
-        for stop in trip.stops:
-            for ld in stop.board:
-                if ld.order in order_index:
-                    planned_now[order_index[ld.order]] += ld.count
+    by_coach = _direct_riders(trips, order_index)
+    planned_now = _direct_riders(trips[len(fixed):], order_index)  # the trips planned now (not dispatched)
     rows = train_loads(data, cars)
     by_train = sum(car.count for car in cars)
     riders: dict[int, int] = defaultdict(int)
