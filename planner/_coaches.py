@@ -52,8 +52,11 @@ def pooled_trips(data: ProblemData, eligible: list[Eligible], vtypes: list[int],
                                  report=lambda f: tell("pooling", lo + (hi - lo) * 0.45 * f))
         unplaced = pooled.unplaced
         tell("improving", lo + (hi - lo) * 0.45)
-        drafts += improve(data, pooled.drafts, pooling, params.objective,
-                          deadline=deadline.at(params.improve_share - params.cover_share), seed=seed,
+        # the covering pass gets its share of the time when the pooled trips need more coaches
+        # of a type than its fleet runs, else what the local search leaves (its kicks run out)
+        scarce = fleet_short(data, drafts + pooled.drafts, pooling, {})
+        share = params.improve_share - (params.cover_share if scarce else 0.0)
+        drafts += improve(data, pooled.drafts, pooling, params.objective, deadline=deadline.at(share), seed=seed,
                           windows=windows, report=lambda f: tell("improving", lo + (hi - lo) * (0.45 + 0.55 * f)))
         # every trip re-chosen over the search's routes and nearby ones, within what the fleet can run
         drafts = cover(data, drafts, pooling, params.objective, deadline=deadline.at(params.improve_share),

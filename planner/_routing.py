@@ -2,9 +2,11 @@
 
 Two search modes: :func:`solve_routing`, a capacitated VRP with time windows (iterated, then
 guided local search; the Solomon benchmark measures it), and :func:`open_path`, the giant tour's
-open path by greedy descent. Callers hand in integer NumPy arrays and get node sequences back;
-every arc cost, distance and travel time goes in as a registered matrix and every demand as a
-registered vector, so the search never calls back into Python.
+open path by greedy descent. Besides them, CP-SAT for the train mode choice and the match, and
+the covering pass's set-covering model (:func:`cover_routes`: GLOP and SCIP). The routing
+search's callers hand in integer NumPy arrays and get node sequences back; every arc cost,
+distance and travel time goes in as a registered matrix and every demand as a registered
+vector, so the search never calls back into Python.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ _HEURISTIC_LNS = (
     "use_local_cheapest_insertion_visit_types_lns",
 )
 
-_DEBUG = False
 # Upper bound for a cumul with no window: big enough for any plan, far from int64 overflow.
 _NO_HORIZON = 1 << 50
 
@@ -954,7 +955,6 @@ def cover_routes(problem: CoverProblem, *, time_limit: float, seed: int = 0) -> 
     if mip is None:
         return CoverChoice({}, {}, problem.demand, 0, "none")
     mip.SetNumThreads(1)
-    mip_started = _time.monotonic()
     z = []
     for i, _ in col_list:
         t = int(kind[i])
@@ -987,10 +987,6 @@ def cover_routes(problem: CoverProblem, *, time_limit: float, seed: int = 0) -> 
     built = _time.monotonic()
     mip.SetTimeLimit(max(100, int((started + time_limit - built) * 500)))
     got = mip.Solve()
-    if _DEBUG:
-        print(f"cover: {len(col_list)} patterns, LP {status} {lp_value / 100:.1f} {mip_started - started:.2f}s, "
-              f"MIP {mip.Objective().Value() / 100:.1f} ({mip.Objective().BestBound() / 100:.1f}), "
-              f"MIP built {built - mip_started:.2f}s, solved {_time.monotonic() - built:.2f}s", flush=True)
     if got not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         return CoverChoice({}, {}, problem.demand, 0, "none")
     coaches: dict[tuple[int, int], int] = {}
@@ -1040,8 +1036,6 @@ def cover_routes(problem: CoverProblem, *, time_limit: float, seed: int = 0) -> 
     chosen = sorted(price, key=lambda r: (price[r], r))[:problem.compact_routes]
     chosen = sorted(set(chosen) | {r for r, _ in coaches} | {r for r, _ in (problem.hint or ({}, {}))[0]})
     polished = _compact(problem, chosen, best, started + time_limit)
-    if _DEBUG and polished is not None:
-        print(f"cover: compact over {len(chosen)} routes {polished.objective / 100:.1f} ({polished.status})", flush=True)
     return polished if polished is not None and polished.objective < best.objective else best
 
 

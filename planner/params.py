@@ -28,8 +28,10 @@ class SolveParams:
         The shares of the time limit by which the giant tours and the local search (with its
         set-covering pass) are done.
     cover_share
-        The share of the time limit, out of ``improve_share``'s, for the set-covering pass over
-        the search's routes and nearby ones within the fleet (``planner._cover``).
+        The share of the time limit, out of ``improve_share``'s, kept from the local search for
+        the set-covering pass over the search's routes and nearby ones (``planner._cover``) when
+        the pooled trips need more coaches of a type than its fleet can run; otherwise the pass
+        gets what the local search leaves.
     suggest_trains
         Fill the plan's ``suggestions`` with special trains for the workers it leaves behind or
         brings from very far (:func:`planner.rail.suggest`, on the rail network fangang ships).
