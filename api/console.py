@@ -413,7 +413,8 @@ def trip_rows(stored: StoredPlan) -> list[dict[str, Any]]:
                      "origins": "、".join(f["origin_labels"]),
                      "departs": f["leave"].strftime("%m-%d %H:%M") if f["leave"] else "",
                      "riders": f["riders"], "sites": ", ".join(f["site_names"]), "coach": ex.coach(trip),
-                     "drivers": "、".join(trip.drivers or []), "purpose": trip.purpose,
+                     "drivers": "、".join(trip.drivers or []), "crew": trip.crew,
+                     "purpose": trip.purpose,
                      "key": (f["leave"] or f["first"] or datetime.max.replace(tzinfo=SHANGHAI), trip.id)})
     return sorted(rows, key=lambda r: r["key"])
 

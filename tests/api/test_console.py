@@ -242,6 +242,8 @@ def test_the_trip_table_names_counties_local_departures_riders_and_sites_and_bar
     riders = [int(x) for x in re.findall(r'<td class="num riders">(\d+)</td>', table)]
     assert sum(riders) == doc["summary"]["workers_planned"]
     assert "coach53 #1" in table or "coach35 #1" in table
+    # no driver pool in the fleet: the drivers column says how many each trip needs
+    assert sorted(int(n) for n in re.findall(r"<td>(\d) 名</td>", table)) == sorted(t["crew"] for t in doc["trips"])
     # each bar names its trip and first county and carries the day the map's filter uses
     assert re.search(r'<g class="tbar" data-mode="direct" data-day="2027-02-1\d" data-site="F1">', view)
     assert re.search(r'class="bar-label"[^>]*>T\d+ (滑县|林州市)</text>', view)
