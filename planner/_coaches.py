@@ -23,6 +23,8 @@ from .params import Deadline, SolveParams
 from .problem import ProblemData
 
 Tell = Callable[[str, float], None]
+#: on plans of at most this many trips the covering pass runs when the fleet is not short too
+COVER_TRIPS = 150
 
 
 def pooled_trips(data: ProblemData, eligible: list[Eligible], vtypes: list[int], params: SolveParams, seed: int,
@@ -58,9 +60,12 @@ def pooled_trips(data: ProblemData, eligible: list[Eligible], vtypes: list[int],
         share = params.improve_share - (params.cover_share if scarce else 0.0)
         drafts += improve(data, pooled.drafts, pooling, params.objective, deadline=deadline.at(share), seed=seed,
                           windows=windows, report=lambda f: tell("improving", lo + (hi - lo) * (0.45 + 0.55 * f)))
-        # every trip re-chosen over the search's routes and nearby ones, within what the fleet can run
-        drafts = cover(data, drafts, pooling, params.objective, deadline=deadline.at(params.improve_share),
-                       seed=seed, windows=windows) or drafts
+        # every trip re-chosen over the search's routes and nearby ones, within what the fleet can
+        # run: where the fleet is short, or on a small park with time left (on a large one the
+        # search's trips are as good, and the scheduling needs the time)
+        if scarce or len(drafts) <= COVER_TRIPS:
+            drafts = cover(data, drafts, pooling, params.objective, deadline=deadline.at(params.improve_share),
+                           seed=seed, windows=windows) or drafts
     allocation = allocate(data, drafts, eligible, unplaced)
     trips, short = seat_leftovers(data, allocation.trips, allocation.leftovers, vtypes, pooling)
     return trips, allocation.unassigned + short
