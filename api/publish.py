@@ -13,14 +13,14 @@ plan's never change.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from planner.contract import Trip
+from planner.contract import SHANGHAI, Trip
 from planner.labels import STATUSES, word
 
 from . import models as m
@@ -54,7 +54,12 @@ def agency_may_read(session: Session, job: m.PlanJob, user: m.Principal) -> bool
 def publication_dict(session: Session, pub: m.Publication) -> dict[str, Any]:
     who = session.get(m.Principal, pub.published_by)
     return {"plan": pub.plan_id, "version": pub.version, "published_by": who.name if who else None,
-            "published_at": pub.published_at.isoformat(), "note": pub.note}
+            "published_at": _shanghai(pub.published_at), "note": pub.note}
+
+
+def _shanghai(t: datetime) -> str:
+    """A stored time (naive: UTC, as the database keeps it) in Asia/Shanghai, ISO 8601 with its offset."""
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(SHANGHAI).isoformat()
 
 
 def publish(session: Session, job: m.PlanJob, user: m.Principal, note: Optional[str] = None) -> m.Publication:

@@ -55,6 +55,10 @@ def test_publish_and_version(client, coordinator, agency_a, agency_b, with_refer
     assert client.post(f"/v1/plans/{second}/publish", headers=coordinator).json()["version"] == 2
     now = client.get("/v1/plans/published", headers=coordinator).json()
     assert now["plan"] == second and now["version"] == 2 and now["published_at"]
+    # said in Asia/Shanghai, with its offset, and the moment it was published
+    from datetime import datetime, timezone
+    assert now["published_at"].endswith("+08:00")
+    assert abs((datetime.fromisoformat(now["published_at"]) - datetime.now(timezone.utc)).total_seconds()) < 600
     listed = {p["id"]: p for p in client.get("/v1/plans", headers=coordinator).json()}
     assert listed[second]["published"] is True and listed[second]["version"] == 2
     assert listed[first]["published"] is False and listed[first]["version"] == 1
