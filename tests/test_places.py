@@ -47,6 +47,22 @@ def test_the_city_or_province_settles_an_ambiguous_name():
     assert [p.county for p in got] == ["110105", "220104", "511002"]  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("address, county", [
+    ("安徽省巢湖市庐江县城关镇", "340124"),  # 巢湖 (prefecture) was split in 2011: 庐江 is 合肥's now, not the city 巢湖市
+    ("安徽省巢湖市含山县", "340522"),  # … and 含山 马鞍山's
+    ("山东省莱芜市钢城区", "370117"),  # 莱芜 (prefecture) joined 济南 in 2019
+    ("山东省莱芜市莱城区车站路198号", "370116"),  # and its 莱城区 is 莱芜区
+    ("贵州省毕节地区威宁彝族回族苗族自治县", "520526"),  # 毕节地区 is 毕节市 since 2011
+    ("新疆吐鲁番地区鄯善县", "650421"),
+    ("西藏自治区那曲地区那曲县", "540602"),  # and 那曲县 is 色尼区
+    ("安徽省巢湖市", "340181"),  # alone, 巢湖市 is today's county-level city
+])
+def test_an_address_under_a_former_prefecture_finds_its_county(address, county):
+    """Addresses as workers still write them, under prefectures gone or renamed since."""
+    (got,) = resolve_all([Location(address=address)])
+    assert isinstance(got, Point) and got.county == county, got
+
+
 def test_an_address_read_as_a_county_it_does_not_name_is_refused():
     """An address that names a province holding no such county is not quietly moved elsewhere."""
     (got,) = resolve_all([Location(address="河南省朝阳区")])

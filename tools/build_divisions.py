@@ -30,9 +30,20 @@ table that is gone (or renamed in place), mapped to today's county. ``how``:
 - ``explicit``: :data:`EXPLICIT`, merges and renames the stem rule misses;
 - ``nearest``: none of those; the nearest county of today of the same prefecture by coordinates.
 
+``former_prefectures.csv`` (``code,name,successors,source``): prefecture-level units gone or
+renamed since, as addresses still write them (山东省莱芜市钢城区, 安徽省巢湖市庐江县), with the
+prefectures of today that hold their counties (4-digit codes, space-separated):
+
+- ``cpca``: a prefecture row of cpca's table whose code is no prefecture of 2023, or whose name
+  changed (那曲地区 5424 → 那曲市 5406; 莱芜市 3712 → 济南市 3701); successors from the changes
+  of its counties;
+- ``manual``: :data:`FORMER_PREFECTURES`, changes before cpca's table (2007–2016), typed from the
+  State Council's approvals of those years (2007–2016) and checked against the 2023 codes of their counties.
+
 Usage::
 
     python tools/build_divisions.py /tmp/npmx/china-division-2.7.0/package [-o planner/data]
+    python tools/build_divisions.py --former-prefectures-only [-o planner/data]   # from the CSVs built
 """
 
 from __future__ import annotations
@@ -159,6 +170,53 @@ def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, h)))
 
 
+#: Prefecture-level units renamed or abolished before cpca's table (2007–2016): old 4-digit code →
+#: (the name addresses still use, today's prefectures that hold its counties).
+FORMER_PREFECTURES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "3414": ("巢湖市", ("3401", "3402", "3405")),  # 2011: split among 合肥, 芜湖 and 马鞍山
+    "4206": ("襄樊市", ("4206",)),  # 2010: renamed 襄阳市, same code
+    "5308": ("思茅市", ("5308",)),  # 2007: renamed 普洱市, same code
+    "5222": ("铜仁地区", ("5206",)),  # 2011: 铜仁市
+    "5224": ("毕节地区", ("5205",)),  # 2011: 毕节市
+    "5421": ("昌都地区", ("5403",)),  # 2014: 昌都市
+    "5422": ("山南地区", ("5405",)),  # 2016: 山南市
+    "5423": ("日喀则地区", ("5402",)),  # 2014: 日喀则市
+    "5426": ("林芝地区", ("5404",)),  # 2015: 林芝市
+    "6321": ("海东地区", ("6302",)),  # 2013: 海东市
+    "6521": ("吐鲁番地区", ("6504",)),  # 2015: 吐鲁番市
+    "6522": ("哈密地区", ("6505",)),  # 2016: 哈密市
+}
+
+
+def former_prefectures(adcodes: str, divisions: list[dict[str, str]],
+                       changes: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The rows of ``former_prefectures.csv`` (see the module's doc)."""
+    today: dict[str, str] = {}  # 4-digit prefecture code → its name in 2023
+    for r in divisions:
+        if r["city"] != r["province"]:
+            today.setdefault(r["code"][:4], r["city"])
+    moved: dict[str, set[str]] = {}
+    for c in changes:
+        moved.setdefault(c["old_code"][:4], set()).add(c["new_code"][:4])
+    out: dict[str, dict[str, str]] = {}
+    for row in _read(adcodes):
+        code = row["adcode"]
+        if not code.endswith("00000000") or code.endswith("0000000000") or code[2:4] in ("90",):
+            continue
+        pre, name = code[:4], row["name"]
+        if name in ("市辖区", "县") or today.get(pre) == name:
+            continue
+        successors = set(moved.get(pre, set()))
+        if pre in today:
+            successors.add(pre)
+        if not successors:
+            continue
+        out[pre] = {"code": pre, "name": name, "successors": " ".join(sorted(successors)), "source": "cpca"}
+    for pre, (name, successors) in FORMER_PREFECTURES.items():
+        out.setdefault(pre, {"code": pre, "name": name, "successors": " ".join(successors), "source": "manual"})
+    return [out[k] for k in sorted(out)]
+
+
 def cpca_table(path: str) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """cpca's county-and-above rows: names and coordinates (strings, as written) by 6-digit code."""
     names: dict[str, str] = {}
@@ -257,7 +315,9 @@ def build(package: str, adcodes: str) -> tuple[list[dict[str, str]], list[dict[s
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("package", help="the unpacked china-division@2.7.0 package directory (holding dist/)")
+    ap.add_argument("package", nargs="?", help="the unpacked china-division@2.7.0 package directory (holding dist/)")
+    ap.add_argument("--former-prefectures-only", action="store_true",
+                    help="only former_prefectures.csv, from the divisions and changes already built")
     ap.add_argument("--adcodes", help="cpca's adcodes.csv (default: the installed cpca's)")
     ap.add_argument("-o", "--output", default=os.path.join(os.path.dirname(__file__), "..", "planner", "data"))
     args = ap.parse_args(argv)
@@ -266,7 +326,21 @@ def main(argv: list[str] | None = None) -> int:
         import cpca  # noqa: PLC0415
 
         adcodes = os.path.join(os.path.dirname(cpca.__file__), "resources", "adcodes.csv")
-    rows, changes = build(args.package, adcodes)
+    if args.former_prefectures_only:
+        rows = _read(os.path.join(args.output, "divisions.csv"))
+        changes = _read(os.path.join(args.output, "division_changes.csv"))
+    else:
+        if not args.package:
+            ap.error("the china-division package directory is needed (or --former-prefectures-only)")
+        rows, changes = build(args.package, adcodes)
+    former = former_prefectures(adcodes, rows, changes)
+    with open(os.path.join(args.output, "former_prefectures.csv"), "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["code", "name", "successors", "source"], lineterminator="\n")
+        w.writeheader()
+        w.writerows(former)
+    print(f"{len(former)} former prefectures", file=sys.stderr)
+    if args.former_prefectures_only:
+        return 0
     for name, data, fields in (("divisions.csv", rows, ["code", "name", "province", "city", "lat", "lon", "coords", "kind"]),
                                ("division_changes.csv", changes, ["old_code", "old_name", "new_code", "new_name", "how"])):
         with open(os.path.join(args.output, name), "w", encoding="utf-8", newline="") as fh:

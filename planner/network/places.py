@@ -29,7 +29,7 @@ import difflib
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, Optional
 
@@ -206,9 +206,18 @@ class _Name:
 @dataclass(frozen=True)
 class _Index:
     provinces: dict[str, str]  # name or short form → 2-digit code
-    prefectures: dict[str, str]  # name or short form → 4-digit code
+    prefectures: dict[str, str]  # name or short form → 4-digit code (a former prefecture's old one)
     names: dict[str, list[_Name]]  # county name, short form or former name → counties
     longest: int
+    #: a former prefecture's old code → the prefectures of today that hold its counties
+    successors: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def former_prefectures() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Prefectures gone or renamed (莱芜市 3712, 巢湖市 3414, 毕节地区 5224 …): old code → (name,
+    today's prefectures holding its counties); from ``data/former_prefectures.csv``."""
+    return {r["code"]: (r["name"], tuple(r["successors"].split())) for r in _rows("former_prefectures.csv")}
 
 
 @lru_cache(maxsize=1)
@@ -239,8 +248,15 @@ def _index() -> _Index:
         add(ch.old_name, _Name(ch.new_code, ch.old_code))
         for form in _short_forms(ch.old_name):
             add(form, _Name(ch.new_code, ch.old_code, bare=not _KIND.search(form)))
+    successors: dict[str, tuple[str, ...]] = {}
+    for code, (name, now) in former_prefectures().items():
+        # as addresses still write them (山东省莱芜市钢城区): after today's names, never over them
+        for form in _prefecture_forms(name):
+            if form not in prefectures:
+                prefectures[form] = code
+        successors[code] = now
     longest = max(len(k) for k in (*provinces, *prefectures, *names))
-    return _Index(provinces, prefectures, names, longest)
+    return _Index(provinces, prefectures, names, longest, successors)
 
 
 @lru_cache(maxsize=1)
@@ -316,8 +332,10 @@ class _Hit:
 
     def fits(self) -> bool:
         codes = (self.name.code, self.name.old) if self.name.old else (self.name.code,)
+        # a former prefecture holds its old codes and what its successors hold of today's
+        cities = (self.city, *_index().successors.get(self.city, ())) if self.city else ()
         return ((self.province is None or any(c[:2] == self.province for c in codes))
-                and (self.city is None or any(c[:4] == self.city for c in codes)))
+                and (self.city is None or any(c[:4] in cities for c in codes)))
 
 
 def _read(text: str) -> tuple[list[_Hit], tuple[int, Optional[str], Optional[str]]]:
