@@ -14,7 +14,7 @@ from __future__ import annotations
 import time as _time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -817,6 +817,17 @@ class CoverChoice:
     status: str
 
 
+def _fleet_limits(mip: Any, types: Sequence[tuple[int, int]], by_type: Mapping[int, Sequence[tuple[Any, float]]]) -> None:
+    """Each coach type's trips at most its ``count`` and their minutes at most its ``most`` (−1: no
+    limit); ``by_type``: the type's trip variables with each trip's minutes."""
+    for t, (count, most) in enumerate(types):
+        used = by_type.get(t, [])
+        if count >= 0 and used:
+            mip.Add(sum(v for v, _ in used) <= count)
+        if most >= 0 and used:
+            mip.Add(sum(mm * v for v, mm in used) <= most)
+
+
 def cover_routes(problem: CoverProblem, *, time_limit: float, seed: int = 0) -> CoverChoice:
     """Carry the most workers, then at least weight, on whole coaches of the candidate routes
     within each type's limits.
@@ -970,12 +981,7 @@ def cover_routes(problem: CoverProblem, *, time_limit: float, seed: int = 0) -> 
         by_type.setdefault(int(kind[i]), []).append((z[c], float(minutes[i])))
     for k in range(nk):
         mip.Add(sum(n * v for v, n in rows[k]) + left[k] >= int(problem.demand[k]))
-    for t, (count, most) in enumerate(problem.types):
-        used = by_type.get(t, [])
-        if count >= 0 and used:
-            mip.Add(sum(v for v, _ in used) <= count)
-        if most >= 0 and used:
-            mip.Add(sum(mm * v for v, mm in used) <= most)
+    _fleet_limits(mip, problem.types, by_type)
     mip.Minimize(float(problem.short) * sum(left) + sum(float(weight[i]) * z[c] for c, (i, _) in enumerate(col_list)))
     if hinted:
         mip.SetHint(z + left, [float(hinted.get(c, 0)) for c in range(len(z))]
@@ -1087,12 +1093,7 @@ def _compact(problem: CoverProblem, routes: Sequence[int], start: CoverChoice, u
     left = [mip.IntVar(0, n, "") for n in demand]
     for k, n in enumerate(demand):
         mip.Add(sum(by_key.get(k, [])) + left[k] == n)
-    for t, (count, most) in enumerate(problem.types):
-        used = by_type.get(t, [])
-        if count >= 0 and used:
-            mip.Add(sum(v for v, _ in used) <= count)
-        if most >= 0 and used:
-            mip.Add(sum(mm * v for v, mm in used) <= most)
+    _fleet_limits(mip, problem.types, by_type)
     mip.Minimize(float(problem.short) * sum(left)
                  + sum(float(problem.options[r][o][2]) * v for (r, o), v in x.items()))
     hint_vars = list(x.values()) + list(y.values()) + left
