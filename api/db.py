@@ -74,3 +74,17 @@ def rowcount(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE changed."""
     return cast(CursorResult[Any], result).rowcount
 
+
+
+def commit_or_409(session: Session, clash: str) -> None:
+    """Commit; when a unique constraint says another request stored the same thing at the same
+    moment, roll back and answer 409 with ``clash`` (nothing of this request is stored)."""
+    from sqlalchemy.exc import IntegrityError  # noqa: PLC0415
+
+    from .errors import ApiError  # noqa: PLC0415
+
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ApiError(409, clash) from None

@@ -19,7 +19,6 @@ from typing import Any, Optional, Sequence
 
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from planner.contract import SHANGHAI, Location, Order, Post, Worker
@@ -28,6 +27,7 @@ from planner.read import ORDER_HEADERS, validation_problems
 
 from . import models as m
 from .bounds import read_upload
+from .db import commit_or_409
 from .errors import ApiError
 from .orders import resolve_county, resolved
 from .reference import get_location, set_location
@@ -570,12 +570,8 @@ def register(session: Session, user: m.Principal, protector: Protector, items: l
         raise ApiError(422, f"{len(problems)} problem(s) in the workers; nothing was stored", problems)
     rows = [new_worker(c, item, user, protector) for c, item in zip(contract, items)]
     session.add_all(rows)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise ApiError(409, "another submission stored the same worker ids at the same moment; nothing was "
-                            "stored: list your workers and submit again") from None
+    commit_or_409(session, "another submission stored the same worker ids at the same moment; nothing was "
+                           "stored: list your workers and submit again")
     return MatchWorkersCreated(created=len(rows), workers=[worker_out(r, user, protector) for r in rows])
 
 

@@ -17,13 +17,13 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from planner.contract import SHANGHAI, Trip
 from planner.labels import STATUSES, word
 
 from . import models as m
+from .db import commit_or_409
 from .errors import ApiError
 from .exports import _first_boarding, _place, _t, assign_workers
 from .matching import agency_in_plan
@@ -84,12 +84,8 @@ def publish(session: Session, job: m.PlanJob, user: m.Principal, note: Optional[
     version = (session.scalar(select(func.max(m.Publication.version))) or 0) + 1
     pub = m.Publication(plan_id=job.id, version=version, published_by=user.id, note=note)
     session.add(pub)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise ApiError(409, "another plan was published at the same moment; look at GET /v1/plans/published "
-                            "and publish again if still wanted") from None
+    commit_or_409(session, "another plan was published at the same moment; look at GET /v1/plans/published "
+                           "and publish again if still wanted")
     return pub
 
 
