@@ -59,9 +59,10 @@ class _Model(BaseModel):
 
 
 class _Input(BaseModel):
-    """Scenario-side models: every field is known or refused, never silently ignored."""
+    """Scenario-side models: every field is known or refused, never silently ignored; a number is
+    finite (NaN or Infinity is refused as such, not as out of range)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 def _model_of(annotation: Any) -> Optional[type[BaseModel]]:

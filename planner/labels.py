@@ -255,6 +255,7 @@ PROBLEMS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in (
     (r"^Field required$", "缺少必填项"),
     (r"^Input should be a valid integer.*?(?:\(got '(.*)'\))?$", "应为整数（填的是 '\\1'）"),
     (r"^Input should be a valid number.*?(?:\(got '(.*)'\))?$", "应为数字（填的是 '\\1'）"),
+    (r"^Input should be a finite number.*$", "应为有限的数字（不能是 NaN 或 Infinity）"),
     (r"^Input should be a valid (?:datetime|date).*?(?:\(got '(.*)'\))?$",
      "应为日期和时间，如 2027-02-11 08:00（填的是 '\\1'）"),
     (r"^Input should be a valid string.*$", "应为文字"),

@@ -323,3 +323,16 @@ def test_a_plan_over_its_memory_ceiling_fails_clearly_and_the_service_stays_up(m
         assert client.get("/health").status_code == 200
         plan = client.post("/v1/plans", json={"time_limit": 3}, headers=coordinator).json()["id"]
         assert wait_for(client, plan, coordinator)["status"] == "done"
+
+
+def test_nan_and_infinity_are_refused_as_not_finite_naming_the_field(client, coordinator):
+    """JSON that Python reads as NaN or Infinity (a spreadsheet's export, a careless script) is
+    refused as what it is, not as a number out of range."""
+    for body, field in (('{"speed_kmh": NaN}', "speed_kmh"), ('{"max_ride_hours": Infinity}', "max_ride_hours")):
+        r = client.put("/v1/reference/policy", content=body,
+                       headers={**coordinator, "content-type": "application/json"})
+        assert r.status_code == 422, r.text
+        (p,) = [p for p in r.json()["problems"] if p["field"] == field]
+        assert "finite" in p["message"], p
+        from planner.labels import problem  # the console says it in Chinese
+        assert problem(p["message"], "zh").startswith("应为有限的数字")
