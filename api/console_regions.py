@@ -62,7 +62,9 @@ def _local_input(value: Optional[str]) -> str:
 def _period_text(p: dict[str, Any]) -> str:
     def at(v: Optional[str]) -> str:
         return v[:16].replace("T", " ") if v else "…"
-    return f"{p['risk']} {at(p.get('from'))} – {at(p.get('until'))}"
+    risk = str(p.get("risk", ""))
+    word = T["zh"].get(risk, "") if risk in ("low", "medium", "high") else ""
+    return f"{word + ' ' if word else ''}{risk} {at(p.get('from'))} – {at(p.get('until'))}"
 
 
 def _periods_text(value: Any) -> str:

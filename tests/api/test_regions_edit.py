@@ -173,6 +173,7 @@ def test_console_adds_a_dated_period_by_county_name(client, coordinator, with_re
     assert 'value="2027-02-10T08:00"' in page and 'type="datetime-local"' in page
     assert "<datalist" in page
     assert "park" in page.split('id="history"')[1]  # the history table names who
+    assert "高 high 2027-02-10 08:00 – 2027-02-14 00:00" in page.split('id="history"')[1]  # and what, in Chinese
     typeahead = client.get("/console/counties.json", params={"q": "丹寨"}).json()
     assert typeahead[0]["code"] == "522636"
 
