@@ -15,9 +15,9 @@ import io
 import re
 from collections import defaultdict
 from datetime import datetime
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 
-from planner.contract import SHANGHAI, Place, Stop, TrainLoad, Trip
+from planner.contract import SHANGHAI, Load, Place, Stop, TrainLoad, Trip
 from planner.labels import REASONS, detail, word
 
 from .security import Protector
@@ -61,6 +61,19 @@ def _first_boarding(trip: Trip) -> bool:
     return trip.purpose != "last_mile"
 
 
+def first_boardings(stored: StoredPlan, only_orders: Optional[set[str]] = None
+                    ) -> Iterator[tuple[Trip, int, Stop, Load]]:
+    """Every load where its workers first board (a direct coach or a feeder, not a last mile), in
+    boarding order: ``(trip, stop index, stop, load)``; only ``only_orders``' when given."""
+    for trip in stored.ordered_trips():
+        if not _first_boarding(trip):
+            continue
+        for i, stop in enumerate(trip.stops):
+            for ld in stop.board:
+                if only_orders is None or ld.order in only_orders:
+                    yield trip, i, stop, ld
+
+
 def _trains(stored: StoredPlan) -> dict[str, dict[str, Any]]:
     return stored.trains() if stored.plan.train_loads else {}
 
@@ -96,19 +109,15 @@ def assign_workers(stored: StoredPlan) -> Seats:
              for oid, ws in stored.snapshot.get("rosters", {}).items()}
     out: Seats = {}
     trips = stored.ordered_trips()
-    for trip in trips:
-        if not _first_boarding(trip):
-            continue
-        for i, stop in enumerate(trip.stops):
-            for ld in stop.board:
-                pool = pools.get(ld.order, [])
-                when = _t(stop.depart)
-                chosen = [w for w in pool if (_t(w.get("screening_valid_until")) or far) >= when][:ld.count]
-                if len(chosen) < ld.count:  # not on this plan: fill in roster order
-                    chosen += [w for w in pool if w not in chosen][:ld.count - len(chosen)]
-                for w in chosen:
-                    pool.remove(w)
-                out[(trip.id, i, ld.order)] = chosen
+    for trip, i, stop, ld in first_boardings(stored):
+        pool = pools.get(ld.order, [])
+        when = _t(stop.depart)
+        chosen = [w for w in pool if (_t(w.get("screening_valid_until")) or far) >= when][:ld.count]
+        if len(chosen) < ld.count:  # not on this plan: fill in roster order
+            chosen += [w for w in pool if w not in chosen][:ld.count - len(chosen)]
+        for w in chosen:
+            pool.remove(w)
+        out[(trip.id, i, ld.order)] = chosen
     arrived: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for riders in train_riders(stored, out).values():
         for w, _ in riders:
@@ -318,37 +327,31 @@ def boarding_rows(stored: StoredPlan, only_orders: Optional[set[str]] = None) ->
                     if _t(s.arrive) >= _t(latest.arrive if latest else None):
                         last_drop[ld.order] = s
     rows: list[Row] = []
-    for trip in stored.ordered_trips():
-        if not _first_boarding(trip):
-            continue
-        for i, stop in enumerate(trip.stops):
-            for ld in stop.board:
-                order = ld.order
-                if only_orders is not None and order not in only_orders:
-                    continue
-                drop = _drop_of(trip, order)
-                names_ = "、".join(w["name"] for w in seats.get((trip.id, i, order), []) if "name" in w)
-                row = {"中介 agency": stored.agency_of(order), "订单 order": order,
-                       "你的编号 your ref": stored.ref_of(order),
-                       "上车点 pickup": _place(stop.place), "上车时间 boarding": _t(stop.arrive),
-                       "发车 departs": _t(stop.depart), "车次 trip": trip.id, "车辆 coach": coach(trip),
-                       "火车站 station": "", "列车 train": "", "车厢 car": "", "开车 train departs": "",
-                       "工厂 site": _place(drop.place) if drop else "",
-                       "预计到达 arrives": _t(drop.arrive) if drop else "",
-                       "人数 count": ld.count, "姓名 names": names_, "未安排原因 not planned because": "",
-                       "差多少 nearest miss": ""}
-                if trip.purpose == "feeder":
-                    cars = cars_of.get((trip.id, order), [])
-                    station = (drop.place.station if drop else None) or ""
-                    t = trains.get(cars[0][0], {}) if cars else {}
-                    final = last_drop.get(order)
-                    row.update({"火车站 station": names.get(station, station),
-                                "列车 train": "、".join(sorted({trains.get(c[0], {}).get("name") or c[0] for c in cars})),
-                                "车厢 car": "、".join(str(c[1] + 1) for c in sorted(set(cars))),
-                                "开车 train departs": _call(t, station, "depart") if t else "",
-                                "工厂 site": _place(final.place) if final else "",
-                                "预计到达 arrives": _t(final.arrive) if final else ""})
-                rows.append(row)
+    for trip, i, stop, ld in first_boardings(stored, only_orders):
+        order = ld.order
+        drop = _drop_of(trip, order)
+        names_ = "、".join(w["name"] for w in seats.get((trip.id, i, order), []) if "name" in w)
+        row = {"中介 agency": stored.agency_of(order), "订单 order": order,
+               "你的编号 your ref": stored.ref_of(order),
+               "上车点 pickup": _place(stop.place), "上车时间 boarding": _t(stop.arrive),
+               "发车 departs": _t(stop.depart), "车次 trip": trip.id, "车辆 coach": coach(trip),
+               "火车站 station": "", "列车 train": "", "车厢 car": "", "开车 train departs": "",
+               "工厂 site": _place(drop.place) if drop else "",
+               "预计到达 arrives": _t(drop.arrive) if drop else "",
+               "人数 count": ld.count, "姓名 names": names_, "未安排原因 not planned because": "",
+               "差多少 nearest miss": ""}
+        if trip.purpose == "feeder":
+            cars = cars_of.get((trip.id, order), [])
+            station = (drop.place.station if drop else None) or ""
+            t = trains.get(cars[0][0], {}) if cars else {}
+            final = last_drop.get(order)
+            row.update({"火车站 station": names.get(station, station),
+                        "列车 train": "、".join(sorted({trains.get(c[0], {}).get("name") or c[0] for c in cars})),
+                        "车厢 car": "、".join(str(c[1] + 1) for c in sorted(set(cars))),
+                        "开车 train departs": _call(t, station, "depart") if t else "",
+                        "工厂 site": _place(final.place) if final else "",
+                        "预计到达 arrives": _t(final.arrive) if final else ""})
+        rows.append(row)
     for u in stored.plan.unassigned:
         if only_orders is not None and u.order not in only_orders:
             continue

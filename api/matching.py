@@ -490,7 +490,7 @@ def worker_rows(doc: dict[str, Any], snapshot: dict[str, Any], agency_id: Option
     """Each registered worker (an agency: its own) with the post they were matched to and where and
     when they board (the pickup of the trip that boards their derived order; for a train, the feeder's
     pickup), or why they have no post or no seat."""
-    from .exports import _drop_of, _first_boarding, _place, _t, assign_workers, coach  # noqa: PLC0415
+    from .exports import _drop_of, _place, _t, assign_workers, coach, first_boardings  # noqa: PLC0415
     from .stored import StoredPlan  # noqa: PLC0415
 
     stored = StoredPlan.from_document(0, doc, with_matches(snapshot, doc))
@@ -499,18 +499,14 @@ def worker_rows(doc: dict[str, Any], snapshot: dict[str, Any], agency_id: Option
     sites = {s["id"]: s.get("name") or s["id"] for s in snapshot["scenario"].get("sites", [])}
     seats = assign_workers(stored)
     boarding: dict[str, dict[str, Any]] = {}
-    for trip in stored.ordered_trips():
-        if not _first_boarding(trip):
-            continue
-        for i, stop in enumerate(trip.stops):
-            for ld in stop.board:
-                for w in seats.get((trip.id, i, ld.order), []):
-                    if "worker" in w:
-                        drop = _drop_of(trip, ld.order)
-                        boarding[w["worker"]] = {
-                            "上车点 pickup": _place(stop.place), "上车时间 boarding": _t(stop.arrive),
-                            "车次 trip": trip.id, "车辆 coach": coach(trip),
-                            "预计到达 arrives": _t(drop.arrive) if drop else ""}
+    for trip, i, stop, ld in first_boardings(stored):
+        for w in seats.get((trip.id, i, ld.order), []):
+            if "worker" in w:
+                drop = _drop_of(trip, ld.order)
+                boarding[w["worker"]] = {
+                    "上车点 pickup": _place(stop.place), "上车时间 boarding": _t(stop.arrive),
+                    "车次 trip": trip.id, "车辆 coach": coach(trip),
+                    "预计到达 arrives": _t(drop.arrive) if drop else ""}
     short = {u["order"]: u for u in doc.get("unassigned", [])}
     rows = []
     for mt in doc.get("matches") or []:

@@ -25,7 +25,7 @@ from planner.labels import STATUSES, word
 from . import models as m
 from .db import commit_or_409
 from .errors import ApiError
-from .exports import _first_boarding, _place, _t, assign_workers
+from .exports import _place, _t, assign_workers, first_boardings
 from .matching import agency_in_plan
 from .plans import agency_orders, done_job, seen
 from .stored import StoredPlan, ordered
@@ -182,21 +182,15 @@ def _seats(job: m.PlanJob, doc: dict[str, Any], refs: dict[str, str],
         for w in roster:
             if w.get("screening", "cleared") == "cleared":
                 entry(_worker_key(oid, w, owners), oid, w)
-    for trip in stored.ordered_trips():
-        if not _first_boarding(trip):
-            continue
-        for i, stop in enumerate(trip.stops):
-            for ld in stop.board:
-                order = ld.order
-                if mine is not None and order not in mine:
-                    continue
-                seat = (_place(stop.place), _t(stop.arrive or stop.depart), refs[trip.id])
-                named = [w for w in assigned.get((trip.id, i, order), []) if "name" in w]
-                for w in named:
-                    entry(_worker_key(order, w, owners), order, w)["seats"].append(seat)
-                rest = ld.count - len(named)
-                if rest > 0:
-                    entry(f"order:{order}", order, None)["seats"].extend([seat] * rest)
+    for trip, i, stop, ld in first_boardings(stored, mine):
+        order = ld.order
+        seat = (_place(stop.place), _t(stop.arrive or stop.depart), refs[trip.id])
+        named = [w for w in assigned.get((trip.id, i, order), []) if "name" in w]
+        for w in named:
+            entry(_worker_key(order, w, owners), order, w)["seats"].append(seat)
+        rest = ld.count - len(named)
+        if rest > 0:
+            entry(f"order:{order}", order, None)["seats"].extend([seat] * rest)
     for u in stored.plan.unassigned:  # orders nobody of which is seated still count
         if (mine is None or u.order in mine) and not owners.get(u.order, {}).get("derived"):
             entry(f"order:{u.order}", u.order, None)
