@@ -15,7 +15,7 @@ from api.config import Settings
 from api.main import create_app
 
 import api_factories as factories
-from api_helpers import add_principal
+from api_helpers import add_principal, publish, wait_for
 
 PG_ENV = "FANGANG_TEST_POSTGRES_URL"
 
@@ -93,3 +93,19 @@ def with_reference(client: TestClient, coordinator: dict[str, str]) -> dict[str,
     r = client.put("/v1/reference", json=factories.reference(), headers=coordinator)
     assert r.status_code == 200, r.text
     return r.json()
+
+
+@pytest.fixture
+def done_plan(client, coordinator, agency_a, agency_b, with_reference):
+    """A done plan: agency-a has a roster of 3 (2 cleared) from 滑县, agency-b 30 workers from 林州."""
+    roster = [factories.worker("张三"), factories.worker("李四", id_number="410526199202021111", phone="13900001111"),
+              factories.worker("王五", screening="pending", id_number="410526199303033333", phone="13700003333")]
+    r = client.post("/v1/orders", json=[factories.order(headcount=None, cleared=None, workers=roster)], headers=agency_a)
+    assert r.status_code == 201, r.text
+    r = client.post("/v1/orders", json=[factories.order(id="B1", origin={"county": "410581"}, headcount=30, cleared=30)],
+                    headers=agency_b)
+    assert r.status_code == 201, r.text
+    plan_id = client.post("/v1/plans", json={"time_limit": 2}, headers=coordinator).json()["id"]
+    assert wait_for(client, plan_id, coordinator)["status"] == "done"
+    publish(client, plan_id, coordinator)  # agencies read the plan in force only
+    return plan_id

@@ -8,25 +8,6 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-import api_factories as f
-from api_helpers import publish, wait_for
-
-
-@pytest.fixture
-def done_plan(client, coordinator, agency_a, agency_b, with_reference):
-    """A done plan: agency-a has a roster of 3 (2 cleared) from 滑县, agency-b 30 workers from 林州."""
-    roster = [f.worker("张三"), f.worker("李四", id_number="410526199202021111", phone="13900001111"),
-              f.worker("王五", screening="pending", id_number="410526199303033333", phone="13700003333")]
-    r = client.post("/v1/orders", json=[f.order(headcount=None, cleared=None, workers=roster)], headers=agency_a)
-    assert r.status_code == 201, r.text
-    r = client.post("/v1/orders", json=[f.order(id="B1", origin={"county": "410581"}, headcount=30, cleared=30)],
-                    headers=agency_b)
-    assert r.status_code == 201, r.text
-    plan_id = client.post("/v1/plans", json={"time_limit": 2}, headers=coordinator).json()["id"]
-    assert wait_for(client, plan_id, coordinator)["status"] == "done"
-    publish(client, plan_id, coordinator)  # agencies read the plan in force only
-    return plan_id
-
 
 def _csv(resp):
     assert resp.status_code == 200, resp.text
