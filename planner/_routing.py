@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time as _time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
@@ -609,6 +609,9 @@ class MatchProblem:
     #: per post: the group of nearby sites a coach serves in one trip (default: its own site);
     #: ``coach_cost`` is then keyed by ``(home, hub)``
     hub: tuple[int, ...] = ()
+    #: per ``(home, hub)``: what one rider beyond the full coaches costs when pooled with other
+    #: places' riders (yuan, e.g. as a plan realised it); without it a remainder pays a whole coach
+    pool_cost: dict[tuple[int, int], int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -743,11 +746,23 @@ def match_min_cost(problem: MatchProblem, *, time_limit: float, seed: int = 0) -
         trips.setdefault((problem.home[w], hub[p]), []).append(v)
     cost = []
     riding: Counter[tuple[int, int]] = Counter((problem.home[w], hub[p]) for w, p in problem.hint.items())
+    seats = max(1, problem.seats)
     for key, vs in trips.items():
-        n = m.new_int_var(0, -(-len(vs) // max(1, problem.seats)), f"c{key[0]}_{key[1]}")
-        m.add(problem.seats * n >= sum(vs))
-        hints.append((n, -(-riding[key] // max(1, problem.seats))))
-        cost.append(problem.coach_cost.get(key, 0) * n)
+        n = m.new_int_var(0, -(-len(vs) // seats), f"c{key[0]}_{key[1]}")
+        coach, rate = problem.coach_cost.get(key, 0), problem.pool_cost.get(key)
+        if rate is None or rate >= coach or seats == 1:
+            m.add(seats * n >= sum(vs))
+            hints.append((n, -(-riding[key] // seats)))
+            cost.append(coach * n)
+            continue
+        # full coaches, and the rest pooled at ``rate`` a rider (or one more coach, if cheaper)
+        rest = m.new_int_var(0, seats - 1, f"r{key[0]}_{key[1]}")
+        m.add(seats * n + rest >= sum(vs))
+        full, extra = divmod(riding[key], seats)
+        if extra * rate > coach:
+            full, extra = full + 1, 0
+        hints += [(n, full), (rest, extra)]
+        cost.append(coach * n + rate * rest)
     ranks = [k * x[(w, p)] for w, ps in enumerate(problem.prefs) for k, p in enumerate(ps)]
     scale = 1 + len(problem.prefs) * max((len(ps) for ps in problem.prefs), default=1)
     m.minimize(scale * sum(cost) + sum(ranks))

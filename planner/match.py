@@ -19,7 +19,9 @@ order (``policy.match_priority``).
 3. :func:`match_and_move` — orders derived from the match (one per home place, site, agency,
    departure, start date and screening expiry), planned by the routing pipeline; the match is
    solved once more without the workers the plan could not carry (``no_transport``), their
-   posts open to the others.
+   posts open to the others, and with the realised costs: a remainder that rode a pooled coach
+   costs what its riders' share of that coach cost, not a coach of its own. A second match that
+   differs is planned too, and the plan that carries more, then costs less, is kept.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ from .network.roads import DistanceProvider
 
 #: the share of the time limit the match itself may take (the rest plans the coaches)
 MATCH_SHARE = 0.2
+#: the share of the routing time the first plan takes (the rest plans the match solved again
+#: without the workers it could not carry and with its pooled costs, when that match differs)
+FIRST_ROUTE_SHARE = 0.75
 #: the share of the match's time the greedy may take before the joint model (see :func:`consolidate`)
 GREEDY_SHARE = 0.3
 #: the unmatched workers of a post (its favourites first) the greedy tries in a worker's place
@@ -353,11 +358,62 @@ def _coaches(n: int, seats: int) -> int:
     return -(-n // max(1, seats))
 
 
-def proxy_cost(c: Compiled, assign: dict[int, int]) -> int:
-    """Whole coaches per home place and hub at their cost: what the joint match minimises."""
+def proxy_cost(c: Compiled, assign: dict[int, int], pool: Optional[dict[tuple[int, int], int]] = None) -> int:
+    """Whole coaches per home place and hub at their cost: what the joint match minimises. With
+    ``pool`` (yuan a pooled rider, per home place and hub), the riders beyond the full coaches
+    pay that instead, unless a coach of their own costs less."""
     hub = c.hub or c.site_of
     riders = Counter((c.home[i], hub[k]) for i, k in assign.items())
-    return sum(c.coach_cost.get(key, 0) * _coaches(n, c.seats) for key, n in riders.items())
+    total = 0
+    for key, n in riders.items():
+        coach, rate = c.coach_cost.get(key, 0), (pool or {}).get(key)
+        whole = coach * _coaches(n, c.seats)
+        if rate is not None:
+            full, extra = divmod(n, max(1, c.seats))
+            whole = min(whole, coach * full + rate * extra)
+        total += whole
+    return total
+
+
+def realised_pool_cost(c: Compiled, assign: dict[int, int], plan: Plan,
+                       order_of: dict[int, str]) -> dict[tuple[int, int], int]:
+    """What a rider pooled with other places' riders cost in ``plan``, per home place and hub.
+
+    Each direct trip's cost is shared among its riders in proportion to what a seat of their own
+    coach would cost (the coach's cost ÷ seats; riders of the scenario's own orders weigh the
+    trip's mean). The riders of a (home, hub) on trips that also carry other places or hubs give
+    its rate: their shares' mean, between a seat of a full coach and a coach of their own."""
+    hub = c.hub or c.site_of
+    key_of: dict[str, tuple[int, int]] = {}
+    for i, k in assign.items():
+        if i in order_of:
+            key_of[order_of[i]] = (c.home[i], hub[k])
+    seats = max(1, c.seats)
+    paid: dict[tuple[int, int], float] = defaultdict(float)
+    riders: Counter[tuple[int, int]] = Counter()
+    for trip in plan.trips:
+        if trip.purpose != "direct":
+            continue
+        on: Counter[Optional[tuple[int, int]]] = Counter()
+        for stop in trip.stops:
+            for ld in stop.board:
+                on[key_of.get(ld.order)] += ld.count
+        known = {key: n for key, n in on.items() if key is not None}
+        if not known or (len(on) == 1 and len(known) == 1):
+            continue  # a coach of one place to one hub: not pooled
+        weight = {key: c.coach_cost.get(key, 0) / seats for key in known}
+        mean = sum(weight[key] * n for key, n in known.items()) / max(1, sum(known.values()))
+        total = sum(weight[key] * n for key, n in known.items()) + mean * on.get(None, 0)
+        if total <= 0:
+            continue
+        for key, n in known.items():
+            paid[key] += trip.cost * weight[key] * n / total
+            riders[key] += n
+    out: dict[tuple[int, int], int] = {}
+    for key, n in riders.items():
+        coach = c.coach_cost.get(key, 0)
+        out[key] = int(round(min(coach, max(coach / seats, paid[key] / n))))
+    return out
 
 
 def _one_more(c: Compiled, riders: dict[tuple[int, int], list[int]], add: Counter[tuple[int, int]],
@@ -458,10 +514,14 @@ def consolidate(c: Compiled, assign: dict[int, int], budget: Optional[int], dead
 
 def match(scenario: Scenario, roads: Optional[DistanceProvider] = None, *, time_limit: float = 10.0, seed: int = 0,
           joint: bool = True, budget: Optional[int] = None, dropped: Optional[dict[int, str]] = None,
-          ignore_preferences: bool = False) -> MatchResult:
+          ignore_preferences: bool = False, pool_cost: Optional[dict[tuple[int, int], int]] = None,
+          prefer: Optional[dict[int, int]] = None) -> MatchResult:
     """The match: deferred acceptance, then (``joint``) the CP-SAT model of least transport cost
     within ``budget`` blocking pairs (default ``policy.match_blocking_pairs``; with
-    ``ignore_preferences`` none are counted) that fills as many posts."""
+    ``ignore_preferences`` none are counted) that fills as many posts. ``pool_cost``: a pooled
+    rider's cost per home place and hub (see :func:`realised_pool_cost`); ``prefer``: a match of
+    the same workers within the budget (e.g. the one planned before) to start from when it costs
+    less than the greedy's."""
     start = _time.monotonic()
     c = compile_match(scenario, roads, dropped)
     assign, why = deferred_acceptance(c)
@@ -482,6 +542,9 @@ def match(scenario: Scenario, roads: Optional[DistanceProvider] = None, *, time_
         # the greedy first (a share of the time): whole coaches freed within the budget
         start_from = assign if not b and not ignore_preferences else consolidate(
             c, assign, None if ignore_preferences else b, start + GREEDY_SHARE * time_limit)
+        if prefer and not c.out.keys() & prefer.keys() and len(prefer) >= len(assign) \
+                and proxy_cost(c, prefer, pool_cost) < proxy_cost(c, start_from, pool_cost):
+            start_from = dict(prefer)
         problem = MatchProblem(
             prefs=tuple(tuple(ps) for ps in c.prefs), prio=tuple(tuple(ws) for ws in c.prio),
             openings=tuple(p.openings for p in c.posts), site=tuple(c.site_of), dorm=tuple(p.dorm for p in c.posts),
@@ -489,11 +552,12 @@ def match(scenario: Scenario, roads: Optional[DistanceProvider] = None, *, time_
             groups=tuple(tuple(ws) for ws in groups.values() if len(ws) > 1),
             signed=tuple((i, c.prefs[i][0]) for i, w in enumerate(c.workers) if w.signed is not None and c.prefs[i]),
             home=tuple(c.home), seats=c.seats, coach_cost=c.coach_cost,
-            budget=None if ignore_preferences else b, min_fill=len(assign), hint=start_from, hub=tuple(c.hub))
+            budget=None if ignore_preferences else b, min_fill=len(assign), hint=start_from, hub=tuple(c.hub),
+            pool_cost=dict(pool_cost or {}))
         left = max(0.5, time_limit - (_time.monotonic() - start))
         chosen = match_min_cost(problem, time_limit=left, seed=seed)
         label = f"budget {'none' if ignore_preferences else b}"
-        if chosen.status != "hint" and proxy_cost(c, chosen.assign) <= proxy_cost(c, start_from):
+        if chosen.status != "hint" and proxy_cost(c, chosen.assign, pool_cost) <= proxy_cost(c, start_from, pool_cost):
             assign = chosen.assign
             method = f"joint ({chosen.status}, {label})"
         elif start_from != assign:
@@ -595,8 +659,10 @@ def match_and_move(scenario: Scenario, solve: Callable[..., Plan], *, time_limit
                    roads: Optional[DistanceProvider] = None, started: Optional[float] = None,
                    joint: bool = True, budget: Optional[int] = None, ignore_preferences: bool = False,
                    **kw: Any) -> Plan:
-    """Match, derive orders, plan them (with the scenario's own orders) by ``solve``; once more
-    without the pairs the plan could not carry, when time allows. The time limit is for all.
+    """Match, derive orders, plan them (with the scenario's own orders) by ``solve``; then, when
+    time allows, match once more — without the pairs the plan could not carry, and at the cost a
+    pooled rider had in the plan (:func:`realised_pool_cost`) — and when that match differs, plan
+    it and keep the plan that carries more, then costs less. The time limit is for all.
     ``joint``, ``budget``, ``ignore_preferences``: as :func:`match` (the benchmark compares them)."""
     start = started if started is not None else _time.monotonic()
 
@@ -609,18 +675,29 @@ def match_and_move(scenario: Scenario, solve: Callable[..., Plan], *, time_limit
     # the coaches get the same time however fast the match was (the baseline's plan is no better
     # for a quicker match: compared at equal routing time)
     rest = min(left(), time_limit - share)
-    plan, order_of = _plan(scenario, result, solve, seed, roads, max(1.0, 0.75 * rest) if rest > 8 else max(1.0, rest), **kw)
+    plan, order_of = _plan(scenario, result, solve, seed, roads,
+                           max(1.0, FIRST_ROUTE_SHARE * rest) if rest > 8 else max(1.0, rest), **kw)
     missed = _not_carried(result, plan, order_of)
-    if missed and left() > 5:
-        # once more without the workers the plan could not carry: their posts go to others
+    if left() > 5 and (missed or joint):
+        # once more: without the workers the plan could not carry (their posts go to others), and
+        # with what a pooled rider cost in the plan in place of a whole coach for each remainder
         dropped = {i: "the plan could not bring them to the site of their post: "
-                      + _transport_reason(plan, order_of.get(i)) for i in missed}
+                      + _transport_reason(plan, order_of.get(i)) for i in missed} if missed else None
+        pool = realised_pool_cost(result.compiled, result.assign, plan, order_of) if joint else None
         again = match(scenario, roads, time_limit=max(1.0, 0.2 * left()), seed=seed, dropped=dropped, joint=joint,
-                      budget=budget, ignore_preferences=ignore_preferences)
-        plan2, order_of2 = _plan(scenario, again, solve, seed, roads, max(1.0, left() - 1), **kw)
-        if len(again.assign) - len(_not_carried(again, plan2, order_of2)) >= len(result.assign) - len(missed):
-            result, plan, order_of = again, plan2, order_of2
+                      budget=budget, ignore_preferences=ignore_preferences, pool_cost=pool,
+                      prefer=None if missed else result.assign)
+        if again.assign != result.assign:  # a new match is planned, and the better plan kept
+            plan2, order_of2 = _plan(scenario, again, solve, seed, roads, max(1.0, left() - 1), **kw)
+            carried = len(result.assign) - len(missed)
+            carried2 = len(again.assign) - len(_not_carried(again, plan2, order_of2))
+            if carried2 > carried or (carried2 == carried and _cost(plan2) < _cost(plan)):
+                result, plan, order_of = again, plan2, order_of2
     return _with_match(result, plan, order_of)
+
+
+def _cost(plan: Plan) -> float:
+    return (plan.summary.cost or 0.0) + (plan.summary.train_cost or 0.0)
 
 
 def _plan(scenario: Scenario, result: MatchResult, solve: Callable[..., Plan], seed: int,

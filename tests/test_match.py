@@ -220,3 +220,79 @@ def test_the_joint_plan_carries_every_matched_worker(tiny):
     assert boarded + sum(u.count for u in plan.unassigned) == 40
     orders = {mm.order for mm in plan.matches}
     assert {ld.order for t in plan.trips for s in t.stops for ld in s.board} <= orders
+
+
+def _pool_instance(tiny) -> Scenario:
+    """55 workers of 中牟, each accepting a post by 西峡 (F2, 55 openings) or by 郑州 (F1, 2
+    openings): the stable match sends all to F2's better wage, two of them over a coach's 53."""
+    sites = [tiny.site("F1"), {**tiny.site("F2", lat=33.30, lon=111.49), "name": "F2"}]
+    posts = [post(tiny, "NEAR", 2, wage=5000, site="F1"), post(tiny, "FAR", 55, wage=6000, site="F2")]
+    workers = [worker(tiny, f"A{i}", "410122", level=1 + i % 3) for i in range(55)]
+    return _scenario(tiny, posts, workers, sites=sites, fleet=[tiny.coach(count=6)])
+
+
+def test_a_pooled_remainder_costs_its_share_of_a_coach_not_a_whole_one(tiny):
+    """Counting whole coaches, the two workers beyond F2's full coach cost a coach of their own, so
+    the match sends them to F1 on a (cheaper) coach of their own; when a plan pooled such riders
+    at a seat's share, the re-solved match keeps them at F2 and costs less at that rate."""
+    sc = _pool_instance(tiny)
+    whole = match(sc, time_limit=5, ignore_preferences=True)
+    c = whole.compiled
+    f1 = {k for k, p in enumerate(c.posts) if p.site == "F1"}
+    assert sum(1 for k in whole.assign.values() if k in f1) == 2
+    far = (c.home[0], c.hub[next(k for k, p in enumerate(c.posts) if p.site == "F2")])
+    near = (c.home[0], c.hub[next(iter(f1))])
+    assert c.coach_cost[far] > c.coach_cost[near]
+    rate = {far: -(-c.coach_cost[far] * 2 // c.seats)}  # a pooled rider: two seats' worth
+    assert 2 * rate[far] < c.coach_cost[near]
+    pooled = match(sc, time_limit=5, ignore_preferences=True, pool_cost=rate, prefer=whole.assign)
+    assert sum(1 for k in pooled.assign.values() if k in f1) == 0 and len(pooled.assign) == 55
+    assert proxy_cost(c, pooled.assign, rate) < proxy_cost(c, whole.assign, rate)
+    assert proxy_cost(c, whole.assign) < proxy_cost(c, pooled.assign)  # whole coaches: the other way
+
+
+def test_the_realised_pool_cost_shares_each_pooled_coach_among_its_riders(tiny):
+    """Three workers of 中牟 and three of 尉氏 to one site ride one coach: its cost is shared among
+    the two places' riders, each between a seat of a full coach and a coach of its own."""
+    from planner.match import derive_orders, realised_pool_cost
+    from planner.optimize import solve
+
+    posts = [post(tiny, "P", 6, site="F1")]
+    workers = [worker(tiny, f"A{i}", "410122") for i in range(3)] + [worker(tiny, f"B{i}", "410223") for i in range(3)]
+    sc = _scenario(tiny, posts, workers)
+    got = match(sc, joint=False)
+    c = got.compiled
+    orders, order_of = derive_orders(c, got.assign)
+    plan = solve(sc.model_copy(update={"orders": orders, "workers": [], "posts": []}), time_limit=5)
+    assert len(plan.trips) == 1 and sum(ld.count for s in plan.trips[0].stops for ld in s.board) == 6
+    rates = realised_pool_cost(c, got.assign, plan, order_of)
+    keys = {(c.home[i], c.hub[k]) for i, k in got.assign.items()}
+    assert set(rates) == keys and len(keys) == 2
+    assert abs(sum(3 * r for r in rates.values()) - plan.trips[0].cost) <= 0.5 * 6  # each rate to the yuan
+    for key, r in rates.items():
+        assert c.coach_cost[key] / c.seats <= r <= c.coach_cost[key]
+
+
+@pytest.mark.parametrize("dearer", [0, 1])
+def test_match_and_move_keeps_the_cheaper_of_its_two_plans(tiny, dearer):
+    """A worker the first plan cannot carry is matched no more and the match planned again; as
+    many carried either way, the plan that costs less is handed out, with the match it carries."""
+    from planner.contract import Unassigned
+    from planner.match import match_and_move
+    from planner.optimize import solve
+
+    sc = _two_cities(tiny)
+    costs: list[float] = []
+
+    def priced(scenario, **kw):
+        plan = solve(scenario, **kw)
+        if not costs:  # the first plan leaves one worker of its first order behind
+            plan.unassigned.append(Unassigned(order=scenario.orders[0].id, count=1, reason="no_vehicle"))
+        plan.summary.cost = (plan.summary.cost or 0.0) + (1e6 if len(costs) == dearer else 0.0)
+        costs.append(plan.summary.cost)
+        return plan
+
+    plan = match_and_move(sc, priced, time_limit=24)
+    assert len(costs) == 2 and plan.summary.cost == min(costs) < 1e6
+    m = plan.summary.matching
+    assert m is not None and m.matched == (39 if dearer == 0 else 40)
