@@ -18,6 +18,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "occupancy_cap": ("载客率上限", "比例 0–1"),
     "max_pickup_stops": ("最多上车点", "个"),
     "max_ride_hours": ("最长车程", "小时"),
+    "max_detour_hours": ("绕行最多多坐", "小时，比直达多；空：不限"),
+    "max_detour_share": ("绕行最多多坐比例", "倍，1：至多直达的两倍；空：不限"),
     "boarding_minutes": ("上车用时", "分钟"),
     "alight_minutes": ("下车用时", "分钟"),
     "road_factor": ("道路系数", "倍"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ._pricing import Key, best_route, pickup_span, pooling_types, ride_fits, site_room, trip_cost
+from ._pricing import Key, best_route, board_pairs, pickup_span, pooling_types, ride_fits, site_room, trip_cost
 from ._trips import AllocatedTrip, DraftTrip
 from .contract import Reason
 from .eligibility import Eligible
@@ -91,7 +91,8 @@ def allocate(data: ProblemData, drafts: list[DraftTrip], eligible: list[Eligible
             continue
         pickups = tuple(p for p in d.pickups if p in boards[i])
         sites = tuple(sorted({data.orders[o].site for loads in boards[i].values() for o, _ in loads}))
-        km, pickups, sites = best_route(data, data.vehicles[d.vehicle].depot, pickups, sites)
+        km, pickups, sites = best_route(data, data.vehicles[d.vehicle].depot, pickups, sites,
+                                        board_pairs(data, boards[i]))
         cohort = d.loads[0][0][1]
         out.append(AllocatedTrip(d.vehicle, pickups, sites, cohort, boards[i], windows[i][0], windows[i][1], owns[i]))
     short = [(o, n, "too_few_riders") for i in range(len(drafts), len(entries))
@@ -123,12 +124,13 @@ def fit_in(data: ProblemData, trips: list[AllocatedTrip], e: Eligible, n: int, v
                 continue
             lo, hi = max(trip.lo, e.board_from), min(trip.hi, e.board_until)
             depot = data.vehicles[trip.vehicle].depot
-            km, pk, st = best_route(data, depot, pickups, sites)
+            pairs = board_pairs(data, trip.board) | {(o.place, o.site)}
+            km, pk, st = best_route(data, depot, pickups, sites, pairs)
             if lo + pickup_span(data, pk) > hi:
                 continue
-            if len(pk) > 1 and data.time_rules and not ride_fits(data, pk, st):
+            if len(pk) > 1 and data.time_rules and not ride_fits(data, pk, st, pairs):
                 continue
-            extra = km - best_route(data, depot, trip.pickups, trip.sites)[0]
+            extra = km - best_route(data, depot, trip.pickups, trip.sites, board_pairs(data, trip.board))[0]
             take = min(left, room)
             if best is None or (extra / take, idx) < best[:2]:
                 best = (extra / take, idx, take, extra, pk, st, lo, hi)
@@ -191,7 +193,7 @@ def by_county(data: ProblemData, trip: AllocatedTrip, vtypes: list[int]) -> list
         if n > biggest or n < data.min_riders:
             return []
         fits = [v for v in vtypes if data.vehicles[v].capacity >= n]
-        km, pk, st = best_route(data, data.vehicles[fits[0]].depot, (p,), sites)
+        km, pk, st = best_route(data, data.vehicles[fits[0]].depot, (p,), sites, board_pairs(data, {p: loads}))
         v = min(fits, key=lambda v: (trip_cost(data, v, km, 1), v))
         out.append(trip.part({p: list(loads)}, vehicle=v, pickups=pk, sites=st))
     return out

@@ -28,7 +28,7 @@ from typing import Optional
 import numpy as np
 
 from ._improve import _Prices
-from ._pricing import Key, best_route, crew_needed, objective_weight, site_room
+from ._pricing import Key, best_route, crew_needed, key_pairs, objective_weight, site_room
 from ._routing import CoverProblem, cover_routes
 from ._trips import DraftTrip
 from .problem import NO_LIMIT, ProblemData
@@ -275,7 +275,7 @@ def _drafts(data: ProblemData, prices: _Prices, routes: list[Route], options: li
             ss = frozenset(k[2] for k in got)
             if len(ps) > 1 and not prices.fits(got):
                 return None
-            km, p, s = best_route(data, data.vehicles[v].depot, sorted(ps), sorted(ss))
+            km, p, s = best_route(data, data.vehicles[v].depot, sorted(ps), sorted(ss), key_pairs(got))
             if sum(got.values()) > min(site_room(data, x) for x in ss):
                 return None
             out.append(DraftTrip(v, p, s, tuple(sorted(got.items())), km))

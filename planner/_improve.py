@@ -35,7 +35,7 @@ from typing import Callable, Iterable, Optional
 import numpy as np
 
 from ._pool import split_tour
-from ._pricing import Key, best_route, crew_needed, objective_weight, pickup_span, ride_fits, site_room
+from ._pricing import Key, best_route, crew_needed, key_pairs, objective_weight, pickup_span, ride_fits, site_room
 from ._trips import DraftTrip
 from .eligibility import Eligible
 from .problem import ProblemData
@@ -64,10 +64,10 @@ class _Prices:
         self.depot = data.vehicles[vtypes[0]].depot
         self.caps = sorted({data.vehicles[v].capacity for v in vtypes})
         self.qmax = self.caps[-1]
-        self._route: dict[tuple[frozenset, frozenset], tuple[float, tuple, tuple, int]] = {}
+        self._route: dict[tuple[frozenset, frozenset, Optional[frozenset]], tuple[float, tuple, tuple, int]] = {}
         self._lone: dict[Key, float] = {}
-        self._fits: dict[tuple[frozenset, frozenset], bool] = {}
-        self._weight: dict[tuple[frozenset, frozenset, int], tuple[float, int]] = {}
+        self._fits: dict[tuple[frozenset, frozenset, Optional[frozenset]], bool] = {}
+        self._weight: dict[tuple[frozenset, frozenset, Optional[frozenset], int], tuple[float, int]] = {}
 
     def lone(self, key: Key) -> float:
         """depot → county → site → depot: no trip carrying ``key`` is shorter."""
@@ -77,12 +77,16 @@ class _Prices:
             got = self._lone[key] = float(km[self.depot, key[0]] + km[key[0], site] + km[site, self.depot])
         return got
 
-    def route(self, places: frozenset, sites: frozenset) -> tuple[float, tuple, tuple, int]:
-        """(km, pickup order, site order, most riders the sites allow)."""
-        key = (places, sites)
+    def route(self, places: frozenset, sites: frozenset, pairs: Optional[frozenset] = None
+              ) -> tuple[float, tuple, tuple, int]:
+        """(km, pickup order, site order, most riders the sites allow); ``pairs``: the (place,
+        site) pairs with riders, for the detour limit (default: every place to every site)."""
+        if len(sites) == 1:
+            pairs = None  # every place rides to the one site
+        key = (places, sites, pairs)
         got = self._route.get(key)
         if got is None:
-            km, p, s = best_route(self.data, self.depot, sorted(places), sorted(sites))
+            km, p, s = best_route(self.data, self.depot, sorted(places), sorted(sites), pairs)
             room = min(site_room(self.data, x) for x in sites)
             got = self._route[key] = (km, p, s, room)
         return got
@@ -94,7 +98,8 @@ class _Prices:
         if len(places) == 1:
             return True
         sites = frozenset(k[2] for k in loads)
-        _, p, s, _ = self.route(places, sites)
+        pairs = key_pairs(loads) if len(sites) > 1 else None
+        _, p, s, _ = self.route(places, sites, pairs)
         if self.windows:
             lo = max(self.windows[k][0] for k in loads)
             hi = min(self.windows[k][1] for k in loads)
@@ -102,10 +107,10 @@ class _Prices:
                 return False
         if not self.data.time_rules:
             return True
-        key = (places, sites)
+        key = (places, sites, pairs)
         got = self._fits.get(key)
         if got is None:
-            got = self._fits[key] = ride_fits(self.data, p, s)
+            got = self._fits[key] = ride_fits(self.data, p, s, pairs)
         return got
 
     def weight(self, loads: Loads) -> tuple[float, Optional[int]]:
@@ -118,11 +123,12 @@ class _Prices:
         sites = frozenset(k[2] for k in loads)
         if len(places) > self.data.max_stops or n > self.qmax or n < self.data.min_riders:
             return math.inf, None
-        km, p, s, room = self.route(places, sites)
+        pairs = key_pairs(loads) if len(sites) > 1 else None
+        km, p, s, room = self.route(places, sites, pairs)
         if n > room:
             return math.inf, None
         need = next(c for c in self.caps if c >= n)
-        key = (places, sites, need)
+        key = (places, sites, pairs, need)
         got = self._weight.get(key)
         if got is None:
             crew = crew_needed(self.data, self.depot, p, s)
@@ -134,7 +140,7 @@ class _Prices:
     def draft(self, loads: Loads) -> DraftTrip:
         places = frozenset(k[0] for k in loads)
         sites = frozenset(k[2] for k in loads)
-        km, p, s, _ = self.route(places, sites)
+        km, p, s, _ = self.route(places, sites, key_pairs(loads) if len(sites) > 1 else None)
         _, v = self.weight(loads)
         assert v is not None, "only trips that keep every rule are drafted"
         return DraftTrip(v, p, s, tuple(sorted(loads.items())), km)

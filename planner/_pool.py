@@ -16,7 +16,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ._pricing import Key, best_route, crew_needed, objective_weight, pooling_types, ride_fits, site_room
+from ._pricing import Key, best_route, crew_needed, key_pairs, objective_weight, pooling_types, ride_fits, site_room
 from ._routing import open_path
 from ._trips import DraftTrip
 from .params import Deadline, SolveParams
@@ -105,8 +105,9 @@ def split_tour(data: ProblemData, order: list[int], left: dict[Key, int], vtypes
             pk = sorted({k[0] for k in span})
             st = sorted({k[2] for k in span})
             depot = data.vehicles[vtypes[0]].depot
-            km, p, s_ = best_route(data, depot, pk, st)
-            ok = len(pk) == 1 or not ride_limited or ride_fits(data, p, s_)
+            pairs = key_pairs(span)
+            km, p, s_ = best_route(data, depot, pk, st, pairs)
+            ok = len(pk) == 1 or not ride_limited or ride_fits(data, p, s_, pairs)
             got = memo[(ka, kb)] = (km, p, s_, ok)
         return got
 

@@ -8,32 +8,98 @@ its ride can fit the ride limit at some boarding hour.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
-from typing import Sequence
+from typing import Collection, Iterable, Mapping, Optional, Sequence
 
-from .driving import DriveLog, drive
+from .driving import DriveLog, DrivingRules, drive, fastest_leg
 from .problem import NO_LIMIT, ProblemData
 
 Key = tuple[int, int, int]  # (place, cohort, site index): workers pooled alike
 
 
-def best_route(data: ProblemData, depot: int, pickups: Sequence[int], sites: Sequence[int]
-               ) -> tuple[float, tuple[int, ...], tuple[int, ...]]:
-    """Shortest depot → pickups → sites → depot over all orders (≤ 3! × small site orders)."""
+#: (pickup place, site index) pairs whose riders a trip carries; None: every pickup to every site
+Pairs = Optional[Collection[tuple[int, int]]]
+#: minutes the optimiser keeps below the detour limit (the checker's driving arithmetic is its own)
+DETOUR_MARGIN = 10
+
+
+def best_route(data: ProblemData, depot: int, pickups: Sequence[int], sites: Sequence[int],
+               pairs: Pairs = None) -> tuple[float, tuple[int, ...], tuple[int, ...]]:
+    """Shortest depot → pickups → sites → depot over all orders (≤ 3! × small site orders).
+
+    Under a detour limit (:func:`detour_applies`) a trip of several stops takes the shortest
+    order whose ride fits (:func:`ride_fits`, ``pairs`` as there): the far county boarded first
+    and the near one last keeps the near workers' ride short. When no order fits, the shortest."""
     km = data.km
     site_places = [data.site_place[s] for s in sites]
     best = (math.inf, tuple(pickups), tuple(sites))
     site_perms = (list(itertools.permutations(range(len(sites)))) if len(sites) <= 4
                   else [tuple(range(len(sites)))])
+    ordered = (len(pickups) > 1 or len(sites) > 1) and detour_applies(data, pickups, sites)
+    found: list[tuple[float, tuple[int, ...], tuple[int, ...]]] = []
     for perm in itertools.permutations(pickups):
         d = km[depot, perm[0]] + sum(km[a, b] for a, b in zip(perm, perm[1:]))
         for sp in site_perms:
             seq = [site_places[i] for i in sp]
             e = d + km[perm[-1], seq[0]] + sum(km[a, b] for a, b in zip(seq, seq[1:])) + km[seq[-1], depot]
-            if e < best[0]:
+            if ordered:
+                found.append((float(e), tuple(perm), tuple(sites[i] for i in sp)))
+            elif e < best[0]:
                 best = (e, perm, tuple(sites[i] for i in sp))
-    return best
+    if not ordered:
+        return best
+    found.sort(key=lambda r: r[0])  # stable: the first order of equal length, as without the limit
+    for route in found:
+        if ride_fits(data, route[1], route[2], pairs):
+            return route
+    return found[0]
+
+
+def key_pairs(keys: Iterable[Key]) -> frozenset[tuple[int, int]]:
+    """The (pickup place, site) pairs of workers pooled by ``keys``."""
+    return frozenset((k[0], k[2]) for k in keys)
+
+
+def board_pairs(data: ProblemData, board: Mapping[int, Sequence[tuple[int, int]]]) -> frozenset[tuple[int, int]]:
+    """The (pickup place, site) pairs of a trip's boarding ``{place: [(order part, count), …]}``."""
+    return frozenset((p, data.orders[o].site) for p, loads in board.items() for o, _ in loads)
+
+
+def detour_applies(data: ProblemData, pickups: Sequence[int], sites: Sequence[int]) -> bool:
+    """Whether the detour limit binds a trip from ``pickups`` to ``sites``: the policy sets one,
+    time rules apply, and the trip carries workers home → site (not a feeder to its station nor
+    a last mile from one)."""
+    if not data.time_rules or (data.detour_minutes is None and data.detour_share is None):
+        return False
+    if data.site_station and any(data.site_station[s] is not None for s in sites):
+        return False
+    return not any(p in data.station_place for p in pickups)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _fastest(rules: DrivingRules, minutes: int) -> int:
+    return fastest_leg(minutes, rules)
+
+
+def direct_ride(data: ProblemData, place: int, site: int) -> int:
+    """Minutes of the fastest legal direct coach ride from ``place`` to ``site`` (two drivers
+    fresh at the best hour of the day)."""
+    return _fastest(data.rules, int(data.drive[place, data.site_place[site]]))
+
+
+def detour_limit(data: ProblemData, place: int, site: int) -> int:
+    """The most minutes a worker boarding at ``place`` may ride to ``site`` (their boarding's
+    end to their drop): the longer of the direct ride + ``detour_minutes`` and the direct ride ×
+    (1 + ``detour_share``), :data:`DETOUR_MARGIN` kept; :data:`NO_LIMIT` without a limit."""
+    direct = direct_ride(data, place, site)
+    terms = []
+    if data.detour_minutes is not None:
+        terms.append(direct + data.detour_minutes)
+    if data.detour_share is not None:
+        terms.append(int(direct * (1.0 + data.detour_share)))
+    return max(terms) - DETOUR_MARGIN if terms else NO_LIMIT
 
 
 def site_room(data: ProblemData, site: int) -> int:
@@ -52,9 +118,12 @@ def crew_needed(data: ProblemData, depot: int, pickups: Sequence[int], sites: Se
     return 2 if max(out, loaded) > data.two_driver_km else 1
 
 
-def ride_fits(data: ProblemData, pickups: Sequence[int], sites: Sequence[int]) -> bool:
+def ride_fits(data: ProblemData, pickups: Sequence[int], sites: Sequence[int], pairs: Pairs = None) -> bool:
     """Whether the ride from the first boarding to the last drop fits the ride limit when the
-    trip boards at some hour of the day (two rested drivers, the driving rules): a pooled trip
+    trip boards at some hour of the day (two rested drivers, the driving rules), and at that
+    same hour every worker's own ride (their boarding's end to their site) fits the detour limit
+    (:func:`detour_limit`; ``pairs``: the (pickup place, site) pairs that have riders, default
+    every pickup to every site; a ride with no stop in between is no detour): a pooled trip
     that fits at no hour is never drafted; the scheduler looks for the hour and rest that fit."""
     rules = data.rules
     seq = list(pickups) + [data.site_place[s] for s in sites]
@@ -62,15 +131,35 @@ def ride_fits(data: ProblemData, pickups: Sequence[int], sites: Sequence[int]) -
     dwell = [data.boarding] * (len(pickups) - 1) + [data.alighting] * (len(sites) - 1) + [0]
     if sum(legs) + sum(dwell) > data.max_ride:
         return False  # even without breaks or rests
+    np_ = len(pickups)
+    checks: list[tuple[int, int, int]] = []  # (pickup position, site position in seq, limit)
+    if detour_applies(data, pickups, sites):
+        want = set(pairs) if pairs is not None else None
+        for i, p in enumerate(pickups):
+            for k, s in enumerate(sites):
+                if (want is None or (p, s) in want) and np_ + k > i + 1:  # a stop in between
+                    checks.append((i, np_ + k, detour_limit(data, p, s)))
+        reach = [0]  # without breaks or rests (leaving the first pickup at 0): a ride over its
+        t = 0        # limit then fits at no hour
+        for leg, stay in zip(legs, dwell):
+            reach.append(t + leg)
+            t += leg + stay
+        if any(reach[j] - (reach[i] + data.boarding if i else 0) > lim for i, j, lim in checks):
+            return False
     if not rules.enabled:
         return True
     for hour in range(24):
         log = DriveLog(crew=2)
         t = hour * 60
+        leave, reach = [t], [t]  # per position in seq: when the coach leaves it, reaches it
         for leg, stay in zip(legs, dwell):
             t, _ = drive(log, t, leg, rules)
+            reach.append(t)
             t += stay
-        if t - hour * 60 <= data.max_ride:
+            leave.append(t)
+        if t - hour * 60 > data.max_ride:
+            continue
+        if all(reach[j] - leave[i] <= lim for i, j, lim in checks):
             return True
     return False
 

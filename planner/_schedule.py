@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Optional, Sequence
 
 from ._allocate import by_county, direct
-from ._pricing import best_route, crew_needed, trip_cost
+from ._pricing import best_route, board_pairs, crew_needed, trip_cost
 from ._timing import REST_SLACK, Fail, Timed, board_from, board_open, driving_of, fresh_ride, loaded_wait, simulate
 from ._trips import AllocatedTrip, TimedStop, TimedTrip
 from .contract import Reason, Trip
@@ -220,7 +220,7 @@ def _split_for_intake(data: ProblemData, trip: AllocatedTrip, site: int, room: i
     for board in (first, rest):
         sites = tuple(sorted({data.orders[o].site for loads in board.values() for o, _ in loads}))
         pickups = tuple(p for p in trip.pickups if p in board)
-        _, pk, st = best_route(data, data.vehicles[trip.vehicle].depot, pickups, sites)
+        _, pk, st = best_route(data, data.vehicles[trip.vehicle].depot, pickups, sites, board_pairs(data, board))
         out.append(trip.part(board, pickups=pk, sites=st))
     return out[0], out[1]
 
@@ -274,8 +274,10 @@ def place(data: ProblemData, trip: AllocatedTrip, fleet: Fleet, intake: dict[tup
         one = trip if v == trip.vehicle else AllocatedTrip(v, trip.pickups, trip.sites, trip.cohort, trip.board, trip.lo,
                                                            trip.hi, trip.own)
         depot = data.vehicles[v].depot
-        km, pickups, sites = best_route(data, depot, one.pickups, one.sites)
-        base = crew_needed(data, depot, pickups, sites)
+        # the trip runs its stops in the order drafted (under a detour limit, the order that fits)
+        seq = [depot, *one.pickups, *(data.site_place[s] for s in one.sites), depot]
+        km = float(sum(data.km[a, b] for a, b in zip(seq, seq[1:])))
+        base = crew_needed(data, depot, one.pickups, one.sites)
         found: list[Booking] = []
         for crew in sorted({base, 2}):
             got = _place_with(data, one, v, crew, km, fleet, intake)

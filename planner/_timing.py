@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Optional
 
+from ._pricing import detour_applies, detour_limit
 from ._trips import AllocatedTrip, TimedStop
 from .contract import Reason
 from .driving import DAY, DriveLog, DrivingRules, drive
@@ -193,6 +194,7 @@ def _run(data: ProblemData, trip: AllocatedTrip, log: DriveLog, board: int, leav
     assert start is not None
     t, here = board, vt.depot
     boarded: dict[int, int] = {}
+    picked: dict[int, int] = {}  # order part → its pickup's position (detours: a stop in between)
     for i, p in enumerate(trip.pickups):
         loads = trip.board[p]
         if i == 0:
@@ -213,16 +215,19 @@ def _run(data: ProblemData, trip: AllocatedTrip, log: DriveLog, board: int, leav
             if depart > od.valid_until:
                 raise Fail("screening_expired")
             boarded[o] = depart
+            picked[o] = i
         stops.append(TimedStop("pickup", p, None, arrive, depart, list(loads), leg))
         t, here = depart, p
+    detour = detour_applies(data, trip.pickups, trip.sites)
     drops: dict[int, list[tuple[int, int]]] = {}
     for loads in trip.board.values():
         for o, n in loads:
             drops.setdefault(data.orders[o].site, []).append((o, n))
-    for s in trip.sites:
+    for k, s in enumerate(trip.sites):
         sp = data.site_place[s]
         arrive, leg = drive(log, t, int(data.drive[here, sp]), rules)
         arrive = data.open_at(s, arrive, data.alighting)
+        at = len(trip.pickups) + k  # the drop's position after the pickups
         depart = arrive + data.alighting
         n_here = sum(n for _, n in drops[s])
         cap = data.site_intake[s]
@@ -238,6 +243,9 @@ def _run(data: ProblemData, trip: AllocatedTrip, log: DriveLog, board: int, leav
                 raise Fail("deadline_unreachable")
             if data.time_rules and arrive - boarded[o] > data.max_ride:
                 raise Fail("ride_time_exceeded")
+            if detour and at > picked[o] + 1 and od.leg == "direct" \
+                    and arrive - boarded[o] > detour_limit(data, od.place, s):
+                raise Fail("ride_time_exceeded")  # a detour longer than the policy allows
         stops.append(TimedStop("drop", sp, s, arrive, depart, list(drops[s]), leg))
         t, here = depart, sp
     arrive, leg = drive(log, t, int(data.drive[here, vt.depot]), rules)

@@ -32,6 +32,8 @@ Rule codes (``Violation.rule``) by family, one module each in ``planner/_check/`
 - ``journey``: ``boarding_hours`` (workers board at home within ``policy.boarding_hours``) and
   ``journey`` (a trip's or the summary's hours on board, loaded wait or night boardings are not
   what the stops give); :func:`journey` returns the figures themselves
+- ``detour``: ``detour`` (a worker rides longer than the policy allows over the fastest direct
+  coach ride from their boarding place to their site: ``max_detour_hours``, ``max_detour_share``)
 - ``matching`` (match and move: scenario ``posts`` and ``workers``): ``match_unknown``,
   ``match_twice``, ``match_openings``, ``match_site``, ``match_unacceptable``, ``match_signed``,
   ``match_dorm``, ``match_group``, ``match_screening``, ``match_accounting``, ``match_reason``,
@@ -46,6 +48,7 @@ from typing import Optional
 
 from ._check.common import Facts, Violation
 from ._check.crews import check_crews
+from ._check.detour import check_detour
 from ._check.driving import check_driving
 from ._check.journey import Journey, check_journey, journey_of
 from ._check.matching import blocking_pairs_of, check_match, derived_orders
@@ -75,7 +78,7 @@ RULE_CODES = (
     "wrong_station", "purpose", "train_load", "train_seats", "train_car_cohort", "train_min_riders", "train_chain",
     "connection",
     "summary", "lower_bound",
-    "boarding_hours", "journey",
+    "boarding_hours", "journey", "detour",
     "match_unknown", "match_twice", "match_openings", "match_site", "match_unacceptable", "match_signed",
     "match_dorm", "match_group", "match_screening", "match_accounting", "match_reason", "blocking_pairs",
     "match_summary", "match_order",
@@ -84,7 +87,7 @@ RULE_CODES = (
 #: The rule families, in the order their violations are listed within a trip.
 FAMILIES = (check_trips, check_places, check_loads, check_regions, check_screening, check_windows,
             check_driving, check_coaches, check_crews, check_now, check_trains, check_accounting, check_summary,
-            check_journey, check_match)
+            check_journey, check_detour, check_match)
 
 
 def with_derived(scenario: Scenario, plan: Plan) -> tuple[Scenario, set[str]]:

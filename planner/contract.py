@@ -358,6 +358,12 @@ class Policy(_Input):
     occupancy_cap: float = Field(default=1.0, gt=0, le=1)
     max_pickup_stops: int = Field(default=3, ge=1, le=50)
     max_ride_hours: float = Field(default=36.0, gt=0, le=96)
+    #: a worker whose coach stops elsewhere on their way rides (their boarding stop's departure →
+    #: their drop's arrival) at most the longer of the direct ride + ``max_detour_hours`` and the
+    #: direct ride × (1 + ``max_detour_share``), the direct ride being the fastest legal coach ride
+    #: from their boarding place to their site; a null term is left out, both null: no limit
+    max_detour_hours: Optional[float] = Field(default=4.0, ge=0, le=96)
+    max_detour_share: Optional[float] = Field(default=1.0, ge=0, le=10)
     boarding_minutes: float = Field(default=30.0, ge=0, le=240)
     alight_minutes: float = Field(default=20.0, ge=0, le=240)
     road_factor: float = Field(default=1.3, ge=1, le=3)

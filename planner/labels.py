@@ -105,6 +105,7 @@ RULES: dict[str, tuple[str, str]] = {
     "lower_bound": ("下界不符", "lower bound wrong"),
     "boarding_hours": ("夜间上车", "boarding outside boarding hours"),
     "journey": ("行程不符", "journey figures wrong"),
+    "detour": ("绕行车程过长", "ride too long for the detour"),
     "match_unknown": ("匹配到未知工人或岗位", "match names an unknown worker or post"),
     "match_twice": ("重复匹配", "matched twice"),
     "match_openings": ("超过岗位数", "more matches than openings"),

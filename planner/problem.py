@@ -151,6 +151,11 @@ class ProblemData:
     #: (what, note) for places given by a former county code or name ("orders O1" →
     #: "淮阳县 (411626) is now 淮阳区 (411603)"): the plan warns of them
     place_notes: tuple[tuple[str, str], ...] = ()
+    #: the detour limit (``policy.max_detour_hours`` in whole minutes, ``max_detour_share``): a
+    #: worker rides at most the longer of their fastest direct ride + the minutes and × (1 + the
+    #: share); None leaves the term out (both None: no limit)
+    detour_minutes: Optional[int] = None
+    detour_share: Optional[float] = None
 
     def minute(self, when: datetime) -> int:
         return int((when - self.t0).total_seconds() // 60)
@@ -331,7 +336,9 @@ def compile_scenario(scenario: Scenario, distances: Optional[DistanceProvider] =
         station_minutes=int(math.ceil(pol.station_minutes - 1e-9)), exempt_km=pol.feeder_night_exempt_km,
         site_station=tuple(None for _ in scenario.sites),
         board_hours=None if pol.boarding_hours is None else (_clock(pol.boarding_hours[0]), _clock(pol.boarding_hours[1])),
-        worker_hour_cost=pol.worker_hour_cost, place_notes=place_notes)
+        worker_hour_cost=pol.worker_hour_cost, place_notes=place_notes,
+        detour_minutes=None if pol.max_detour_hours is None else int(pol.max_detour_hours * 60 + 1e-9),
+        detour_share=pol.max_detour_share)
 
 
 def check_fixed(scenario: Scenario, fixed: Sequence[Trip]) -> None:

@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import json
 import math
+import re
 import time as clock
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -709,6 +710,50 @@ def test_ride_time():
     sc, pl = tiny()
     sc["policy"]["max_ride_hours"] = 3
     assert codes(sc, pl) == {"ride_time"}
+
+
+RUZHOU, LIXIA = "410482", "370102"  # 汝州市 (~100 road km west of F1), 历下区 (Jinan, ~490 km)
+
+
+def _detour_trip(first: str, second: str) -> tuple[dict, dict]:
+    """20 workers of 汝州市 and 20 of 历下区 on one coach to F1, ``first`` boarded first."""
+    sc, _ = tiny()
+    sc["orders"] = [order("N", RUZHOU, 20, 20), order("X", LIXIA, 20, 20)]
+    oid = {RUZHOU: "N", LIXIA: "X"}
+    trip = build_trip(sc, "T1", [(first, [(oid[first], 20)]), (second, [(oid[second], 20)])],
+                      [("F1", [("N", 20), ("X", 20)])], datetime(2027, 2, 11, 5, 0, tzinfo=SHANGHAI), crew=2)
+    return sc, finish(sc, [trip])
+
+
+def test_a_near_county_boarded_before_a_far_detour_is_caught():
+    """汝州市's workers boarded first ride on to 历下区 and back: about 17 h for a 1.75 h direct
+    ride, over the default limit (direct + 4 h or twice direct). 历下区's workers ride straight
+    to the site (no stop in between): no detour."""
+    sc, pl = _detour_trip(RUZHOU, LIXIA)
+    found = [v for v in run(sc, pl) if v.rule == "detour"]
+    assert len(found) == 1 and found[0].trip == "T1"
+    assert "汝州市" in found[0].message and "20 worker(s)" in found[0].message
+    ride, direct, most = (float(x) for x in re.findall(r"(\d+\.\d+) h", found[0].message))
+    assert ride > 12 and 1 < direct < 2.5 and most == pytest.approx(direct + 4, abs=0.01)
+
+
+def test_the_far_county_boarded_first_keeps_every_ride_within_the_detour_limit():
+    """The same coach boarding 历下区 first: 汝州市's workers ride straight in, 历下区's ride via
+    汝州市 within twice their direct ride. A pooled pair of neighbours passes too."""
+    sc, pl = _detour_trip(LIXIA, RUZHOU)
+    assert "detour" not in codes(sc, pl)
+    assert "detour" not in codes(*two_counties())
+
+
+def test_the_detour_limit_follows_the_policy():
+    """Both terms null: no detour limit; 20 extra hours allowed: the near-first coach passes."""
+    sc, pl = _detour_trip(RUZHOU, LIXIA)
+    sc["policy"].update(max_detour_hours=None, max_detour_share=None)
+    assert "detour" not in codes(sc, pl)
+    sc["policy"].update(max_detour_hours=20)
+    assert "detour" not in codes(sc, pl)
+    sc["policy"].update(max_detour_hours=None, max_detour_share=1.0)
+    assert "detour" in codes(sc, pl)
 
 
 def test_time_rules_off_skips_time_windows():

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import time
 
 from planner.check import check, journey
+from planner.contract import Scenario
 from planner.optimize import solve
 
 XIXIA = "411323"  # 西峡县, ~330 road km from the depot: one driver, 4.5 h of loaded driving
@@ -208,3 +209,31 @@ def test_a_hurried_scheduler_still_plans_legally_but_without_the_humane_timing(t
     plan = tiny.solve_checked(sc)
     (trip,) = plan.trips
     assert _trip_waits(sc, plan)[trip.id] > 5  # the humane timing (see the first test) brings it under 0.5 h
+
+
+RUZHOU, LIXIA = "410482", "370102"  # 汝州市 (~100 road km west of the park), 历下区 (Jinan, ~490 km)
+
+
+def test_a_pooled_coach_boards_the_far_county_first_so_the_near_one_rides_no_detour(tiny):
+    """A depot west of 汝州市 makes 汝州市 → 历下区 → the park the shortest pooled route, and its
+    workers would ride ~17 h for a ~2 h journey (it was planned so). Under the default detour
+    limit the coach boards 历下区 first and 汝州市 last: 汝州市's workers ride straight in, and
+    every worker's ride is within the limit (the checker's detour rule)."""
+    d = tiny.scenario_dict([tiny.order("N", RUZHOU, 20), tiny.order("X", LIXIA, 20)], fleet=[tiny.coach(count=2)])
+    d["depots"][0]["location"] = {"lat": 34.62, "lon": 112.45}  # 洛阳
+    sc = Scenario.model_validate(d)
+    plan = tiny.solve_checked(sc)
+    assert plan.summary.workers_planned == 40
+    for trip in plan.trips:
+        order = [s.place.county for s in trip.stops if s.kind == "pickup"]
+        if len(order) > 1:
+            assert order == [LIXIA, RUZHOU]
+    (n_trip,) = [t for t in plan.trips if any(ld.order == "N" for s in t.stops for ld in s.board)]
+    on = next(s.depart for s in n_trip.stops if any(ld.order == "N" for ld in s.board))
+    off = next(s.arrive for s in n_trip.stops if any(ld.order == "N" for ld in s.alight))
+    assert on is not None and off is not None and (off - on).total_seconds() < 4 * 3600
+    # without the limit the shorter near-first route comes back
+    d["policy"] = {"max_detour_hours": None, "max_detour_share": None}
+    loose = Scenario.model_validate(d)
+    (trip,) = tiny.solve_checked(loose).trips
+    assert [s.place.county for s in trip.stops if s.kind == "pickup"] == [RUZHOU, LIXIA]
