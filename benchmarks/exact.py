@@ -8,21 +8,45 @@ numbers), at most 3 pickups a trip, no driving or time rules (``policy.driving_r
 ``time_rules`` false), and each coach free for 29 h with a 24 h turnaround, so that it runs one
 trip at most (the counts of a mixed fleet then bind as they do in the exact model).
 
-The exact optimum (:func:`optimum`) comes from two models of its own (OR-Tools, built here and
+The exact optimum (:func:`optimum`) comes from models of its own (OR-Tools, built here and
 nowhere in the planner): every route of up to 3 pickup counties, its km the planner's own (depot →
 counties in their best order → site → depot on the compiled problem's road matrix, what a trip's
 ``km`` and the summary's ``km`` add up), integer coaches per route and coach type (at most the
 type's count) and integer workers per county and route. :func:`_patterns` solves the LP over every
 coach pattern (route, type, workers per county) by column generation (GLOP; exact pricing: fill a
-coach with the counties of highest dual price first), then SCIP over the patterns generated;
-:func:`_compact` gives SCIP the compact model with the layered cuts of the sharp bound. The
-optimum lies between the higher of the two proven lower bounds and the best plan known (the two
-models' and fangang's own, when it plans every worker and the checker accepts it); the table gives
-both and the gap between them.
+coach with the counties of highest dual price first), with rounded capacity cuts (the coaches
+stopping in a county, or a pair of counties, are at least its workers ÷ the largest coach's seats,
+rounded up), then SCIP over the patterns generated. :func:`_compact` gives SCIP the compact model
+with the layered cuts of the sharp bound and the capacity cuts, reduced by *reduced-cost fixing*
+below the best plan known (SCIP's over the patterns, or fangang's when the checker accepts it and
+it carries every worker: :func:`model_plan` reads it as a plan of the model, each trip a coach on
+its pickup counties' route, its km the route's, at most the trip's), which is also SCIP's first
+incumbent.
 
-Then fangang plans each instance at each time limit, and the table gives its km against the
-best plan known, and the plan's ``summary.lower_bound_km`` (per worker) and
-``summary.lower_bound_km_sharp`` (whole coaches) against it. A bound above a plan's km is an error (exit 1).
+Why the fixing is a proof. Let π ≥ 0 be the LP's cover prices (one a county), μ_t ≤ 0 its fleet
+prices (one a coach type) and σ ≥ 0 its cut prices, and D = Σ π_p·workers_p + Σ μ_t·count_t +
+Σ σ_S·coaches_S their dual objective (the LP's value when they are optimal; the argument needs
+only their signs, and they are clipped to them). For a pattern j of type t, its reduced cost is
+rc_j = km_j − Σ_p π_p·a_jp − μ_t − Σ_{S it stops in} σ_S. Every plan z (coaches per pattern)
+covers every county (Σ_j a_jp z_j ≥ workers_p), keeps within the fleet (Σ_{j of t} z_j ≤
+count_t) and meets the cuts, so subtracting from its km those slacks times their prices (each
+product ≥ 0) gives km(z) ≥ D + Σ_j rc_j z_j. The least reduced cost of a coach of type t on route
+r, lrc_rt = km_r − max_a π·a − μ_t − Σ_{S ∩ r ≠ ∅} σ_S (the pricing's best load), is at most that
+of any of its patterns, so km(x) ≥ D + Σ_rt lrc_rt·x_rt for every plan x of the compact model. A
+plan of at most UB km (UB: the km of a plan of the model) thus has Σ lrc·x ≤ UB − D: a (route,
+type) whose lrc exceeds UB − D − neg (neg ≤ 0: what the pairs of negative lrc, a hair below zero
+by GLOP's tolerances, can take off the sum) carries no coach, the others at most (UB − D − neg) /
+lrc, and Σ lrc·x ≤ UB − D is a valid cut (with a small float margin on each). Every plan of at
+most UB km, an optimal plan among them, is therefore a plan of the reduced model: its optimum is
+the park's, and its proven bound B gives min(B, UB) ≤ the optimum (no plan outside it is below
+UB). The optimum lies between that bound (or the pattern LP's, if higher) and the best plan known
+(the models' and fangang's); the table gives both and the gap between them, and how many (route,
+type) pairs the fixing kept.
+
+fangang plans each instance first, at each time limit (its plans are upper bounds for the
+fixing), and the table gives its km against the best plan known, and the plan's
+``summary.lower_bound_km`` (per worker) and ``summary.lower_bound_km_sharp`` (whole coaches)
+against it. A bound above a plan's km is an error (exit 1).
 """
 
 from __future__ import annotations
@@ -99,6 +123,13 @@ class Optimum:
     status: str
     seconds: float
     routes: int
+    #: (route, type) pairs the reduced-cost fixing kept, of how many (None: no fixing run)
+    kept: tuple[int, int] | None = None
+    #: the upper bound the fixing run started from, and whose plan it was
+    ub: float = math.inf
+    ub_source: str = ""
+    #: whose plan ``km`` is: SCIP's (over the patterns or the compact model) or one of ``plans``
+    source: str = "SCIP"
 
     @property
     def gap(self) -> float:
@@ -125,7 +156,75 @@ def _relaxed(scenario: Scenario) -> tuple[ProblemData, int, int, dict[int, int],
     return data, data.depot_place[0], data.site_place[0], heads, places, types
 
 
-def _patterns(scenario: Scenario, *, seconds: float = 120.0, threads: int = 1) -> Optimum:
+Route = tuple[int, ...]  # pickup places (indices into ProblemData.places), ascending
+
+
+@dataclass
+class ModelPlan:
+    """A plan of the exact models: coaches per (route, type) and workers per (route, place); its
+    km are the routes' (:func:`route_km`)."""
+
+    coaches: dict[tuple[Route, int], int]
+    loads: dict[tuple[Route, int], int]
+    km: float
+    source: str
+
+
+@dataclass
+class Duals:
+    """What the pattern LP's column generation ends with: cover prices π ≥ 0 and fleet prices
+    μ_t ≤ 0. ``bound`` is their dual objective Σ π_p·heads_p + Σ μ_t·count_t, and ``lrc[(r, t)]``
+    the least reduced cost of a coach of type ``t`` on route ``r``: km_r − max π·a − μ_t over its
+    loads ``a`` (at most ``seats_t`` in all, at most ``heads_p`` from a county ``p``)."""
+
+    bound: float
+    lrc: dict[tuple[Route, int], float]
+    #: rounded capacity cuts (counties, coaches): so many coaches at least stop in those counties
+    cuts: list[tuple[tuple[int, ...], int]]
+
+
+def _types(data: ProblemData) -> list[str]:
+    """The coach types' ids in the order of :func:`_relaxed`'s ``types``."""
+    return [v.id for v in data.vehicles if v.count > 0 and v.capacity > 0]
+
+
+def model_plan(scenario: Scenario, plan, source: str = "fangang") -> ModelPlan | None:  # noqa: ANN001
+    """fangang's ``plan`` as a plan of the exact models (each trip a coach on the route of its
+    pickup counties, its km the route's best order, at most the trip's), or None when it does
+    not fit them: a worker left out, a coach type over its count, more pickups than the limit."""
+    data, depot, site, heads, _places, types = _relaxed(scenario)
+    ids = {v: t for t, v in enumerate(_types(data))}
+    place_of = {o.id: o.place for o in data.orders}
+    coaches: dict[tuple[Route, int], int] = {}
+    loads: dict[tuple[Route, int], int] = {}
+    for trip in plan.trips:
+        if trip.purpose != "direct" or trip.vehicle_type not in ids:
+            return None
+        board: dict[int, int] = {}
+        for stop in trip.stops:
+            for ld in stop.board:
+                board[place_of[ld.order]] = board.get(place_of[ld.order], 0) + ld.count
+        if not board:
+            continue  # an empty coach costs km but carries no one: leaving it out only lowers the km
+        r = tuple(sorted(board))
+        if len(r) > data.max_stops or sum(board.values()) > types[ids[trip.vehicle_type]][0]:
+            return None
+        coaches[r, ids[trip.vehicle_type]] = coaches.get((r, ids[trip.vehicle_type]), 0) + 1
+        for p, n in board.items():
+            loads[r, p] = loads.get((r, p), 0) + n
+    carried: dict[int, int] = {}
+    for (_, p), n in loads.items():
+        carried[p] = carried.get(p, 0) + n
+    if carried != {p: n for p, n in heads.items() if n > 0}:
+        return None
+    if any(sum(n for (_, t2), n in coaches.items() if t2 == t) > count for t, (_, count) in enumerate(types)):
+        return None
+    km = sum(route_km(data, depot, site, r) * n for (r, _), n in coaches.items())
+    return ModelPlan(coaches, loads, km, source)
+
+
+def _patterns(scenario: Scenario, *, seconds: float = 120.0,
+              threads: int = 1) -> tuple[Optimum, Duals, ModelPlan | None]:
     """The fewest coach-km bringing every worker of a relaxed one-site ``scenario``.
 
     A coach's *pattern* is its route (up to ``max_pickup_stops`` counties), its type and how many
@@ -134,7 +233,9 @@ def _patterns(scenario: Scenario, *, seconds: float = 120.0, threads: int = 1) -
     solved by column generation (GLOP), whose pricing is exact and cheap: for each route and type,
     the best pattern fills the coach with the counties of highest dual price first. Then SCIP
     solves the integer model over the patterns generated (and those of every route priced within
-    ``slack`` of zero): its best plan is the optimum's upper bound, the LP the lower.
+    ``slack`` of zero): its best plan is the optimum's upper bound, the LP the lower. Also
+    returns the final duals (:class:`Duals`, for :func:`_compact`'s reduced-cost fixing) and the
+    plan SCIP found.
     """
     data, depot, site, heads, places, types = _relaxed(scenario)
     kmax = data.max_stops
@@ -174,45 +275,94 @@ def _patterns(scenario: Scenario, *, seconds: float = 120.0, threads: int = 1) -
             j = routes.index((i,))
             add(j, t, np.array([min(heads[places[i]], cap)] + [0] * (kmax - 1)))
     big = 10.0 * float(cost.max())  # a worker left out
+    seats = max(c for c, _ in types)
+    inc = np.zeros((len(routes), len(places) + 1), dtype=bool)  # route j stops at county i
+    for j, r in enumerate(routes):
+        inc[j, list(r)] = True
+    # rounded capacity cuts: the coaches stopping in a set S of counties are at least
+    # ⌈workers of S / the largest coach's seats⌉ (in every plan; not in the LP): every county
+    # alone, then the pairs the LP violates, round after round
+    cuts: list[tuple[tuple[int, ...], int]] = [((i,), -(-int(need[i]) // seats)) for i in range(len(places))]
     lp_bound = 0.0
-    while True:
-        lp = pywraplp.Solver.CreateSolver("GLOP")
-        cols = list(columns)
-        z = [lp.NumVar(0, lp.infinity(), "") for _ in cols]
-        short = [lp.NumVar(0, lp.infinity(), "") for _ in places]
-        cover = []
-        for i in range(len(places)):
-            cover.append(lp.Add(sum(ld[k] * z[c] for c, (j, _, ld) in enumerate(cols) for k in range(kmax)
-                                    if stops[j, k] == i and ld[k]) + short[i] >= int(need[i])))
-        fleet = [lp.Add(sum(z[c] for c, (_, t2, _) in enumerate(cols) if t2 == t) <= count)
-                 for t, (_, count) in enumerate(types)]
-        lp.Minimize(sum(float(cost[j]) * z[c] for c, (j, _, _) in enumerate(cols)) + big * sum(short))
-        if lp.Solve() != pywraplp.Solver.OPTIMAL:
-            raise RuntimeError("the LP over patterns failed")
-        duals = np.array([cv.dual_value() for cv in cover] + [0.0])
-        mus = [cv.dual_value() for cv in fleet]  # ≤ 0
-        value = lp.Objective().Value()
-        added = 0
-        lagrange = value
-        for t in range(len(types)):
-            loads, val = best(duals, t)
-            reduced = cost - val - mus[t]
-            # Lagrangian bound: the LP value plus each coach's most negative reduced cost
-            lagrange += types[t][1] * min(0.0, float(reduced.min()))
-            for j in np.argsort(reduced)[:200]:
-                if reduced[j] < -1e-6 and (int(j), t, tuple(int(v) for v in loads[j])) not in columns:
-                    add(int(j), t, loads[j])
-                    added += 1
-        lp_bound = max(lp_bound, lagrange)
-        if not added:
-            lp_bound = value
+    for _round in range(20):
+        while True:
+            lp = pywraplp.Solver.CreateSolver("GLOP")
+            cols = list(columns)
+            z = [lp.NumVar(0, lp.infinity(), "") for _ in cols]
+            short = [lp.NumVar(0, lp.infinity(), "") for _ in places]
+            cover = []
+            for i in range(len(places)):
+                cover.append(lp.Add(sum(ld[k] * z[c] for c, (j, _, ld) in enumerate(cols) for k in range(kmax)
+                                        if stops[j, k] == i and ld[k]) + short[i] >= int(need[i])))
+            fleet = [lp.Add(sum(z[c] for c, (_, t2, _) in enumerate(cols) if t2 == t) <= count)
+                     for t, (_, count) in enumerate(types)]
+            rows = [lp.Add(sum(z[c] for c, (j, _, _) in enumerate(cols) if inc[j, list(S)].any())
+                           + sum(short[i] for i in S) >= rhs) for S, rhs in cuts]
+            lp.Minimize(sum(float(cost[j]) * z[c] for c, (j, _, _) in enumerate(cols)) + big * sum(short))
+            if lp.Solve() != pywraplp.Solver.OPTIMAL:
+                raise RuntimeError("the LP over patterns failed")
+            duals = np.array([cv.dual_value() for cv in cover] + [0.0])
+            mus = [cv.dual_value() for cv in fleet]  # ≤ 0
+            sigma = [cv.dual_value() for cv in rows]  # ≥ 0
+            bonus = np.zeros(len(routes))  # each route's share of the cuts' duals
+            for (S, _), sg in zip(cuts, sigma):
+                if sg > 0:
+                    bonus += sg * inc[:, list(S)].any(axis=1)
+            value = lp.Objective().Value()
+            added = 0
+            lagrange = value
+            for t in range(len(types)):
+                loads, val = best(duals, t)
+                reduced = cost - val - bonus - mus[t]
+                # Lagrangian bound: the LP value plus each coach's most negative reduced cost
+                lagrange += types[t][1] * min(0.0, float(reduced.min()))
+                for j in np.argsort(reduced)[:200]:
+                    if reduced[j] < -1e-6 and (int(j), t, tuple(int(v) for v in loads[j])) not in columns:
+                        add(int(j), t, loads[j])
+                        added += 1
+            lp_bound = max(lp_bound, lagrange)
+            if not added:
+                lp_bound = max(lp_bound, value)
+                break
+        if time.monotonic() - started > 0.5 * seconds:
             break
+        # pairs {a, b}: coaches stopping at a or b = at a + at b − at both
+        zval = np.array([zc.solution_value() for zc in z])
+        A = inc[[j for j, _, _ in cols], :len(places)].astype(float)
+        at = zval @ A
+        both = (A * zval[:, None]).T @ A
+        have = {S for S, _ in cuts}
+        found = []
+        for i1, i2 in itertools.combinations(range(len(places)), 2):
+            rhs = -(-int(need[i1] + need[i2]) // seats)
+            lack = rhs - (at[i1] + at[i2] - both[i1, i2])
+            if lack > 1e-4 and (i1, i2) not in have:
+                found.append((lack, (i1, i2), rhs))
+        if not found:
+            break
+        cuts += [(S, rhs) for _, S, rhs in sorted(found, reverse=True)[:3 * len(places)]]
+    # the duals' own bound and each (route, type)'s least reduced cost: valid for any π ≥ 0,
+    # μ ≤ 0 and σ ≥ 0, so they are clipped against GLOP's round-off rather than trusted to be signed
+    pi = np.maximum(duals, 0.0)
+    mu = [min(0.0, m) for m in mus]
+    sigma = [max(0.0, sg) for sg in sigma]
+    bonus = np.zeros(len(routes))
+    for (S, _), sg in zip(cuts, sigma):
+        bonus += sg * inc[:, list(S)].any(axis=1)
+    dual_bound = (float((pi[:-1] * need[:-1]).sum()) + sum(m * count for m, (_, count) in zip(mu, types))
+                  + sum(sg * rhs for sg, (_, rhs) in zip(sigma, cuts)))
+    lrc: dict[tuple[Route, int], float] = {}
+    for t in range(len(types)):
+        _, val = best(pi, t)
+        for r, rc in zip(routes, cost - val - bonus - mu[t]):
+            lrc[tuple(places[i] for i in r), t] = float(rc)
+    lp_bound = max(lp_bound, dual_bound)
     # the integer model over the patterns generated, and each route's best pattern near zero
     slack = 0.02 * value / max(1, sum(heads.values()) / max(c for c, _ in types))
     for t in range(len(types)):
         loads, val = best(duals, t)
-        for j in np.nonzero(cost - val - mus[t] <= slack)[0]:
-            add(int(j), t, loads[j])
+        for j in map(int, np.nonzero(cost - val - mus[t] <= slack)[0]):
+            add(j, t, loads[j])
     mip = pywraplp.Solver.CreateSolver("SCIP")
     if mip is None:
         raise RuntimeError("OR-Tools has no SCIP")
@@ -230,56 +380,147 @@ def _patterns(scenario: Scenario, *, seconds: float = 120.0, threads: int = 1) -
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         raise RuntimeError(f"SCIP found no plan over the patterns (status {status})")
     km = mip.Objective().Value()
-    return Optimum(km=km, bound=min(km, lp_bound), status="optimal" if km <= lp_bound + 1e-6 else "feasible",
-                   seconds=time.monotonic() - started, routes=len(cols))
+    used: dict[tuple[Route, int], int] = {}
+    carry: dict[tuple[Route, int], int] = {}
+    for c, (j, t, ld) in enumerate(cols):
+        n = round(z[c].solution_value())
+        if n:
+            r = tuple(places[i] for i in routes[j])
+            used[r, t] = used.get((r, t), 0) + n
+            for k in range(kmax):
+                if ld[k]:
+                    key = (r, places[stops[j, k]])
+                    carry[key] = carry.get(key, 0) + n * int(ld[k])
+    for i, p in enumerate(places):  # the cover is ≥: take the surplus off (the compact model's is =)
+        over = int(sum(n for (_, q), n in carry.items() if q == p)) - int(need[i])
+        for key in [key for key in carry if key[1] == p]:
+            off = min(over, carry[key])
+            carry[key] -= off
+            over -= off
+    plan = ModelPlan(used, {k: n for k, n in carry.items() if n}, km, "SCIP over patterns")
+    return (Optimum(km=km, bound=min(km, lp_bound), status="optimal" if km <= lp_bound + 1e-6 else "feasible",
+                    seconds=time.monotonic() - started, routes=len(cols)),
+            Duals(dual_bound, lrc, [(tuple(places[i] for i in S), rhs) for S, rhs in cuts]), plan)
 
 
-def _compact(scenario: Scenario, *, seconds: float, threads: int = 1) -> tuple[float, float]:
+@dataclass
+class Compact:
+    km: float  # the best plan found (inf: none)
+    bound: float  # SCIP's proven bound over the model it solved
+    status: str  # "optimal", "feasible", "infeasible" or "unknown"
+    kept: int  # (route, type) pairs in the model
+    pairs: int  # (route, type) pairs of the relaxed park
+    plan: ModelPlan | None = None
+
+
+def _compact(scenario: Scenario, *, seconds: float, threads: int = 1, duals: Duals | None = None,
+             ub: float = math.inf, hint: ModelPlan | None = None) -> Compact:
     """The compact model (integer coaches per route and type, integer workers per county and
-    route) by SCIP, with the layered cuts of ``lower_bound_km_sharp``: (best km, proven bound)."""
+    route) by SCIP, with the layered cuts of ``lower_bound_km_sharp``.
+
+    With ``duals`` and a finite ``ub`` (the km of a plan of this model), the model is reduced to
+    the plans of at most ``ub`` km by reduced-cost fixing (the module's doc says why that is a
+    proof): a (route, type) whose least reduced cost exceeds the gap ``ub − duals.bound`` is left
+    out, the others get at most gap / lrc coaches, and two cuts join: Σ lrc·x ≤ gap and
+    Σ (km − lrc)·x ≥ duals.bound. ``hint``, a plan of the model, is SCIP's first incumbent."""
     data, depot, site, heads, places, types = _relaxed(scenario)
     kmax = data.max_stops
     cap = max(c for c, _ in types)
     cost = {r: route_km(data, depot, site, r) for k in range(1, kmax + 1) for r in itertools.combinations(places, k)}
-    routes = list(cost)
+    pairs = [(r, t) for r in cost for t in range(len(types))]
+    limit = {(r, t): min(types[t][1], sum(-(-heads[p] // types[t][0]) for p in r)) for r, t in pairs}
+    lrc: dict[tuple[Route, int], float] = {}
+    gap = math.inf
+    if duals is not None and math.isfinite(ub):
+        # float safety: a pair stays unless its lrc exceeds the gap by more than ``eps``; and as
+        # the lrc can be a hair below zero (GLOP's tolerance), what the negative ones can take
+        # off the sum (``neg``, every coach of a type on its most negative pair) widens the gap
+        eps = 1e-6 * max(1.0, abs(ub)) + 1e-3
+        neg = sum(count * min(0.0, min(duals.lrc[r, t] for r in cost)) for t, (_, count) in enumerate(types))
+        gap = ub - duals.bound + eps
+        lrc = {k: duals.lrc[k] for k in pairs}
+        pairs = [k for k in pairs if lrc[k] <= gap - neg]
+        for k in pairs:
+            if lrc[k] > 0:
+                limit[k] = min(limit[k], math.floor((gap - neg) / lrc[k]))
+        pairs = [k for k in pairs if limit[k] > 0]
+    n_pairs = len(cost) * len(types)
+    routes = list(dict.fromkeys(r for r, _ in pairs))
+    if any(not any(p in r for r in routes) for p in places):  # some county on no route kept
+        return Compact(math.inf, ub, "infeasible", len(pairs), n_pairs)
     solver = pywraplp.Solver.CreateSolver("SCIP")
     if solver is None:
         raise RuntimeError("OR-Tools has no SCIP")
     solver.SetNumThreads(threads)
-    solver.SetTimeLimit(int(seconds * 1000))
-    x = {(r, t): solver.IntVar(0, min(count, sum(-(-heads[p] // c) for p in r)), "")
-         for r in routes for t, (c, count) in enumerate(types)}
+    solver.SetTimeLimit(int(max(1.0, seconds) * 1000))
+    x = {k: solver.IntVar(0, limit[k], "") for k in pairs}
     y = {(r, p): solver.IntVar(0, heads[p], "") for r in routes for p in r}
     for p in places:
         solver.Add(sum(y[r, p] for r in routes if p in r) == heads[p])
+    on: dict[Route, list[int]] = {}
+    for r, t in pairs:
+        on.setdefault(r, []).append(t)
     for r in routes:
-        coaches = sum(x[r, t] for t in range(len(types)))
-        solver.Add(sum(y[r, p] for p in r) <= sum(c * x[r, t] for t, (c, _) in enumerate(types)))
+        solver.Add(sum(y[r, p] for p in r) <= sum(types[t][0] * x[r, t] for t in on[r]))
         for p in r:
-            solver.Add(y[r, p] <= min(heads[p], cap) * coaches)
+            solver.Add(y[r, p] <= sum(min(heads[p], types[t][0]) * x[r, t] for t in on[r]))
+    # rounded capacity cuts: a county of h workers sees ⌈h / seats⌉ coaches at least, and the pairs
+    # of counties the pattern LP found short
+    sets: dict[tuple[int, ...], int] = {(p,): -(-heads[p] // cap) for p in places}
+    if duals is not None:
+        sets.update(dict(duals.cuts))
+    for S, rhs in sets.items():
+        solver.Add(sum(x[r, t] for r, t in pairs if any(p in r for p in S)) >= rhs)
     for t, (_, count) in enumerate(types):
-        solver.Add(sum(x[r, t] for r in routes) <= count)
+        solver.Add(sum(x[r, t2] for r, t2 in pairs if t2 == t) <= count)
     tour = {p: cost[(p,)] for p in places}
     for far in sorted(set(tour.values())):
         beyond = [p for p in places if tour[p] >= far]
         need = max(-(-sum(heads[p] for p in beyond) // cap), -(-sum(-(-heads[p] // cap) for p in beyond) // kmax))
-        solver.Add(sum(x[r, t] for r in routes if max(tour[p] for p in r) >= far for t in range(len(types))) >= need)
-    solver.Minimize(sum(cost[r] * x[r, t] for r in routes for t in range(len(types))))
+        solver.Add(sum(x[r, t] for r, t in pairs if max(tour[p] for p in r) >= far) >= need)
+    if duals is not None and lrc:
+        solver.Add(sum(lrc[k] * x[k] for k in pairs) <= gap)
+        solver.Add(sum((cost[r] - lrc[r, t]) * x[r, t] for r, t in pairs) >= duals.bound - 1e-6 * abs(duals.bound))
+    solver.Minimize(sum(cost[r] * x[r, t] for r, t in pairs))
+    if hint is not None and all(k in x for k in hint.coaches):
+        solver.SetHint(list(x.values()) + list(y.values()),
+                       [float(hint.coaches.get(k, 0)) for k in x] + [float(hint.loads.get(k, 0)) for k in y])
     status = solver.Solve()
+    if status == pywraplp.Solver.INFEASIBLE:
+        return Compact(math.inf, ub, "infeasible", len(pairs), n_pairs)
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        return math.inf, solver.Objective().BestBound()
-    return solver.Objective().Value(), solver.Objective().BestBound()
+        return Compact(math.inf, solver.Objective().BestBound(), "unknown", len(pairs), n_pairs)
+    km = solver.Objective().Value()
+    plan = ModelPlan({k: round(v.solution_value()) for k, v in x.items() if round(v.solution_value())},
+                     {k: round(v.solution_value()) for k, v in y.items() if round(v.solution_value())},
+                     km, "SCIP, compact model")
+    return Compact(km, solver.Objective().BestBound(), "optimal" if status == pywraplp.Solver.OPTIMAL else "feasible",
+                   len(pairs), n_pairs, plan)
 
 
-def optimum(scenario: Scenario, *, seconds: float = 120.0, threads: int = 1) -> Optimum:
-    """The optimum's bounds: the pattern LP's (column generation) and the compact model's proven
-    bound, whichever is higher; the better plan of the two models' (:func:`_patterns`, :func:`_compact`)."""
+def optimum(scenario: Scenario, *, seconds: float = 120.0, threads: int = 1,
+            plans: tuple[ModelPlan, ...] = ()) -> Optimum:
+    """The optimum's bounds. A quarter of ``seconds`` goes to the pattern LP and SCIP over the
+    patterns (:func:`_patterns`), the rest to the compact model reduced by reduced-cost fixing
+    (:func:`_compact`) below the best plan known: SCIP's over the patterns or one of ``plans``
+    (fangang's, as :func:`model_plan` reads them), which is also the reduced model's first
+    incumbent. Its optimum is the park's; its proven bound, or the best plan's km where lower, is
+    a lower bound of the park's. Without a plan, the whole compact model runs instead."""
     started = time.monotonic()
-    pat = _patterns(scenario, seconds=seconds / 3, threads=threads)
-    km, bound = _compact(scenario, seconds=max(1.0, seconds - (time.monotonic() - started)), threads=threads)
-    best, low = min(km, pat.km), max(bound, pat.bound)
+    pat, duals, found = _patterns(scenario, seconds=seconds / 4, threads=threads)
+    known = [p for p in (found, *plans) if p is not None]
+    start = min(known, key=lambda p: p.km) if known else None
+    ub = start.km if start else math.inf
+    rest = max(1.0, seconds - (time.monotonic() - started))
+    run = _compact(scenario, seconds=rest, threads=threads, duals=duals if start else None, ub=ub, hint=start)
+    best = min(run.km, ub, pat.km)
+    source = "SCIP" if start is None or run.km < ub - 1e-6 else start.source  # the plan the fixing began from
+    # the reduced model holds every plan of at most ``ub`` km: below its bound there is none
+    low = max(pat.bound, duals.bound, min(run.bound, ub) if start else run.bound)
     return Optimum(km=best, bound=min(best, low), status="optimal" if best <= low + 1e-6 else "feasible",
-                   seconds=time.monotonic() - started, routes=pat.routes)
+                   seconds=time.monotonic() - started, routes=pat.routes,
+                   kept=(run.kept, run.pairs) if start else None, ub=ub,
+                   ub_source=start.source if start else "", source=source.split(" @")[0])
 
 
 def _plan(scenario: Scenario, time_limit: float, seed: int) -> dict:
@@ -288,8 +529,11 @@ def _plan(scenario: Scenario, time_limit: float, seed: int) -> dict:
 
     plan = solve(scenario, time_limit=time_limit, seed=seed)
     s = plan.summary
+    violations = len(check(scenario, plan))
     return {"km": s.km, "planned": s.workers_planned, "bound": s.lower_bound_km,
-            "sharp": s.lower_bound_km_sharp or 0.0, "violations": len(check(scenario, plan))}
+            "sharp": s.lower_bound_km_sharp or 0.0, "violations": violations,
+            # only a plan the checker accepts serves as the exact models' upper bound
+            "model": None if violations else model_plan(scenario, plan, f"fangang @{time_limit:g}s")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -300,7 +544,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1, help="fangang's seed")
     args = ap.parse_args(argv)
     limits = [float(x) for x in args.limits.split(",") if x]
-    header = (["instance", "workers", "counties", "optimum km: best known (proven bound, gap)"]
+    header = (["instance", "workers", "counties", "optimum km: best known (proven bound, gap)", "status",
+               "(route, type) kept"]
               + [f"fangang @{t:g}s km (÷ best)" for t in limits]
               + ["old bound (÷ best)", "sharp bound (÷ best)"])
     rows = []
@@ -308,20 +553,28 @@ def main(argv: list[str] | None = None) -> int:
     for name in [n for n in args.instances.split(",") if n]:
         inst = INSTANCES[name]
         sc = Scenario.model_validate(instance(inst.workers, inst.counties, seed=inst.seed, mixed=inst.mixed))
-        opt = optimum(sc, seconds=args.mip_seconds)
-        print(f"{name}: SCIP/GLOP {opt.status}, {opt.km:,.1f} km, proven bound {opt.bound:,.1f} "
-              f"(gap {100 * opt.gap:.2f} %), {opt.seconds:.1f} s", flush=True)
-        runs = []
+        runs = []  # fangang first: its plans are upper bounds for the reduced-cost fixing
         for t in limits:
             r = _plan(sc, t, args.seed)
             runs.append(r)
-            print(f"  fangang @{t:g}s: {r['km']:,.1f} km, {r['planned']:,} planned, {r['violations']} violations, "
-                  f"bounds {r['bound']:,.1f} / {r['sharp']:,.1f}", flush=True)
+            print(f"{name}: fangang @{t:g}s: {r['km']:,.1f} km, {r['planned']:,} planned, {r['violations']} violations, "
+                  f"bounds {r['bound']:,.1f} / {r['sharp']:,.1f}"
+                  + (f"; as the exact models' plan {r['model'].km:,.1f} km" if r["model"]
+                     else "; not a plan of the exact models"),
+                  flush=True)
+        opt = optimum(sc, seconds=args.mip_seconds, plans=tuple(r["model"] for r in runs if r["model"]))
+        kept = f"{opt.kept[0]:,} of {opt.kept[1]:,}" if opt.kept else "—"
+        print(f"{name}: SCIP/GLOP {opt.status}, {opt.km:,.1f} km, proven bound {opt.bound:,.1f} "
+              f"(gap {100 * opt.gap:.2f} %), {opt.seconds:.1f} s; fixing below {opt.ub:,.1f} km "
+              f"({opt.ub_source}) kept {kept} (route, type) pairs", flush=True)
         whole = [r for r in runs if r["planned"] == inst.workers and not r["violations"]]
         best = min([opt.km] + [r["km"] for r in whole])
-        source = "SCIP" if best == opt.km else "fangang"
+        source = opt.source if best >= opt.km - 0.05 else "fangang"
+        status = opt.status if best >= opt.km - 1e-6 else ("optimal" if best <= opt.bound + 1e-6 else "feasible")
         cells = [name, f"{inst.workers:,}", str(inst.counties),
-                 f"{best:,.1f} {source} ({opt.bound:,.1f}, {100 * (best - opt.bound) / best:.2f} %)"]
+                 f"{best:,.1f} {source} ({opt.bound:,.1f}, {100 * (best - opt.bound) / best:.2f} %)", status, kept]
+        if opt.bound > best + 0.5:
+            bad.append(f"{name}: the proven bound {opt.bound:,.1f} > the best plan's {best:,.1f} km")
         for r in runs:
             note = "" if r["planned"] == inst.workers else f", {r['planned']:,} planned"
             note += f", {r['violations']} violations" if r["violations"] else ""
@@ -339,10 +592,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in rows:
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
-    for b in bad:
-        print("NOT A BOUND: " + b, file=sys.stderr)
+    for row in rows:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
+    for msg in bad:
+        print("NOT A BOUND: " + msg, file=sys.stderr)  # a lower bound above a plan
     return 1 if bad else 0
 
 
