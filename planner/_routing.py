@@ -1122,3 +1122,133 @@ def _compact(problem: CoverProblem, routes: Sequence[int], start: CoverChoice, u
     coaches = {ro: int(round(v.solution_value())) for ro, v in x.items() if round(v.solution_value()) > 0}
     riders = {rk: int(round(v.solution_value())) for rk, v in y.items() if round(v.solution_value()) > 0}
     return _choice(problem, coaches, riders, "feasible")
+
+
+def route_cover_bound(cost: np.ndarray, stops: np.ndarray, need: np.ndarray,
+                      types: Sequence[tuple[int, float]], *, time_limit: float) -> float:
+    """A lower bound on the coach-km of carrying ``need[p]`` riders from each place ``p``, each coach
+    on one route: route ``r`` stops at the places ``stops[r]`` (padded with ``len(need)``) and
+    costs ``cost[r]`` km whatever it carries; ``types``: ``(seats, most coach-trips)`` of each coach
+    type (``inf``: no limit).
+
+    Column generation over the LP of coach *patterns* (a route, a type and how many riders it
+    takes from each of its places, the type's seats at most), GLOP on the restricted master.
+    Pricing is exact and vectorised over every route: a coach takes first the riders of highest
+    dual price. The bound holds at every iteration whatever the LP's precision: from the master's
+    cover duals ``π ≥ 0`` — scaled down by ``θ``, the largest ratio of a pattern's dual value to
+    its cost over the unlimited types' patterns, when above 1 — the least fleet duals that make
+    every pattern's reduced cost non-negative (``λ_t = max(0, max π·a − c)`` over type ``t``'s
+    patterns) give a feasible point of the full LP's dual, so ``π · need − Σ λ_t · limit_t`` is a
+    bound (Farley's, with fleet limits); at the LP's optimum it is the LP's value. ``time_limit``:
+    seconds, after which the best bound so far is returned. Rows of ``stops`` with one place
+    each seed the master."""
+    from ortools.linear_solver import pywraplp
+
+    started = _time.monotonic()
+    n, (m, k_max) = len(need), stops.shape
+    types = [(int(seats), float(limit)) for seats, limit in types if seats > 0 and limit > 0]
+    if n == 0 or m == 0 or not types:
+        return 0.0
+    if float(cost.min()) <= 1e-9:
+        return 0.0  # a route of no km: the bound would be nothing
+    if all(np.isfinite(limit) for _, limit in types) and sum(s * lim for s, lim in types) < need.sum():
+        return 0.0  # the fleet cannot carry them all: no plan of every rider to bound
+    need_p = np.append(need.astype(np.int64), 0)
+
+    def price(pi: np.ndarray, seats: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each route's best pattern: its places by price, the riders taken from each, the value."""
+        val = np.append(pi, 0.0)[stops]
+        order = np.argsort(-val, axis=1, kind="stable")
+        ids = np.take_along_axis(stops, order, axis=1)
+        v_sorted = np.take_along_axis(val, order, axis=1)
+        room = np.full(m, seats, dtype=np.int64)
+        loads = np.zeros((m, k_max), dtype=np.int64)
+        value = np.zeros(m)
+        for k in range(k_max):
+            take = np.minimum(need_p[ids[:, k]], room)  # riders of no price ride free
+            loads[:, k] = take
+            room -= take
+            value += take * v_sorted[:, k]
+        return ids, loads, value
+
+    # whole coaches: a place of q riders is visited by ⌈q / C⌉ coaches at least, and the places
+    # whose own tour (depot → place → site → depot) is at least each tour t, by ⌈their riders / C⌉
+    # (rounded capacity cuts; C the largest coach); a route counts for a cut by the places it
+    # stops at, and its dearest place's tour
+    big_c = max(seats for seats, _ in types)
+    single = {int(stops[r, 0]): r for r in range(m) if int((stops[r] < n).sum()) == 1}
+    if len(single) < n:
+        return 0.0  # every place needs its route of its own
+    tour = np.array([cost[single[p]] for p in range(n)] + [0.0])
+    levels = np.unique(tour[:n])
+    level_of = np.searchsorted(levels, tour[stops].max(axis=1))  # each route's dearest place's level
+    visits = -(-need.astype(np.int64) // big_c)
+    beyond = np.array([int(-(-need[tour[:n] >= lv].sum() // big_c)) for lv in levels])
+
+    lp = pywraplp.Solver.CreateSolver("GLOP")
+    if lp is None:
+        return 0.0
+    cover = [lp.Constraint(float(need[p]), lp.infinity()) for p in range(n)]
+    visit = [lp.Constraint(float(visits[p]), lp.infinity()) for p in range(n)]
+    layer = [lp.Constraint(float(beyond[i]), lp.infinity()) for i in range(len(levels))]
+    fleet = [lp.Constraint(0.0, limit if np.isfinite(limit) else lp.infinity()) for _, limit in types]
+    objective = lp.Objective()
+    objective.SetMinimization()
+    seen: set[tuple[int, int, tuple[int, ...]]] = set()
+
+    def add(r: int, t: int, ids: np.ndarray, loads: np.ndarray) -> bool:
+        key = (r, t, tuple(int(a) for _, a in sorted(zip(ids.tolist(), loads.tolist()))))
+        if key in seen or not loads.any():
+            return False
+        seen.add(key)
+        z = lp.NumVar(0.0, lp.infinity(), "")
+        objective.SetCoefficient(z, float(cost[r]))
+        fleet[t].SetCoefficient(z, 1.0)
+        for p, a in zip(ids, loads):
+            if p < n:
+                visit[int(p)].SetCoefficient(z, 1.0)
+                if a > 0:
+                    cover[int(p)].SetCoefficient(z, float(a))
+        for i in range(int(level_of[r]) + 1):
+            layer[i].SetCoefficient(z, 1.0)
+        return True
+
+    for r in range(m):  # a coach of each type at each place on its own
+        places = [int(p) for p in stops[r] if p < n]
+        if len(places) == 1:
+            for t, (seats, _) in enumerate(types):
+                add(r, t, np.array(places), np.array([min(int(need[places[0]]), seats)]))
+    # riders no coach can take (the fleet's limits): a dear slack keeps the master feasible
+    big = float(cost.max()) * 10.0
+    for p in range(n):
+        cover[p].SetCoefficient(lp.NumVar(0.0, lp.infinity(), ""), 1.0)
+        objective.SetCoefficient(lp.variables()[-1], big)
+    best = 0.0
+    while True:
+        if lp.Solve() != pywraplp.Solver.OPTIMAL:
+            break
+        pi = np.maximum(0.0, np.array([c.dual_value() for c in cover]))
+        sv = np.maximum(0.0, np.array([c.dual_value() for c in visit] + [0.0]))
+        sl = np.cumsum(np.maximum(0.0, np.array([c.dual_value() for c in layer])))
+        mu = [min(0.0, c.dual_value()) for c in fleet]
+        extra = sv[stops].sum(axis=1) + sl[level_of]  # what a coach on each route earns from the cuts
+        priced = [(ids, loads, value + extra) for ids, loads, value in (price(pi, seats) for seats, _ in types)]
+        theta = max([float((v / cost).max()) for (_, lim), (_, _, v) in zip(types, priced) if not np.isfinite(lim)],
+                    default=0.0)
+        scale = max(1.0, theta)
+        bound = float(pi @ need + sv[:n] @ visits + sl[-1] * 0 + np.diff(np.concatenate([[0.0], sl])) @ beyond) / scale
+        for (_, limit), (_, _, value) in zip(types, priced):
+            if np.isfinite(limit):
+                bound -= limit * max(0.0, float((value / scale - cost).max()))
+        best = max(best, bound)
+        if _time.monotonic() - started > time_limit:
+            break
+        added = 0
+        for t, (ids, loads, value) in enumerate(priced):
+            reduced = cost - value - mu[t]
+            for r in np.argsort(reduced)[:200]:
+                if reduced[r] < -1e-6 * cost[r]:
+                    added += add(int(r), t, ids[r], loads[r])
+        if not added:
+            break
+    return best

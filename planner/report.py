@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from datetime import datetime
 from typing import Iterable, Literal, Sequence
 
+import numpy as np
+
 from ._chains import CarLoad
+from ._routing import route_cover_bound
 from ._timing import as_allocated, loaded_wait
 from ._trips import TimedTrip
 from .contract import Load, Place, Plan, PlanWarning, SolverInfo, Stop, Summary, TrainLoad, Trip, Unassigned
@@ -81,6 +85,76 @@ def lower_bound_km_sharp(data: ProblemData, by_coach: dict[int, int], cars: Sequ
         trips = max(-(-riders // cap), -(-pickups // stops))
         total += trips * (tour - nxt)
     return total
+
+
+#: the route bound is worked out when the riders' places make at most this many routes of up to
+#: ``max_pickup_stops`` places (a small park: 60 places and 3 stops are 36,050 routes)
+ROUTE_BOUND_ROUTES = 40_000
+#: and in at most this many seconds (the best bound found by then counts)
+ROUTE_BOUND_SECONDS = 2.0
+#: an availability this long (minutes) is no limit
+NO_WINDOW = 10**8
+
+
+def lower_bound_km_routes(data: ProblemData, by_coach: dict[int, int], *,
+                          seconds: float = ROUTE_BOUND_SECONDS) -> float:
+    """Coach-km no plan of these direct riders can go below, by the LP over coach routes (0 when
+    the park is too large for it, see :data:`ROUTE_BOUND_ROUTES`).
+
+    A trip from its depot stops at up to ``max_pickup_stops`` pickup places, then at its sites, and
+    returns to its depot; leaving out every drop but one shortens it (roads obeying the triangle
+    inequality, as the other bounds assume), so it is at least the shortest run over its pickups
+    in their best order from a depot to a site and back, whichever depot and site: its *route*
+    km. A coach carries at most its seats, and runs at most as many trips as fit in its
+    availability, each a turnaround apart and at least the drive depot → a pickup → a site →
+    depot. So the least km of coaches, each on a route of at most that many places, carrying
+    every rider — whose LP (:func:`planner._routing.route_cover_bound`) counts the detours between
+    the places a coach pools, which the layered bound does not, and how many coaches of each
+    size there are — is a bound on the plan's km."""
+    usable = [v for v in data.vehicles if v.count > 0 and v.capacity > 0]
+    heads: dict[int, int] = defaultdict(int)
+    for o_idx, n in by_coach.items():
+        if n > 0:
+            heads[data.orders[o_idx].place] += n
+    if not usable or not heads:
+        return 0.0
+    places = sorted(heads)
+    n = len(places)
+    k_max = min(max(1, data.max_stops), n)
+    if sum(math.comb(n, k) for k in range(1, k_max + 1)) > ROUTE_BOUND_ROUTES:
+        return 0.0
+    km = data.km
+    idx = np.array(places)
+    depots = np.array(_depots(data))
+    sites = np.array(sorted({data.site_place[data.orders[o].site] for o, c in by_coach.items() if c > 0}))
+    # back[b, d]: from the last pickup b to a site and on to depot d; ends[a, b]: depot → a, b → … → depot
+    back = (km[np.ix_(idx, sites)][:, :, None] + km[np.ix_(sites, depots)][None, :, :]).min(axis=1)
+    ends = (km[np.ix_(depots, idx)].T[:, None, :] + back[None, :, :]).min(axis=2)
+    inner = km[np.ix_(idx, idx)]
+    costs, rows = [], []
+    for k in range(1, k_max + 1):
+        combos = np.array(list(itertools.combinations(range(n), k)), dtype=np.int64)
+        best = np.full(len(combos), np.inf)
+        for perm in itertools.permutations(range(k)):
+            seq = combos[:, list(perm)]
+            run = ends[seq[:, 0], seq[:, -1]] + sum(inner[seq[:, i], seq[:, i + 1]] for i in range(k - 1))
+            best = np.minimum(best, run)
+        costs.append(best)
+        rows.append(np.pad(combos, ((0, 0), (0, k_max - k)), constant_values=n))
+    # a coach's trips lie in its availability, a turnaround apart, each at least the drive from
+    # its depot to a pickup, from a pickup to a site and from a site back
+    drive = data.drive
+    types: list[tuple[int, float]] = []
+    for v in usable:
+        window = v.available_until - v.available_from
+        shortest = (float(drive[v.depot, idx].min()) + float(drive[np.ix_(idx, sites)].min())
+                    + float(drive[sites, v.depot].min()))
+        if window >= NO_WINDOW or shortest + data.turnaround <= 0:
+            types.append((v.capacity, math.inf))
+        else:
+            types.append((v.capacity, v.count * max(0, math.floor((window + data.turnaround) / (shortest + data.turnaround)))))
+    need = np.array([heads[p] for p in places], dtype=np.int64)
+    return route_cover_bound(np.concatenate(costs), np.concatenate(rows), need, types, time_limit=seconds)
 
 
 def _direct_riders(trips: Sequence[Trip], order_index: dict[str, int]) -> dict[int, int]:
@@ -212,7 +286,8 @@ def build_plan(data: ProblemData, timed: Sequence[TimedTrip], fixed: Sequence[Tr
     bound = lower_bound_km(data, by_coach) + train_bound_km(data, cars)
     km_r, bound_r = round(km, 1), math.floor(bound * 10) / 10  # the bound rounds down: it stays a bound
     # dispatched trips run as they are: their km count in full, the rest by whole coaches
-    sharp = sum(t.km for t in fixed) + lower_bound_km_sharp(data, planned_now, cars)
+    sharp = sum(t.km for t in fixed) + max(
+        lower_bound_km_sharp(data, planned_now, cars), 0.0 if cars else lower_bound_km_routes(data, planned_now))
     sharp_r = max(bound_r, math.floor(sharp * 10) / 10)
     direct_parts = [o for o in data.orders if o.leg == "direct"]
     summary = Summary(

@@ -16,7 +16,7 @@ from planner.check import check
 from planner.contract import Scenario
 from planner.optimize import solve
 from planner.problem import compile_scenario
-from planner.report import lower_bound_km, lower_bound_km_sharp
+from planner.report import lower_bound_km, lower_bound_km_routes, lower_bound_km_sharp
 
 
 def test_remainders_that_cannot_share_pay_their_coaches(tiny):
@@ -59,6 +59,9 @@ def test_sharp_bound_never_above_the_exact_optimum(workers, counties, seed, mixe
     everyone = {o.index: o.cleared for o in data.orders}
     sharp = lower_bound_km_sharp(data, everyone, ())
     assert lower_bound_km(data, everyone) < sharp <= opt.km + 1e-6
+    routes = lower_bound_km_routes(data, everyone)
+    assert sharp < routes <= opt.km + 1e-6  # the detours between pooled places count too
+    sharp = max(sharp, routes)
     if mixed:
         return  # scarce coaches of four sizes: the planner may leave some workers behind
     plan = solve(sc, time_limit=3, seed=0)
@@ -84,3 +87,40 @@ def test_sharp_bound_holds_with_rules_sites_and_a_mixed_fleet(tiny):
     assert s.workers_planned == 186
     assert s.lower_bound_km <= s.lower_bound_km_sharp <= s.km
     assert math.isfinite(s.lower_bound_km_sharp)
+
+
+def test_the_route_bound_counts_the_detours_between_pooled_places(tiny):
+    """Three counties of 10 workers in three directions (新郑, 华县 north, 西平 south), one coach
+    may take all three: the layered bound is only the farthest county's tour, the route bound
+    the shortest run through all three (one coach, whole), and a plan is no shorter."""
+    counties = (tiny.XINZHENG, tiny.HUAXIAN, tiny.XIPING)
+    sc = tiny.scenario([tiny.order(f"O{i}", c, 10) for i, c in enumerate(counties)], policy={"max_pickup_stops": 3})
+    data = compile_scenario(sc)
+    planned = {o.index: 10 for o in data.orders}
+    depot, site = data.depot_place[0], data.site_place[0]
+    one = route_km(data, depot, site, tuple(o.place for o in data.orders))
+    layered = lower_bound_km_sharp(data, planned, ())
+    routes = lower_bound_km_routes(data, planned)
+    assert layered == pytest.approx(max(route_km(data, depot, site, (o.place,)) for o in data.orders))
+    assert routes == pytest.approx(min(one, sum(route_km(data, depot, site, (o.place,)) for o in data.orders)), rel=1e-6)
+    assert routes > layered * 1.05
+    plan = tiny.solve_checked(sc, time_limit=3)
+    assert plan.summary.km >= plan.summary.lower_bound_km_sharp == pytest.approx(routes, abs=0.1)
+
+
+def test_the_route_bound_counts_how_many_coaches_of_each_size_there_are(tiny):
+    """One 53-seater and many 19-seaters, each running one trip (a day's availability, a day's
+    turnaround): 80 workers of one county take the big coach and 27/19 of a small one in the LP
+    (two small ones in a plan), not 80/53 of a big one; the layered bound, blind to the counts,
+    says two coaches; with big coaches enough the route bound says two as well."""
+    fleet = [tiny.coach("c53", 53, 1, available_from=tiny.at(11), available_until=tiny.at(11, "23:59")),
+             tiny.coach("c19", 19, 6, available_from=tiny.at(11), available_until=tiny.at(11, "23:59"))]
+    sc = tiny.scenario([tiny.order("O1", tiny.XIPING, 80)], fleet=fleet, policy={"turnaround_minutes": 1440})
+    data = compile_scenario(sc)
+    tour = route_km(data, data.depot_place[0], data.site_place[0], (data.orders[0].place,))
+    assert lower_bound_km_routes(data, {0: 80}) == pytest.approx((1 + 27 / 19) * tour, rel=1e-6)
+    assert lower_bound_km_sharp(data, {0: 80}, ()) == pytest.approx(2 * tour, rel=1e-6)
+    day = {"available_from": tiny.at(11), "available_until": tiny.at(11, "23:59")}
+    many = compile_scenario(tiny.scenario([tiny.order("O1", tiny.XIPING, 80)], policy={"turnaround_minutes": 1440},
+                                          fleet=[tiny.coach("c53", 53, 2, **day)]))
+    assert lower_bound_km_routes(many, {0: 80}) == pytest.approx(2 * tour, rel=1e-6)
