@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.exact import _compact, _patterns, instance, model_plan, optimum
+from benchmarks.exact import _compact, _patterns, fewest, instance, model_plan, optimum
 from planner.check import check
 from planner.contract import Scenario
 from planner.optimize import solve
@@ -30,6 +30,36 @@ def test_fixing_below_a_known_plan_keeps_the_optimum(park):
         assert reduced.status == "optimal"
         assert reduced.km == pytest.approx(full.km, abs=1e-6)
         assert reduced.kept < reduced.pairs == full.pairs  # the fixing left some out
+
+
+def test_fewest_coaches_seating_the_workers():
+    """One type of enough coaches: ⌈workers ÷ seats⌉; a mixed fleet: the largest first, each type
+    at most its count, and no more than the whole fleet."""
+    assert fewest([(53, 100)], 107) == 3
+    assert fewest([(53, 100)], 106) == 2
+    assert fewest([(19, 40), (53, 2), (35, 5)], 106) == 2
+    assert fewest([(19, 40), (53, 2), (35, 5)], 107) == 3  # 53 + 53 + 35
+    assert fewest([(19, 40), (53, 2), (35, 5)], 300) == 2 + 5 + 1  # 106 + 175 + 19
+    assert fewest([(19, 1), (53, 1)], 1000) == 2
+
+
+def test_mixed_fleet_cuts_keep_the_optimum():
+    """With a mixed fleet of few large coaches, the capacity and layered cuts rounded by the fleet
+    still hold for the optimum: the pattern LP's dual bound is below it, and the model reduced
+    below the patterns' plan finds it, the optimum of the model without cuts."""
+    mixed = Scenario.model_validate(instance(220, 7, seed=12, mixed=True))
+    plain = _compact(mixed, seconds=60, cuts=False)
+    full = _compact(mixed, seconds=60)
+    assert plain.status == full.status == "optimal" and full.plan is not None
+    assert full.km == pytest.approx(plain.km, abs=1e-6)
+    _, duals, found = _patterns(mixed, seconds=30)
+    assert found is not None
+    assert duals.bound <= full.km + 1e-6
+    rc = sum(duals.lrc[k] * n for k, n in full.plan.coaches.items())
+    assert full.km >= duals.bound + rc - 1e-6
+    reduced = _compact(mixed, seconds=60, duals=duals, ub=found.km, hint=found)
+    assert reduced.status == "optimal"
+    assert reduced.km == pytest.approx(full.km, abs=1e-6)
 
 
 def test_fangangs_plan_is_a_plan_of_the_exact_models(park):
