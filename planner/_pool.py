@@ -187,7 +187,7 @@ def split_tour(data: ProblemData, order: list[int], left: dict[Key, int], vtypes
                 loads.append((keys[q], int(n)))
         _, v = weight(ka, kb, j - i)
         km, pk, st = best_route(data, data.vehicles[v].depot, sorted({k[0] for k, _ in loads}),
-                                sorted({k[2] for k, _ in loads}))
+                                sorted({k[2] for k, _ in loads}), key_pairs(k for k, _ in loads))
         out.append(DraftTrip(v, pk, st, tuple(loads), km))
     return Pooled(out, skipped)
 

@@ -13,7 +13,7 @@ import itertools
 import math
 from typing import Collection, Iterable, Mapping, Optional, Sequence
 
-from .driving import DriveLog, DrivingRules, drive, fastest_leg
+from .driving import DAY, DriveLog, DrivingRules, drive, fastest_leg
 from .problem import NO_LIMIT, ProblemData
 
 Key = tuple[int, int, int]  # (place, cohort, site index): workers pooled alike
@@ -125,39 +125,103 @@ def ride_fits(data: ProblemData, pickups: Sequence[int], sites: Sequence[int], p
     (:func:`detour_limit`; ``pairs``: the (pickup place, site) pairs that have riders, default
     every pickup to every site; a ride with no stop in between is no detour): a pooled trip
     that fits at no hour is never drafted; the scheduler looks for the hour and rest that fit."""
-    rules = data.rules
     seq = list(pickups) + [data.site_place[s] for s in sites]
-    legs = [int(data.drive[a, b]) for a, b in zip(seq, seq[1:])]
-    dwell = [data.boarding] * (len(pickups) - 1) + [data.alighting] * (len(sites) - 1) + [0]
+    legs = tuple(int(data.drive[a, b]) for a, b in zip(seq, seq[1:]))
+    dwell = (data.boarding,) * (len(pickups) - 1) + (data.alighting,) * (len(sites) - 1) + (0,)
     if sum(legs) + sum(dwell) > data.max_ride:
         return False  # even without breaks or rests
-    np_ = len(pickups)
-    checks: list[tuple[int, int, int]] = []  # (pickup position, site position in seq, limit)
-    if detour_applies(data, pickups, sites):
-        want = set(pairs) if pairs is not None else None
-        for i, p in enumerate(pickups):
-            for k, s in enumerate(sites):
-                if (want is None or (p, s) in want) and np_ + k > i + 1:  # a stop in between
-                    checks.append((i, np_ + k, detour_limit(data, p, s)))
-        reach = [0]  # without breaks or rests (leaving the first pickup at 0): a ride over its
-        t = 0        # limit then fits at no hour
-        for leg, stay in zip(legs, dwell):
-            reach.append(t + leg)
-            t += leg + stay
-        if any(reach[j] - (reach[i] + data.boarding if i else 0) > lim for i, j, lim in checks):
-            return False
-    if not rules.enabled:
+    if data.rules.enabled and _ride_floor(data.rules, legs, dwell) > data.max_ride:
+        return False  # the rest the daily limit needs: at no hour
+    checks = detour_checks(data, pickups, sites, pairs, legs, dwell)
+    if checks is None:
+        return False  # a detour over its limit even without breaks or rests: it fits at no hour
+    if not data.rules.enabled:
         return True
-    for hour in range(24):
+    if not checks and _ride_bound(data.rules, sum(legs), sum(dwell)) <= data.max_ride:
+        return True  # the slowest hour fits too
+    return _fits_some_hour(data.rules, legs, dwell, data.max_ride, checks)
+
+
+def detour_checks(data: ProblemData, pickups: Sequence[int], sites: Sequence[int], pairs: Pairs,
+                  legs: Sequence[int], dwell: Sequence[int]) -> Optional[tuple[tuple[int, int, int], ...]]:
+    """The detours of a trip from ``pickups`` to ``sites`` (``legs``, ``dwell`` as in
+    :func:`ride_fits`) that may break their limit at some boarding hour: ``(pickup position, drop
+    position, limit)`` each (positions in the stop sequence); None when one breaks it even
+    without breaks or rests. A detour that fits its limit at the slowest hour is left out."""
+    if not detour_applies(data, pickups, sites):
+        return ()
+    want = set(pairs) if pairs is not None else None
+    np_ = len(pickups)
+    rules = data.rules
+    reach = [0]  # without breaks or rests, leaving the first pickup at 0
+    leave = [0]
+    t = 0
+    for leg, stay in zip(legs, dwell):
+        reach.append(t + leg)
+        t += leg + stay
+        leave.append(t)
+    out = []
+    for i, p in enumerate(pickups):
+        for k, s in enumerate(sites):
+            j = np_ + k
+            if j <= i + 1 or (want is not None and (p, s) not in want):
+                continue  # no stop in between, or no rider
+            lim = detour_limit(data, p, s)
+            ride = reach[j] - leave[i]
+            if ride > lim:
+                return None
+            if rules.enabled and _ride_bound(rules, sum(legs[i:j]), ride - sum(legs[i:j]), sum(legs[:i])) > lim:
+                out.append((i, j, lim))
+    return tuple(out)
+
+
+def _ride_bound(rules: DrivingRules, driving: int, standing: int, before: int = 0) -> int:
+    """At least as many minutes as a ride of ``driving`` minutes at the wheel and ``standing``
+    at stops can take at any hour, its crew of two having driven ``before`` minutes since it
+    was fresh: every break and night rest the rules can ask for. A crew that could reach its
+    daily limit gets no bound (:data:`NO_LIMIT`)."""
+    if before + driving >= 2 * rules.daily:
+        return NO_LIMIT
+    shortest = min(rules.continuous, rules.night_continuous) if rules.night else rules.continuous
+    elapsed = driving + standing + (1 + driving // max(1, shortest)) * rules.break_minutes
+    if rules.night_rest is None:
+        return elapsed
+    rest = (rules.night_rest[1] - rules.night_rest[0]) % DAY
+    n = 1  # night rests met: at most one per day of the ride, and one more
+    while 1 + (elapsed + (n + 1) * rest) // DAY > n:
+        n += 1
+    return elapsed + n * rest
+
+
+def _ride_floor(rules: DrivingRules, legs: Sequence[int], dwell: Sequence[int]) -> int:
+    """At most as many minutes as the ride (``legs`` at the wheel, ``dwell`` at stops) takes at
+    any hour for two drivers fresh at its start: over ``k`` × their daily driving, the ride spans
+    ``k`` whole days, each with the minutes the daily limit keeps them from the wheel."""
+    driving = sum(legs)
+    per_day = 2 * rules.daily
+    days = max(0, -(-driving // per_day) - 1) if per_day > 0 else 0
+    return max(driving + sum(dwell), driving + days * max(0, DAY - per_day))
+
+
+#: the boarding hours :func:`_fits_some_hour` tries, the likeliest to fit first (the night's end)
+_HOURS = tuple(range(6, 24)) + tuple(range(6))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _fits_some_hour(rules: DrivingRules, legs: tuple[int, ...], dwell: tuple[int, ...], max_ride: int,
+                    checks: tuple[tuple[int, int, int], ...]) -> bool:
+    """Whether two drivers fresh at the first boarding, boarding at some whole hour, bring the
+    ride within ``max_ride`` and every detour of ``checks`` within its limit."""
+    for hour in _HOURS:
         log = DriveLog(crew=2)
         t = hour * 60
-        leave, reach = [t], [t]  # per position in seq: when the coach leaves it, reaches it
+        leave, reach = [t], [t]  # per position in the stop sequence: when the coach leaves it, reaches it
         for leg, stay in zip(legs, dwell):
             t, _ = drive(log, t, leg, rules)
             reach.append(t)
             t += stay
             leave.append(t)
-        if t - hour * 60 > data.max_ride:
+        if t - hour * 60 > max_ride:
             continue
         if all(reach[j] - leave[i] <= lim for i, j, lim in checks):
             return True

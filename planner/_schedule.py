@@ -17,7 +17,18 @@ from typing import Optional, Sequence
 
 from ._allocate import by_county, direct
 from ._pricing import best_route, board_pairs, crew_needed, trip_cost
-from ._timing import REST_SLACK, Fail, Timed, board_from, board_open, driving_of, fresh_ride, loaded_wait, simulate
+from ._timing import (
+    REST_SLACK,
+    Fail,
+    Timed,
+    board_from,
+    board_open,
+    driving_of,
+    fresh_detours_fit,
+    fresh_ride,
+    loaded_wait,
+    simulate,
+)
 from ._trips import AllocatedTrip, TimedStop, TimedTrip
 from .contract import Reason, Trip
 from .driving import DAY, DriveLog, charged_peak, drive
@@ -311,13 +322,14 @@ HOURS_TRIED = 6
 
 def _hours_that_fit(data: ProblemData, trip: AllocatedTrip) -> list[int]:
     """Delays (minutes, whole hours) of the first boarding after its workers are ready at which
-    two fresh drivers bring the trip within the ride limit, shortest ride first."""
+    two fresh drivers bring the trip within the ride limit and every rider within their detour
+    limit, shortest ride first."""
     ready = max(board_from(data, trip, o) for o, _ in trip.board[trip.pickups[0]])
     found = []
     for hold in range(0, DAY, 60 if not hurry() else 240):  # in a hurry, every fourth hour
         board = board_open(data, trip.pickups[0], ready + hold - data.boarding)
         ride = fresh_ride(data, trip, board)
-        if ride <= data.max_ride:
+        if ride <= data.max_ride and fresh_detours_fit(data, trip, board):
             found.append((ride, board - (ready - data.boarding), hold))
     found.sort()
     seen: set[int] = set()

@@ -150,6 +150,35 @@ def fresh_ride(data: ProblemData, trip: AllocatedTrip, board: int, crew: int = 2
     return data.open_at(trip.sites[-1], end, data.alighting) - (board + data.boarding)
 
 
+def fresh_detours_fit(data: ProblemData, trip: AllocatedTrip, board: int) -> bool:
+    """Whether every rider's detour (:func:`~planner._pricing.detour_limit`) fits when two drivers
+    fresh at ``board`` (the first pickup's arrival) run the trip, each later pickup boarding when
+    its workers are ready within the boarding hours and each site receiving within its hours."""
+    if not detour_applies(data, trip.pickups, trip.sites):
+        return True
+    rules = trip_rules(data, trip)
+    log = DriveLog(crew=2)
+    t, here = board + data.boarding, trip.pickups[0]
+    on: dict[int, tuple[int, int]] = {o: (t, 0) for o, _ in trip.board[here]}  # order part → (boarded, position)
+    for i, p in enumerate(trip.pickups[1:], 1):
+        arrive, _ = drive(log, t, int(data.drive[here, p]), rules)
+        ready = max(board_from(data, trip, o) for o, _ in trip.board[p])
+        t, here = board_open(data, p, max(arrive, ready - data.boarding)) + data.boarding, p
+        on.update({o: (t, i) for o, _ in trip.board[p]})
+    at = len(trip.pickups)
+    for k, s in enumerate(trip.sites):
+        sp = data.site_place[s]
+        arrive, _ = drive(log, t, int(data.drive[here, sp]), rules)
+        arrive = data.open_at(s, arrive, data.alighting)
+        for o, (boarded, i) in on.items():
+            od = data.orders[o]
+            if od.site == s and at + k > i + 1 and od.leg == "direct" \
+                    and arrive - boarded > detour_limit(data, od.place, s):
+                return False
+        t, here = arrive + data.alighting, sp
+    return True
+
+
 def _loaded_drive(data: ProblemData, trip: AllocatedTrip, rules: DrivingRules) -> int:
     """Minutes of driving from the first pickup to the last drop."""
     seq = list(trip.pickups) + [data.site_place[s] for s in trip.sites]

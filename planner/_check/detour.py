@@ -44,10 +44,43 @@ def direct_hours(p: Policy, drive_min: float, memo: Optional[dict[int, float]] =
     key = int(math.ceil(drive_min - 1e-9))
     if memo is not None and key in memo:
         return memo[key]
-    best = min(fastest_ride(p, h * 60.0, [0.0], [], 2, True, [float(key)])[-1] for h in range(24))
+    rules = (p.driving_rules, p.max_continuous_driving_hours, p.night_continuous_driving_hours, p.break_minutes,
+             p.max_daily_driving_hours, p.night, p.night_rest)
+    best = _DIRECT.get((rules, key))
+    if best is None:
+        # no start is faster than the floor: the first hour that takes no longer is the best
+        # (daylight hours tried first)
+        least = _floor_min(p, key)
+        best = math.inf
+        for h in _HOURS:
+            best = min(best, fastest_ride(p, h * 60.0, [0.0], [], 2, True, [float(key)])[-1])
+            if best <= least + 1e-9:
+                break
+        if len(_DIRECT) >= 1 << 16:
+            _DIRECT.clear()
+        _DIRECT[(rules, key)] = best
     if memo is not None:
         memo[key] = best / 60.0
     return best / 60.0
+
+
+def _floor_min(p: Policy, key: int) -> float:
+    """Minutes no legal ride of ``key`` minutes at the wheel (two drivers) takes less than: the
+    driving, a break after each continuous stretch but the last, and beyond ``k`` × the crew's
+    daily driving, ``k`` whole days each with the hours the daily limit keeps it off the road."""
+    if not p.driving_rules:
+        return float(key)
+    cont = p.max_continuous_driving_hours * 60.0
+    breaks = max(0, math.ceil(key / cont - 1e-9) - 1) * p.break_minutes if cont > 0 else 0.0
+    per_day = 2 * p.max_daily_driving_hours * 60.0
+    days = max(0, math.ceil(key / per_day - 1e-9) - 1) if per_day > 0 else 0
+    return max(key + breaks, key + days * max(0.0, 1440.0 - per_day))
+
+
+#: the start hours :func:`direct_hours` tries: the morning first (the quickest for most rides)
+_HOURS = tuple(range(6, 24)) + tuple(range(6))
+#: fastest direct rides already worked out, by the policy's driving rules and minutes at the wheel
+_DIRECT: dict[tuple, float] = {}
 
 
 def check_detour(f: Facts) -> None:
@@ -79,6 +112,9 @@ def _trip(f: Facts, tf: TripFacts, memo: dict[int, float]) -> None:
                 continue
             ride_s = (off - on).total_seconds()
             drive_min, _ = f.roads.timing(s.place, trip.stops[j].place, p.speed_kmh)
+            least = detour_limit_h(p, _floor_min(p, int(math.ceil(drive_min - 1e-9))) / 60.0)
+            if least is None or ride_s <= least * 3600.0 + TOL_S:
+                continue  # within the limit of a direct ride no faster than it can be
             direct_h = direct_hours(p, drive_min, memo)
             limit = detour_limit_h(p, direct_h)
             if limit is None or ride_s <= limit * 3600.0 + TOL_S:
