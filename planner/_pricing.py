@@ -123,8 +123,10 @@ def ride_fits(data: ProblemData, pickups: Sequence[int], sites: Sequence[int], p
     trip boards at some hour of the day (two rested drivers, the driving rules), and at that
     same hour every worker's own ride (their boarding's end to their site) fits the detour limit
     (:func:`detour_limit`; ``pairs``: the (pickup place, site) pairs that have riders, default
-    every pickup to every site; a ride with no stop in between is no detour): a pooled trip
-    that fits at no hour is never drafted; the scheduler looks for the hour and rest that fit."""
+    every pickup to every site; a ride with no stop in between is no detour; a trip with a
+    detour that may break its limit is timed with the boarding hours and the sites' receiving
+    hours, which a coach waits for loaded): a pooled trip that fits at no hour is never drafted;
+    the scheduler looks for the hour and rest that fit."""
     seq = list(pickups) + [data.site_place[s] for s in sites]
     legs = tuple(int(data.drive[a, b]) for a, b in zip(seq, seq[1:]))
     dwell = (data.boarding,) * (len(pickups) - 1) + (data.alighting,) * (len(sites) - 1) + (0,)
@@ -137,9 +139,13 @@ def ride_fits(data: ProblemData, pickups: Sequence[int], sites: Sequence[int], p
         return False  # a detour over its limit even without breaks or rests: it fits at no hour
     if not data.rules.enabled:
         return True
-    if not checks and _ride_bound(data.rules, sum(legs), sum(dwell)) <= data.max_ride:
-        return True  # the slowest hour fits too
-    return _fits_some_hour(data.rules, legs, dwell, data.max_ride, checks)
+    if not checks:
+        if _ride_bound(data.rules, sum(legs), sum(dwell)) <= data.max_ride:
+            return True  # the slowest hour fits too
+        return _fits_some_hour(data.rules, legs, dwell, data.max_ride, (), ())
+    # a detour that may break its limit: timed with the hours workers board at home and the sites
+    # receive (a coach waiting for them waits loaded)
+    return _fits_some_hour(data.rules, legs, dwell, data.max_ride, checks, stop_windows(data, pickups, sites))
 
 
 def detour_checks(data: ProblemData, pickups: Sequence[int], sites: Sequence[int], pairs: Pairs,
@@ -153,6 +159,7 @@ def detour_checks(data: ProblemData, pickups: Sequence[int], sites: Sequence[int
     want = set(pairs) if pairs is not None else None
     np_ = len(pickups)
     rules = data.rules
+    windows = stop_windows(data, pickups, sites)
     reach = [0]  # without breaks or rests, leaving the first pickup at 0
     leave = [0]
     t = 0
@@ -170,9 +177,51 @@ def detour_checks(data: ProblemData, pickups: Sequence[int], sites: Sequence[int
             ride = reach[j] - leave[i]
             if ride > lim:
                 return None
-            if rules.enabled and _ride_bound(rules, sum(legs[i:j]), ride - sum(legs[i:j]), sum(legs[:i])) > lim:
+            if not rules.enabled:
+                continue
+            closed = sum(_closed(w) for w in windows[i + 1:j + 1])
+            if _ride_bound(rules, sum(legs[i:j]), ride - sum(legs[i:j]) + closed, sum(legs[:i])) > lim:
                 out.append((i, j, lim))
     return tuple(out)
+
+
+#: a daily window stops wait for, (from, until, minutes the stop needs inside it) in minutes of the
+#: day; None: no wait
+Window = Optional[tuple[int, int, int]]
+
+
+def stop_windows(data: ProblemData, pickups: Sequence[int], sites: Sequence[int]) -> tuple[Window, ...]:
+    """Per stop of a trip (its pickups, then its sites): the boarding hours at home, a site's
+    receiving hours (None at a station, or without time rules)."""
+    out: list[Window] = []
+    for p in pickups:
+        home = data.time_rules and data.board_hours is not None and p not in data.station_place
+        out.append((data.board_hours[0], data.board_hours[1], data.boarding) if home else None)  # type: ignore[index]
+    for s in sites:
+        receives = data.time_rules and not (data.site_station and data.site_station[s] is not None)
+        out.append((data.site_hours[s][0], data.site_hours[s][1], data.alighting) if receives else None)
+    return tuple(out)
+
+
+def _opens(w: Window, t: int) -> int:
+    """The earliest t' ≥ t at which a stop fits in window ``w`` (as the scheduler waits for it)."""
+    if w is None:
+        return t
+    a, b, need = w
+    length = (b - a) % DAY or DAY
+    if length < need:
+        return t
+    m = (t - a) % DAY
+    return t if m + need <= length else t - m + DAY
+
+
+def _closed(w: Window) -> int:
+    """The longest a stop can wait for window ``w``."""
+    if w is None:
+        return 0
+    a, b, need = w
+    length = (b - a) % DAY or DAY
+    return 0 if length < need else DAY - length + need
 
 
 def _ride_bound(rules: DrivingRules, driving: int, standing: int, before: int = 0) -> int:
@@ -209,19 +258,29 @@ _HOURS = tuple(range(6, 24)) + tuple(range(6))
 
 @functools.lru_cache(maxsize=1 << 16)
 def _fits_some_hour(rules: DrivingRules, legs: tuple[int, ...], dwell: tuple[int, ...], max_ride: int,
-                    checks: tuple[tuple[int, int, int], ...]) -> bool:
-    """Whether two drivers fresh at the first boarding, boarding at some whole hour, bring the
-    ride within ``max_ride`` and every detour of ``checks`` within its limit."""
-    for hour in _HOURS:
+                    checks: tuple[tuple[int, int, int], ...], windows: tuple[Window, ...]) -> bool:
+    """Whether two drivers fresh at the first boarding, leaving it at some whole hour (or as soon
+    as its boarding hours let it), bring the ride within ``max_ride`` and every detour of
+    ``checks`` within its limit; ``windows`` (:func:`stop_windows`, or none at all): the hours
+    each stop waits for (the first boarding's too)."""
+    first = windows[0] if windows else None
+    starts = [h * 60 for h in _HOURS]
+    if first is not None:
+        starts.insert(0, first[0] + first[2])  # the first boarding as the hours open
+    for start in starts:
+        if first is not None and _opens(first, start - first[2]) != start - first[2]:
+            continue  # the first boarding outside its hours
         log = DriveLog(crew=2)
-        t = hour * 60
+        t = start
         leave, reach = [t], [t]  # per position in the stop sequence: when the coach leaves it, reaches it
-        for leg, stay in zip(legs, dwell):
+        for k, (leg, stay) in enumerate(zip(legs, dwell), 1):
             t, _ = drive(log, t, leg, rules)
+            if windows:
+                t = _opens(windows[k], t)
             reach.append(t)
             t += stay
             leave.append(t)
-        if t - hour * 60 > max_ride:
+        if reach[-1] - start > max_ride:
             continue
         if all(reach[j] - leave[i] <= lim for i, j, lim in checks):
             return True
