@@ -83,7 +83,8 @@ WORDS: dict[str, dict[str, str]] = {
            "dorm": "住宿", "level": "最低等级", "trades": "工种等级", "choices": "志愿", "phone": "手机",
            "id_number": "身份证号", "worker_file": "工人名单文件（CSV/XLSX）", "prefers": "更想去",
            "departs": "出车时间", "riders": "乘车人数", "drivers": "司机",
-           "cost_share": "分摊费用（元）", "lower_bound": "里程下界（公里）"},
+           "cost_share": "分摊费用（元）", "lower_bound": "里程下界（公里）",
+           "sharp": "整车下界（公里）", "sharp_ratio": "里程 ÷ 整车下界"},
     "en": {"sign_in": "Sign in", "key": "API key", "sign_out": "Sign out", "plans": "Plans", "start": "Start a plan",
            "time_limit": "time limit (s)", "status": "status", "progress": "progress", "open": "open",
            "summary": "Summary", "map": "Map", "unassigned": "Unassigned", "reason": "reason", "count": "count",
@@ -110,7 +111,8 @@ WORDS: dict[str, dict[str, str]] = {
            "trades": "trades", "choices": "choices", "phone": "phone", "id_number": "ID number",
            "worker_file": "workers file (CSV/XLSX)", "prefers": "prefers",
            "departs": "leaves depot", "riders": "riders", "drivers": "drivers",
-           "cost_share": "cost share (yuan)", "lower_bound": "lower bound (km)"},
+           "cost_share": "cost share (yuan)", "lower_bound": "lower bound (km)",
+           "sharp": "sharp bound (km)", "sharp_ratio": "km ÷ sharp bound"},
 }
 DOWNLOADS = (("manifests", "xlsx"), ("manifests", "pdf"), ("train-manifests", "xlsx"), ("schedule", "xlsx"),
              ("dispatch", "pdf"), ("boarding", "xlsx"), ("report", "xlsx"), ("plan", "json"), ("worker-posts", "csv"))

@@ -57,6 +57,9 @@ def test_coordinator_starts_a_plan_and_sees_summary_map_unassigned_and_downloads
     assert '<td class="detail">30 人中 5 人尚未筛查' in view  # and why, in numbers, in Chinese
     assert re.search(r'<td class="order" title="\d+">O2 · agency-a</td>', view)  # the agency's own order name
     assert '<td class="num" id="lower-bound">' in view and "里程 ÷ 下界" in view
+    sharp = doc["summary"]["lower_bound_km_sharp"]  # the whole-coach bound beside it, and the plan over it
+    assert f'<td class="num" id="sharp-bound">{sharp:,.0f}</td>' in view and "里程 ÷ 整车下界" in view
+    assert f'{doc["summary"]["km"] / sharp:.3f}' in view
     for name in ("manifests.xlsx", "schedule.xlsx", "boarding.xlsx", "report.xlsx", "plan.json"):
         got = client.get(f"/console/plans/{plan_id}/files/{name}")
         assert got.status_code == 200, (name, got.text[:200])
