@@ -13,16 +13,10 @@ from collections import defaultdict
 from typing import Optional, Sequence
 
 from ._chains import CarLoad
+from ._pricing import direct_ride as fastest_ride
 from ._schedule import Fleet
-from .driving import DAY, fastest_leg, leg_minutes
+from .driving import DAY, leg_minutes
 from .problem import NO_LIMIT, ProblemData
-
-
-def fastest_ride(data: ProblemData, place: int, site: int) -> int:
-    """Minutes of the fastest legal coach ride home → site (from the pickup's departure to the
-    drop): two drivers leaving at the best hour of the day, under the driving rules."""
-    driving = int(data.drive[place, data.site_place[site]])
-    return fastest_leg(driving, data.rules)
 
 
 def _clock(data: ProblemData, minute: int) -> str:

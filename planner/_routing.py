@@ -1221,22 +1221,24 @@ def route_cover_bound(cost: np.ndarray, stops: np.ndarray, need: np.ndarray,
     # riders no coach can take (the fleet's limits): a dear slack keeps the master feasible
     big = float(cost.max()) * 10.0
     for p in range(n):
-        cover[p].SetCoefficient(lp.NumVar(0.0, lp.infinity(), ""), 1.0)
-        objective.SetCoefficient(lp.variables()[-1], big)
+        slack = lp.NumVar(0.0, lp.infinity(), "")
+        cover[p].SetCoefficient(slack, 1.0)
+        objective.SetCoefficient(slack, big)
     best = 0.0
     while True:
         if lp.Solve() != pywraplp.Solver.OPTIMAL:
             break
         pi = np.maximum(0.0, np.array([c.dual_value() for c in cover]))
         sv = np.maximum(0.0, np.array([c.dual_value() for c in visit] + [0.0]))
-        sl = np.cumsum(np.maximum(0.0, np.array([c.dual_value() for c in layer])))
+        lay = np.maximum(0.0, np.array([c.dual_value() for c in layer]))
+        sl = np.cumsum(lay)  # a route crossing layers 0 … i earns their sum
         mu = [min(0.0, c.dual_value()) for c in fleet]
         extra = sv[stops].sum(axis=1) + sl[level_of]  # what a coach on each route earns from the cuts
         priced = [(ids, loads, value + extra) for ids, loads, value in (price(pi, seats) for seats, _ in types)]
         theta = max([float((v / cost).max()) for (_, lim), (_, _, v) in zip(types, priced) if not np.isfinite(lim)],
                     default=0.0)
         scale = max(1.0, theta)
-        bound = float(pi @ need + sv[:n] @ visits + sl[-1] * 0 + np.diff(np.concatenate([[0.0], sl])) @ beyond) / scale
+        bound = float(pi @ need + sv[:n] @ visits + lay @ beyond) / scale
         for (_, limit), (_, _, value) in zip(types, priced):
             if np.isfinite(limit):
                 bound -= limit * max(0.0, float((value / scale - cost).max()))
