@@ -9,7 +9,11 @@ numbers), at most 3 pickups a trip, no driving or time rules (``policy.driving_r
 trip at most (the counts of a mixed fleet then bind as they do in the exact model).
 
 The exact optimum (:func:`optimum`) comes from models of its own (OR-Tools, built here and
-nowhere in the planner): every route of up to 3 pickup counties, its km the planner's own (depot →
+nowhere in the planner): every route of up to 3 pickup counties that a coach can drive within its
+29 h (depot → counties → site → depot with a boarding stop at each county and the alighting,
+:func:`route_fits`: the fleet's availability rule, which the planner and its checker keep; before
+2026-12-07 the model had no such limit, and its "optimum" of 1.5k-20, 27,149.1 km, used a
+2,160 km route that no coach can drive in 29 h), its km the planner's own (depot →
 counties in their best order → site → depot on the compiled problem's road matrix, what a trip's
 ``km`` and the summary's ``km`` add up), integer coaches per route and coach type (at most the
 type's count) and integer workers per county and route. :func:`_patterns` solves the LP over every
@@ -167,6 +171,19 @@ def route_km(data: ProblemData, depot: int, site: int, counties: tuple[int, ...]
                      for p in itertools.permutations(counties)))
 
 
+def route_fits(data: ProblemData, depot: int, site: int, counties: tuple[int, ...]) -> bool:
+    """Whether a coach can drive depot → ``counties`` (some order) → site → depot within its
+    availability, boarding at each county and alighting at the site: the fleet's rule
+    (``availability``: back at the depot by ``available_until``), which the model keeps so that
+    its plans are plans the planner may make. Every type of a relaxed park has the same hours."""
+    spans = [v.available_until - v.available_from for v in data.vehicles if v.count > 0 and v.capacity > 0]
+    fixed = data.boarding * len(counties) + data.alighting
+    drive = data.drive
+    return any(int(drive[depot, p[0]]) + sum(int(drive[a, b]) for a, b in zip(p, p[1:])) + int(drive[p[-1], site])
+               + int(drive[site, depot]) + fixed <= max(spans)
+               for p in itertools.permutations(counties))
+
+
 def _relaxed(scenario: Scenario) -> tuple[ProblemData, int, int, dict[int, int], list[int], list[tuple[int, int]]]:
     """A relaxed one-site scenario compiled: (data, depot, site, workers by place, the places with
     workers, coach types as (seats, count))."""
@@ -279,7 +296,8 @@ def _patterns(scenario: Scenario, *, seconds: float = 120.0,
     data, depot, site, heads, places, types = _relaxed(scenario)
     kmax = data.max_stops
     started = time.monotonic()
-    routes = [r for k in range(1, kmax + 1) for r in itertools.combinations(range(len(places)), k)]
+    routes = [r for k in range(1, kmax + 1) for r in itertools.combinations(range(len(places)), k)
+              if route_fits(data, depot, site, tuple(places[i] for i in r))]
     cost = np.array([route_km(data, depot, site, tuple(places[i] for i in r)) for r in routes])
     pad = len(places)  # a county of no workers fills the unused stops
     stops = np.full((len(routes), kmax), pad)
@@ -496,7 +514,8 @@ def _compact(scenario: Scenario, *, seconds: float, threads: int = 1, duals: Dua
     ``params``: SCIP's own settings (``name = value`` lines, :data:`SCIP_COMPACT` unless told)."""
     data, depot, site, heads, places, types = _relaxed(scenario)
     kmax = data.max_stops
-    cost = {r: route_km(data, depot, site, r) for k in range(1, kmax + 1) for r in itertools.combinations(places, k)}
+    cost = {r: route_km(data, depot, site, r) for k in range(1, kmax + 1) for r in itertools.combinations(places, k)
+            if route_fits(data, depot, site, r)}
     pairs = [(r, t) for r in cost for t in range(len(types))]
     limit = {(r, t): min(types[t][1], sum(-(-heads[p] // types[t][0]) for p in r)) for r, t in pairs}
     lrc: dict[tuple[Route, int], float] = {}

@@ -1,22 +1,25 @@
 """The coach steps for one group of workers, from eligible groups to allocated trips.
 
-full coaches (``_full``) → the remainders pooled (``_pool``) → improved (``_improve``) → re-chosen
-within the fleet (``_cover``) → orders allocated (``_allocate``), leftovers seated.
+full coaches (``_full``) → the remainders pooled (``_pool``) → improved (``_improve``; on a small
+park, again from other starts while its time lasts: :func:`_restarts`) → re-chosen within the
+fleet (``_cover``) → orders allocated (``_allocate``), leftovers seated.
 :func:`planner.solve` runs it for the workers who go by coach all the way; the train step
 (``_chains``) for each train's feeders and last miles.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Optional
 
 from ._allocate import allocate, seat_leftovers
 from ._cover import cover, fleet_short
 from ._full import demand_by_key, full_coaches, largest_type
 from ._improve import improve, key_windows
-from ._pool import pool_remainders
-from ._pricing import pooling_types
-from ._trips import AllocatedTrip
+from ._pool import SKIP, pool_remainders
+from ._pricing import Key, crew_needed, objective_weight, pooling_types
+from ._trips import AllocatedTrip, DraftTrip
 from .contract import Reason
 from .eligibility import Eligible
 from .params import Deadline, SolveParams
@@ -25,6 +28,10 @@ from .problem import ProblemData
 Tell = Callable[[str, float], None]
 #: on plans of at most this many trips the covering pass runs when the fleet is not short too
 COVER_TRIPS = 150
+#: a restart of the local search (:func:`_restarts`) begins only with this long left before the
+#: covering pass's share, and at most this many run
+RESTART_SECONDS = 0.5
+MAX_RESTARTS = 8
 
 
 def pooled_trips(data: ProblemData, eligible: list[Eligible], vtypes: list[int], params: SolveParams, seed: int,
@@ -50,16 +57,22 @@ def pooled_trips(data: ProblemData, eligible: list[Eligible], vtypes: list[int],
     if chosen is not None:
         drafts = chosen
     else:
+        tours: dict = {}
         pooled = pool_remainders(data, left, deadline=deadline, params=params, vtypes=pooling,
-                                 report=lambda f: tell("pooling", lo + (hi - lo) * 0.45 * f))
+                                 report=lambda f: tell("pooling", lo + (hi - lo) * 0.45 * f), tours=tours)
         unplaced = pooled.unplaced
         tell("improving", lo + (hi - lo) * 0.45)
         # the covering pass gets its share of the time when the pooled trips need more coaches
         # of a type than its fleet runs, else what the local search leaves (its kicks run out)
         scarce = fleet_short(data, drafts + pooled.drafts, pooling, {})
         share = params.improve_share - (params.cover_share if scarce else 0.0)
-        drafts += improve(data, pooled.drafts, pooling, params.objective, deadline=deadline.at(share), seed=seed,
-                          windows=windows, report=lambda f: tell("improving", lo + (hi - lo) * (0.45 + 0.55 * f)))
+        best = drafts + improve(data, pooled.drafts, pooling, params.objective, deadline=deadline.at(share),
+                                seed=seed, windows=windows,
+                                report=lambda f: tell("improving", lo + (hi - lo) * (0.45 + 0.55 * f)))
+        if not scarce and len(best) <= COVER_TRIPS:
+            best, unplaced = _restarts(data, (drafts, left), (best, unplaced), pooling, params, seed, deadline, tours,
+                                       windows)
+        drafts = best
         # every trip re-chosen over the search's routes and nearby ones, within what the fleet can
         # run: where the fleet is short, or on a small park with time left (on a large one the
         # search's trips are as good, and the scheduling needs the time)
@@ -69,3 +82,56 @@ def pooled_trips(data: ProblemData, eligible: list[Eligible], vtypes: list[int],
     allocation = allocate(data, drafts, eligible, unplaced)
     trips, short = seat_leftovers(data, allocation.trips, allocation.leftovers, vtypes, pooling)
     return trips, allocation.unassigned + short
+
+
+def _restarts(data: ProblemData, full: tuple[list[DraftTrip], dict[Key, int]],
+              found: tuple[list[DraftTrip], dict[Key, int]], pooling: list[int], params: SolveParams, seed: int,
+              deadline: Deadline, tours: dict, windows: dict) -> tuple[list[DraftTrip], dict[Key, int]]:
+    """The local search again while the time it left lasts (a small park's kicks run out early),
+    keeping the plan that weighs least: first from the remainders with one full coach of each
+    county given back to them (:func:`released`; the split may then cut that county's workers
+    across two shared coaches, where the whole coach and a small remainder cost more), then
+    both with the next seeds. The covering pass keeps its share of the time after them."""
+    drafts, left = full
+    starts = [(drafts, left)]
+    more = released(drafts, left)
+    if more is not None:
+        starts.insert(0, more)
+    until = deadline.at(params.improve_share - params.cover_share)
+    best, best_left = found
+    score = _weight(data, best, best_left, params.objective)
+    turn = 0
+    while time.monotonic() + RESTART_SECONDS < until and turn < MAX_RESTARTS:
+        base, rest = starts[turn % len(starts)]
+        turn += 1
+        pooled = pool_remainders(data, rest, deadline=deadline, params=params, vtypes=pooling, tours=tours)
+        got = base + improve(data, pooled.drafts, pooling, params.objective, deadline=until,
+                             seed=seed + turn, windows=windows)
+        w = _weight(data, got, pooled.unplaced, params.objective)
+        if w < score - 1e-6:
+            best, best_left, score = got, pooled.unplaced, w
+    return best, best_left
+
+
+def released(drafts: list[DraftTrip], left: dict[Key, int]) -> Optional[tuple[list[DraftTrip], dict[Key, int]]]:
+    """The full coaches and remainders with one whole coach of each key that has a remainder given
+    back to it (None when no key has both)."""
+    keep: list[DraftTrip] = []
+    more = dict(left)
+    back: set[Key] = set()
+    for d in drafts:
+        k = d.loads[0][0]
+        if len(d.loads) == 1 and more.get(k, 0) > 0 and k not in back:
+            back.add(k)
+            more[k] += d.loads[0][1]
+            continue
+        keep.append(d)
+    return (keep, more) if back else None
+
+
+def _weight(data: ProblemData, drafts: list[DraftTrip], unplaced: dict[Key, int], objective: str) -> float:
+    """What the search minimises: the trips' objective weights, a worker too few to ride more than any."""
+    return (sum(objective_weight(data, d.vehicle, d.km, crew_needed(data, data.vehicles[d.vehicle].depot,
+                                                                    d.pickups, d.sites), objective)
+                for d in drafts)
+            + SKIP * sum(unplaced.values()))

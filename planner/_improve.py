@@ -35,7 +35,7 @@ from typing import Callable, Iterable, Optional
 import numpy as np
 
 from ._pool import split_tour
-from ._pricing import Key, best_route, crew_needed, key_pairs, objective_weight, pickup_span, ride_fits, site_room
+from ._pricing import Key, best_route, crew_needed, key_pairs, objective_weight, pickup_span, ride_fits, site_room, span_fits
 from ._trips import DraftTrip
 from .eligibility import Eligible
 from .problem import ProblemData
@@ -92,8 +92,9 @@ class _Prices:
         return got
 
     def fits(self, loads: Loads) -> bool:
-        """Whether a multi-county trip's ride can fit the ride limit, and its riders' boarding
-        windows (the hull of each key's orders) leave room for the pickups in between."""
+        """Whether a multi-county trip's ride can fit the ride limit, a coach can run it within
+        its hours (:func:`span_fits`), and its riders' boarding windows (the hull of each key's
+        orders) leave room for the pickups in between."""
         places = frozenset(k[0] for k in loads)
         if len(places) == 1:
             return True
@@ -105,12 +106,11 @@ class _Prices:
             hi = min(self.windows[k][1] for k in loads)
             if lo + pickup_span(self.data, p) > hi:
                 return False
-        if not self.data.time_rules:
-            return True
         key = (places, sites, pairs)
         got = self._fits.get(key)
         if got is None:
-            got = self._fits[key] = ride_fits(self.data, p, s, pairs)
+            got = self._fits[key] = (span_fits(self.data, self.depot, p, s)
+                                     and (not self.data.time_rules or ride_fits(self.data, p, s, pairs)))
         return got
 
     def weight(self, loads: Loads) -> tuple[float, Optional[int]]:

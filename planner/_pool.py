@@ -16,7 +16,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ._pricing import Key, best_route, crew_needed, key_pairs, objective_weight, pooling_types, ride_fits, site_room
+from ._pricing import Key, best_route, crew_needed, key_pairs, objective_weight, pooling_types, ride_fits, site_room, span_fits
 from ._routing import open_path
 from ._trips import DraftTrip
 from .params import Deadline, SolveParams
@@ -34,10 +34,14 @@ class Pooled:
 
 
 def pool_remainders(data: ProblemData, left: dict[Key, int], *, deadline: Deadline, params: SolveParams,
-                    vtypes: Optional[list[int]] = None, report: Optional[Callable[[float], None]] = None) -> Pooled:
+                    vtypes: Optional[list[int]] = None, report: Optional[Callable[[float], None]] = None,
+                    tours: Optional[dict[tuple[int, float, tuple[int, ...]], list[int]]] = None) -> Pooled:
     """Cover every remaining worker: per cohort, giant tours through the counties, split into trips.
 
-    ``vtypes``: the coach types that may carry the pooled trips (default: every one that can)."""
+    ``vtypes``: the coach types that may carry the pooled trips (default: every one that can).
+    ``tours``: giant tours by (cohort, radial, counties), found before (the same counties
+    pooled again with other loads take the same tours, and only the split runs) and kept."""
+    tours = {} if tours is None else tours
     vtypes = pooling_types(data) if vtypes is None else vtypes
     if not left or not vtypes:
         return Pooled([], {})
@@ -48,8 +52,11 @@ def pool_remainders(data: ProblemData, left: dict[Key, int], *, deadline: Deadli
         best: Optional[tuple[float, Pooled]] = None
         hub = data.vehicles[vtypes[0]].depot
         for j, radial in enumerate(params.radial):
-            seconds = max(0.2, deadline.left(params.pool_share, 0.0) / ((len(cohorts) - i) * (len(params.radial) - j)))
-            order = giant_tour(data, sorted({k[0] for k in part}), seconds, radial, hub)
+            places = tuple(sorted({k[0] for k in part}))
+            order = tours.get((cohort, radial, places))
+            if order is None:
+                seconds = max(0.2, deadline.left(params.pool_share, 0.0) / ((len(cohorts) - i) * (len(params.radial) - j)))
+                order = tours[(cohort, radial, places)] = giant_tour(data, list(places), seconds, radial, hub)
             got = split_tour(data, order, part, vtypes, params.objective)
             score = (sum(objective_weight(data, d.vehicle, d.km, 1, params.objective) for d in got.drafts)
                      + SKIP * len(got.unplaced))
@@ -107,7 +114,8 @@ def split_tour(data: ProblemData, order: list[int], left: dict[Key, int], vtypes
             depot = data.vehicles[vtypes[0]].depot
             pairs = key_pairs(span)
             km, p, s_ = best_route(data, depot, pk, st, pairs)
-            ok = len(pk) == 1 or not ride_limited or ride_fits(data, p, s_, pairs)
+            ok = len(pk) == 1 or (span_fits(data, depot, p, s_)
+                                  and (not ride_limited or ride_fits(data, p, s_, pairs)))
             got = memo[(ka, kb)] = (km, p, s_, ok)
         return got
 

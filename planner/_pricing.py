@@ -118,6 +118,19 @@ def crew_needed(data: ProblemData, depot: int, pickups: Sequence[int], sites: Se
     return 2 if max(out, loaded) > data.two_driver_km else 1
 
 
+def span_fits(data: ProblemData, depot: int, pickups: Sequence[int], sites: Sequence[int]) -> bool:
+    """Whether a coach of the fleet could run depot → pickups → sites → depot inside its hours
+    (``available_from`` … ``available_until``): the driving, boarding and alighting alone, no
+    break or rest, against the longest availability of any coach type. A pooled trip longer than
+    that runs on no coach; the scheduler would have to cut it up by county."""
+    longest = max((vt.available_until - vt.available_from for vt in data.vehicles if vt.count > 0), default=0)
+    if longest >= NO_LIMIT // 2:
+        return True
+    seq = [depot, *pickups, *(data.site_place[s] for s in sites), depot]
+    drive_min = sum(int(data.drive[a, b]) for a, b in zip(seq, seq[1:]))
+    return drive_min + data.boarding * len(pickups) + data.alighting * len(sites) <= longest
+
+
 def ride_fits(data: ProblemData, pickups: Sequence[int], sites: Sequence[int], pairs: Pairs = None) -> bool:
     """Whether the ride from the first boarding to the last drop fits the ride limit when the
     trip boards at some hour of the day (two rested drivers, the driving rules), and at that

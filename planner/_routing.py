@@ -816,8 +816,6 @@ class CoverProblem:
     #: a negative reduced cost
     extra_patterns: int = 2000
     slack: float = 0.002
-    #: the compact model's routes after the patterns' plan: those the LP prices best
-    compact_routes: int = 300
 
 
 @dataclass(frozen=True)
@@ -850,8 +848,10 @@ def cover_routes(problem: CoverProblem, *, time_limit: float, seed: int = 0) -> 
     A coach's *pattern* is its route, its type and its workers per key. The LP over every pattern
     is solved by column generation (GLOP; the pricing is exact: a coach of each route and type
     filled with the keys of highest dual price first), for at most a third of the time; then SCIP
-    chooses whole coaches among the patterns generated and the hint's (its start). Workers a
-    plan carries beyond a key's demand are taken off again (a coach keeps its fewest riders)."""
+    chooses whole coaches among the patterns generated and the hint's (its start), for half of
+    what is left. Workers a plan carries beyond a key's demand are taken off again (a coach keeps
+    its fewest riders). The rest of the time goes to a large-neighbourhood search over the
+    compact model (:func:`_neighbourhoods`), where a coach's workers are free again."""
     from ortools.linear_solver import pywraplp
 
     started = _time.monotonic()
@@ -1004,7 +1004,7 @@ def cover_routes(problem: CoverProblem, *, time_limit: float, seed: int = 0) -> 
                                                                   for j, n in enumerate(p) if int(keys[i, j]) == k)))
                        for k in range(nk)])
     # building the model took time too: SCIP gets half of what is left of the limit, the
-    # compact model after it the rest
+    # neighbourhoods after it the rest
     built = _time.monotonic()
     mip.SetTimeLimit(max(100, int((started + time_limit - built) * 500)))
     got = mip.Solve()
@@ -1045,19 +1045,94 @@ def cover_routes(problem: CoverProblem, *, time_limit: float, seed: int = 0) -> 
     riders = {rk: n for rk, n in riders.items() if n}
     best = _choice(problem, coaches, riders,
                    "optimal" if status == "optimal" and got == pywraplp.Solver.OPTIMAL else "feasible")
-    if status != "optimal" or _time.monotonic() + 0.2 > started + time_limit:
+    if _time.monotonic() + 0.2 > started + time_limit:
         return best
-    # the patterns fix each coach's workers; the compact model over the routes the LP prices
-    # best lets them move between coaches freely, from the plan found
-    loads, value = fill(duals)
-    reduced = weight - value - mu[kind] - nu[kind] * minutes
-    price: dict[int, float] = {}
-    for i, (r, _) in enumerate(ro):
-        price[r] = min(price.get(r, np.inf), float(reduced[i]))
-    chosen = sorted(price, key=lambda r: (price[r], r))[:problem.compact_routes]
-    chosen = sorted(set(chosen) | {r for r, _ in coaches} | {r for r, _ in (problem.hint or ({}, {}))[0]})
-    polished = _compact(problem, chosen, best, started + time_limit)
-    return polished if polished is not None and polished.objective < best.objective else best
+    # the patterns fix each coach's workers: a few neighbouring keys at a time, all their coaches
+    # are chosen again by the compact model, the others kept
+    return _neighbourhoods(problem, best, started + time_limit, seed)
+
+
+def _related(problem: CoverProblem) -> list[list[int]]:
+    """Per key, the other keys it shares a two-key route with, the smallest detour first (the
+    route's lightest coach less the heavier of the two keys' own)."""
+    alone: dict[int, float] = {}
+    pair: dict[tuple[int, int], float] = {}
+    for r, ks in enumerate(problem.routes):
+        w = float(min(o[2] for o in problem.options[r]))
+        if len(ks) == 1:
+            alone[ks[0]] = min(alone.get(ks[0], np.inf), w)
+        elif len(ks) == 2:
+            a, b = sorted(ks)
+            pair[(a, b)] = min(pair.get((a, b), np.inf), w)
+    near: list[list[tuple[float, int]]] = [[] for _ in problem.demand]
+    for (a, b), w in pair.items():
+        detour = w - max(alone.get(a, 0.0), alone.get(b, 0.0))
+        near[a].append((detour, b))
+        near[b].append((detour, a))
+    return [[k for _, k in sorted(x)] for x in near]
+
+
+#: the keys whose coaches one neighbourhood chooses again (at random between the two)
+NEIGHBOURHOOD = (4, 7)
+#: the longest one neighbourhood's compact model may take (seconds)
+NEIGHBOURHOOD_SECONDS = 1.0
+
+
+def _neighbourhoods(problem: CoverProblem, start: CoverChoice, until: float, seed: int = 0) -> CoverChoice:
+    """A large-neighbourhood search from ``start`` until ``until`` (``time.monotonic()``): a key
+    at random, the keys sharing its coaches and those nearest it (:func:`_related`); every coach on
+    a route of only those keys is chosen again by the compact model (:func:`_compact`, SCIP, from
+    the coaches it replaces), for their workers that no other coach carries and within what the
+    other coaches leave of each type's limits. A better choice is kept. Returns the best plan."""
+    import random
+
+    rng = random.Random(seed)
+    near = _related(problem)
+    route_keys = [frozenset(ks) for ks in problem.routes]
+    current = start
+    while _time.monotonic() + 0.05 < until:
+        k = rng.randrange(len(problem.demand))
+        size = rng.randint(*NEIGHBOURHOOD)
+        sharing = [j for (r, j), _ in current.riders.items() if k in route_keys[r] and j != k]
+        chosen = {k}
+        for j in dict.fromkeys(sharing + near[k]):
+            if len(chosen) >= size:
+                break
+            if rng.random() < 0.8:
+                chosen.add(j)
+        free = [r for r, ks in enumerate(route_keys) if ks <= chosen]
+        inside = set(free)
+        keys = sorted(chosen)
+        at_key = {j: i for i, j in enumerate(keys)}
+        need = [problem.demand[j] for j in keys]
+        trips: dict[int, int] = {}
+        minutes: dict[int, int] = {}
+        for (r, o), n in current.coaches.items():
+            if r not in inside:
+                t, _, _, mm = problem.options[r][o]
+                trips[t] = trips.get(t, 0) + n
+                minutes[t] = minutes.get(t, 0) + n * mm
+        for (r, j), n in current.riders.items():
+            if r not in inside and j in at_key:
+                need[at_key[j]] -= n
+        types = tuple((max(0, c - trips.get(t, 0)) if c >= 0 else -1, max(0, m - minutes.get(t, 0)) if m >= 0 else -1)
+                      for t, (c, m) in enumerate(problem.types))
+        sub = CoverProblem(demand=tuple(need), routes=tuple(tuple(at_key[j] for j in problem.routes[r]) for r in free),
+                           options=tuple(problem.options[r] for r in free), types=types,
+                           min_riders=problem.min_riders, short=problem.short)
+        at_route = {r: i for i, r in enumerate(free)}
+        before = _choice(sub, {(at_route[r], o): n for (r, o), n in current.coaches.items() if r in inside},
+                         {(at_route[r], at_key[j]): n for (r, j), n in current.riders.items() if r in inside},
+                         "feasible")
+        got = _compact(sub, range(len(free)), before, min(until, _time.monotonic() + NEIGHBOURHOOD_SECONDS))
+        if got is None or got.objective >= before.objective:
+            continue
+        coaches = {ro: n for ro, n in current.coaches.items() if ro[0] not in inside}
+        riders = {rk: n for rk, n in current.riders.items() if rk[0] not in inside}
+        coaches.update({(free[i], o): n for (i, o), n in got.coaches.items()})
+        riders.update({(free[i], keys[j]): n for (i, j), n in got.riders.items()})
+        current = _choice(problem, coaches, riders, "feasible")
+    return current
 
 
 def _choice(problem: CoverProblem, coaches: dict[tuple[int, int], int], riders: dict[tuple[int, int], int],

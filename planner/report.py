@@ -107,7 +107,9 @@ def lower_bound_km_routes(data: ProblemData, by_coach: dict[int, int], *,
     in their best order from a depot to a site and back, whichever depot and site: its *route*
     km. A coach carries at most its seats, and runs at most as many trips as fit in its
     availability, each a turnaround apart and at least the drive depot → a pickup → a site →
-    depot. So the least km of coaches, each on a route of at most that many places, carrying
+    depot; a route of several places whose quickest drive, with a boarding stop at each and one
+    alighting, is longer than every coach type's availability is no trip at all. So the least km
+    of coaches, each on a route of at most that many places, carrying
     every rider — whose LP (:func:`planner._routing.route_cover_bound`) counts the detours between
     the places a coach pools, which the layered bound does not, and how many coaches of each
     size there are — is a bound on the plan's km."""
@@ -131,19 +133,31 @@ def lower_bound_km_routes(data: ProblemData, by_coach: dict[int, int], *,
     back = (km[np.ix_(idx, sites)][:, :, None] + km[np.ix_(sites, depots)][None, :, :]).min(axis=1)
     ends = (km[np.ix_(depots, idx)].T[:, None, :] + back[None, :, :]).min(axis=2)
     inner = km[np.ix_(idx, idx)]
+    # the same in minutes of driving: a route of several places that no coach can drive, with its
+    # stops, inside the longest availability of any coach type is no trip (a place alone stays)
+    drive = data.drive
+    d_back = (drive[np.ix_(idx, sites)][:, :, None] + drive[np.ix_(sites, depots)][None, :, :]).min(axis=1)
+    d_ends = (drive[np.ix_(depots, idx)].T[:, None, :] + d_back[None, :, :]).min(axis=2).astype(np.float64)
+    d_inner = drive[np.ix_(idx, idx)].astype(np.float64)
+    longest = max(v.available_until - v.available_from for v in usable)
     costs, rows = [], []
     for k in range(1, k_max + 1):
         combos = np.array(list(itertools.combinations(range(n), k)), dtype=np.int64)
         best = np.full(len(combos), np.inf)
+        quickest = np.full(len(combos), np.inf)
         for perm in itertools.permutations(range(k)):
             seq = combos[:, list(perm)]
             run = ends[seq[:, 0], seq[:, -1]] + sum(inner[seq[:, i], seq[:, i + 1]] for i in range(k - 1))
             best = np.minimum(best, run)
+            took = d_ends[seq[:, 0], seq[:, -1]] + sum(d_inner[seq[:, i], seq[:, i + 1]] for i in range(k - 1))
+            quickest = np.minimum(quickest, took)
+        if k > 1 and longest < NO_WINDOW:
+            fits = quickest + data.boarding * k + data.alighting <= longest
+            combos, best = combos[fits], best[fits]
         costs.append(best)
         rows.append(np.pad(combos, ((0, 0), (0, k_max - k)), constant_values=n))
     # a coach's trips lie in its availability, a turnaround apart, each at least the drive from
     # its depot to a pickup, from a pickup to a site and from a site back
-    drive = data.drive
     types: list[tuple[int, float]] = []
     for v in usable:
         window = v.available_until - v.available_from

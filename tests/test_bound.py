@@ -124,3 +124,37 @@ def test_the_route_bound_counts_how_many_coaches_of_each_size_there_are(tiny):
     many = compile_scenario(tiny.scenario([tiny.order("O1", tiny.XIPING, 80)], policy={"turnaround_minutes": 1440},
                                           fleet=[tiny.coach("c53", 53, 2, **day)]))
     assert lower_bound_km_routes(many, {0: 80}) == pytest.approx(2 * tour, rel=1e-6)
+
+
+def test_route_bound_leaves_out_routes_no_coach_has_the_hours_for(tiny):
+    """恩阳区 (957 km) and 西平县 (166 km), 20 workers each: with a coach's hours for the shared
+    route the route bound is that route's km; with hours for 恩阳区's own trip only, no coach can
+    pool them, and the bound is both counties' own tours, which the plan drives."""
+    from datetime import timedelta
+
+    def park(until: str) -> Scenario:
+        return tiny.scenario([tiny.order("far", tiny.ENYANG, 20), tiny.order("mid", tiny.XIPING, 20)],
+                             fleet=[tiny.coach(available_from=tiny.at(11, "06:00"), available_until=until)],
+                             policy={"driving_rules": False, "time_rules": False, "boarding_hours": None})
+
+    data = compile_scenario(park(tiny.at(25)))
+    planned = {o.index: 20 for o in data.orders}
+    depot, site = data.depot_place[0], data.site_place[0]
+    places = tuple(o.place for o in data.orders)
+    both = route_km(data, depot, site, places)
+    apart = sum(route_km(data, depot, site, (p,)) for p in places)
+    assert lower_bound_km_routes(data, planned) == pytest.approx(both, rel=1e-6)
+
+    def minutes(stops: tuple) -> int:
+        seq = [depot, *stops, site, depot]
+        return sum(int(data.drive[a, b]) for a, b in zip(seq, seq[1:])) + data.boarding * len(stops) + data.alighting
+
+    far = next(o.place for o in data.orders if o.id == "far")
+    shared = min(minutes(places), minutes(places[::-1]))
+    hours = (minutes((far,)) + shared) // 2  # 恩阳区 alone fits, the shared route does not
+    sc = park((tiny.dt(11, "06:00") + timedelta(minutes=hours)).isoformat())
+    data = compile_scenario(sc)
+    assert lower_bound_km_routes(data, planned) == pytest.approx(apart, rel=1e-6)
+    plan = tiny.solve_checked(sc, time_limit=3)
+    assert plan.summary.workers_planned == 40
+    assert plan.summary.km >= plan.summary.lower_bound_km_sharp == pytest.approx(apart, abs=0.1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
@@ -96,3 +97,22 @@ def test_a_scarce_mixed_fleet_carries_every_worker(workers, counties, seed):
     trips = Counter(t.vehicle_type for t in plan.trips)
     for vtype, n in trips.items():
         assert n <= coaches[vtype]
+
+
+def test_the_neighbourhood_search_rechooses_coaches_from_a_poor_start():
+    """Every county on a coach of its own (A alone 100, B alone 80, C alone 80): the search over
+    neighbourhoods of the compact model puts B and C on one coach (90), carrying everyone; with
+    one 53-seater only, B and C cannot share (30 riders, 19 seats each) and the start stays."""
+    from planner._routing import _choice, _neighbourhoods
+
+    problem = _problem(types=((-1, -1), (-1, -1)))
+    start = _choice(problem, {(0, 0): 1, (1, 1): 1, (2, 1): 1}, {(0, 0): 50, (1, 1): 15, (2, 2): 15}, "feasible")
+    assert start.objective == 260 and not any(start.left)
+    got = _neighbourhoods(problem, start, time.monotonic() + 2.0, seed=3)
+    assert got.objective == 190 and not any(got.left)
+    assert got.coaches.get((3, 0)) == 1 and got.riders == {(0, 0): 50, (3, 1): 15, (3, 2): 15}
+
+    scarce = _problem(types=((1, -1), (-1, -1)))
+    start = _choice(scarce, {(0, 0): 1, (1, 1): 1, (2, 1): 1}, {(0, 0): 50, (1, 1): 15, (2, 2): 15}, "feasible")
+    got = _neighbourhoods(scarce, start, time.monotonic() + 1.0, seed=3)
+    assert got.objective == 260 and _per_type(scarce, got.coaches)[0] <= 1
