@@ -91,7 +91,8 @@ def _restarts(data: ProblemData, full: tuple[list[DraftTrip], dict[Key, int]],
     keeping the plan that weighs least: first from the remainders with one full coach of each
     county given back to them (:func:`released`; the split may then cut that county's workers
     across two shared coaches, where the whole coach and a small remainder cost more), then
-    both with the next seeds. The covering pass keeps its share of the time after them."""
+    both with the next seeds, until a round of both finds nothing lighter. The covering pass
+    keeps its share of the time after them."""
     drafts, left = full
     starts = [(drafts, left)]
     more = released(drafts, left)
@@ -100,16 +101,18 @@ def _restarts(data: ProblemData, full: tuple[list[DraftTrip], dict[Key, int]],
     until = deadline.at(params.improve_share - params.cover_share)
     best, best_left = found
     score = _weight(data, best, best_left, params.objective)
-    turn = 0
-    while time.monotonic() + RESTART_SECONDS < until and turn < MAX_RESTARTS:
+    turn = idle = 0
+    # a round of every start that finds nothing lighter ends them
+    while time.monotonic() + RESTART_SECONDS < until and turn < MAX_RESTARTS and idle < len(starts):
         base, rest = starts[turn % len(starts)]
         turn += 1
         pooled = pool_remainders(data, rest, deadline=deadline, params=params, vtypes=pooling, tours=tours)
         got = base + improve(data, pooled.drafts, pooling, params.objective, deadline=until,
                              seed=seed + turn, windows=windows)
         w = _weight(data, got, pooled.unplaced, params.objective)
+        idle += 1
         if w < score - 1e-6:
-            best, best_left, score = got, pooled.unplaced, w
+            best, best_left, score, idle = got, pooled.unplaced, w, 0
     return best, best_left
 
 

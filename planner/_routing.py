@@ -1076,6 +1076,9 @@ def _related(problem: CoverProblem) -> list[list[int]]:
 NEIGHBOURHOOD = (4, 7)
 #: the longest one neighbourhood's compact model may take (seconds)
 NEIGHBOURHOOD_SECONDS = 1.0
+#: the search stops after this many neighbourhoods in a row (or twice the keys, if more) found
+#: nothing better; one it has tried since the last improvement counts without being solved again
+NEIGHBOURHOOD_TRIES = 20
 
 
 def _neighbourhoods(problem: CoverProblem, start: CoverChoice, until: float, seed: int = 0) -> CoverChoice:
@@ -1083,14 +1086,17 @@ def _neighbourhoods(problem: CoverProblem, start: CoverChoice, until: float, see
     at random, the keys sharing its coaches and those nearest it (:func:`_related`); every coach on
     a route of only those keys is chosen again by the compact model (:func:`_compact`, SCIP, from
     the coaches it replaces), for their workers that no other coach carries and within what the
-    other coaches leave of each type's limits. A better choice is kept. Returns the best plan."""
+    other coaches leave of each type's limits. A better choice is kept. It stops at ``until`` or
+    when :data:`NEIGHBOURHOOD_TRIES` in a row found nothing. Returns the best plan."""
     import random
 
     rng = random.Random(seed)
     near = _related(problem)
     route_keys = [frozenset(ks) for ks in problem.routes]
     current = start
-    while _time.monotonic() + 0.05 < until:
+    tried: set[frozenset[int]] = set()  # since the last improvement
+    fails = 0
+    while _time.monotonic() + 0.05 < until and fails < max(NEIGHBOURHOOD_TRIES, 2 * len(problem.demand)):
         k = rng.randrange(len(problem.demand))
         size = rng.randint(*NEIGHBOURHOOD)
         sharing = [j for (r, j), _ in current.riders.items() if k in route_keys[r] and j != k]
@@ -1100,6 +1106,10 @@ def _neighbourhoods(problem: CoverProblem, start: CoverChoice, until: float, see
                 break
             if rng.random() < 0.8:
                 chosen.add(j)
+        fails += 1
+        if frozenset(chosen) in tried:
+            continue
+        tried.add(frozenset(chosen))
         free = [r for r, ks in enumerate(route_keys) if ks <= chosen]
         inside = set(free)
         keys = sorted(chosen)
@@ -1126,7 +1136,11 @@ def _neighbourhoods(problem: CoverProblem, start: CoverChoice, until: float, see
                          "feasible")
         got = _compact(sub, range(len(free)), before, min(until, _time.monotonic() + NEIGHBOURHOOD_SECONDS))
         if got is None or got.objective >= before.objective:
+            if len(chosen) == len(problem.demand):
+                break  # the whole problem at once, and nothing better
             continue
+        fails = 0
+        tried.clear()
         coaches = {ro: n for ro, n in current.coaches.items() if ro[0] not in inside}
         riders = {rk: n for rk, n in current.riders.items() if rk[0] not in inside}
         coaches.update({(free[i], o): n for (i, o), n in got.coaches.items()})
