@@ -1228,7 +1228,11 @@ def route_cover_bound(cost: np.ndarray, stops: np.ndarray, need: np.ndarray,
     its cost over the unlimited types' patterns, when above 1 — the least fleet duals that make
     every pattern's reduced cost non-negative (``λ_t = max(0, max π·a − c)`` over type ``t``'s
     patterns) give a feasible point of the full LP's dual, so ``π · need − Σ λ_t · limit_t`` is a
-    bound (Farley's, with fleet limits); at the LP's optimum it is the LP's value. ``time_limit``:
+    bound (Farley's, with fleet limits); at the LP's optimum it is the LP's value. Its rounded
+    capacity cuts count whole coach-trips — the fewest of the fleet seating the riders, the
+    largest seats first and each type at most its trips — for each place, for the places of each
+    tour and beyond, and for the pairs of places the LP breaks (round by round, after the column
+    generation settles: :func:`_pair_cuts`); their duals join a route's price. ``time_limit``:
     seconds, after which the best bound so far is returned. Rows of ``stops`` with one place
     each seed the master."""
     from ortools.linear_solver import pywraplp
@@ -1264,15 +1268,28 @@ def route_cover_bound(cost: np.ndarray, stops: np.ndarray, need: np.ndarray,
     # whose own tour (depot → place → site → depot) is at least each tour t, by ⌈their riders / C⌉
     # (rounded capacity cuts; C the largest coach); a route counts for a cut by the places it
     # stops at, and its dearest place's tour
-    big_c = max(seats for seats, _ in types)
+    def fewest(riders: int) -> int:
+        """The fewest coach-trips seating ``riders``: the largest seats first, each type at most its
+        trips (any k trips of a plan seat at most that many)."""
+        out, left = 0, int(riders)
+        for seats, limit in sorted(types, reverse=True):
+            if left <= 0:
+                break
+            take = -(-left // seats) if not np.isfinite(limit) else min(int(limit), -(-left // seats))
+            out += take
+            left -= take * seats
+        return out
+
     single = {int(stops[r, 0]): r for r in range(m) if int((stops[r] < n).sum()) == 1}
     if len(single) < n:
         return 0.0  # every place needs its route of its own
     tour = np.array([cost[single[p]] for p in range(n)] + [0.0])
     levels = np.unique(tour[:n])
     level_of = np.searchsorted(levels, tour[stops].max(axis=1))  # each route's dearest place's level
-    visits = -(-need.astype(np.int64) // big_c)
-    beyond = np.array([int(-(-need[tour[:n] >= lv].sum() // big_c)) for lv in levels])
+    visits = np.array([fewest(int(q)) for q in need], dtype=np.int64)
+    # the places of tour ≥ t: their riders' fewest coaches, and their visits, k_max a coach at most
+    beyond = np.array([max(fewest(int(need[tour[:n] >= lv].sum())), int(-(-visits[tour[:n] >= lv].sum() // k_max)))
+                       for lv in levels])
 
     lp = pywraplp.Solver.CreateSolver("GLOP")
     if lp is None:
@@ -1284,6 +1301,13 @@ def route_cover_bound(cost: np.ndarray, stops: np.ndarray, need: np.ndarray,
     objective = lp.Objective()
     objective.SetMinimization()
     seen: set[tuple[int, int, tuple[int, ...]]] = set()
+    # pairs of places whose riders need more coaches than their own visits say (the pairs the LP
+    # breaks, found round by round): the coaches stopping at either are at least the fewest
+    # seating both; per pair its places, its row and its right-hand side
+    pairs: list[tuple[int, int, Any, int]] = []
+    columns: list[tuple[Any, int]] = []  # every pattern's variable and its route
+    touches = np.zeros((m, n + 1), dtype=bool)
+    touches[np.arange(m)[:, None], stops] = True
 
     def add(r: int, t: int, ids: np.ndarray, loads: np.ndarray) -> bool:
         key = (r, t, tuple(int(a) for _, a in sorted(zip(ids.tolist(), loads.tolist()))))
@@ -1300,6 +1324,10 @@ def route_cover_bound(cost: np.ndarray, stops: np.ndarray, need: np.ndarray,
                     cover[int(p)].SetCoefficient(z, float(a))
         for i in range(int(level_of[r]) + 1):
             layer[i].SetCoefficient(z, 1.0)
+        for a, b, row, _ in pairs:
+            if touches[r, a] or touches[r, b]:
+                row.SetCoefficient(z, 1.0)
+        columns.append((z, r))
         return True
 
     for r in range(m):  # a coach of each type at each place on its own
@@ -1314,20 +1342,26 @@ def route_cover_bound(cost: np.ndarray, stops: np.ndarray, need: np.ndarray,
         cover[p].SetCoefficient(slack, 1.0)
         objective.SetCoefficient(slack, big)
     best = 0.0
+    rounds = 0
     while True:
         if lp.Solve() != pywraplp.Solver.OPTIMAL:
             break
         pi = np.maximum(0.0, np.array([c.dual_value() for c in cover]))
         sv = np.maximum(0.0, np.array([c.dual_value() for c in visit] + [0.0]))
         lay = np.maximum(0.0, np.array([c.dual_value() for c in layer]))
+        sp = np.array([max(0.0, row.dual_value()) for _, _, row, _ in pairs])
         sl = np.cumsum(lay)  # a route crossing layers 0 … i earns their sum
         mu = [min(0.0, c.dual_value()) for c in fleet]
         extra = sv[stops].sum(axis=1) + sl[level_of]  # what a coach on each route earns from the cuts
+        for (a, b, _, _), price_ab in zip(pairs, sp):
+            if price_ab > 0:
+                extra = extra + price_ab * (touches[:, a] | touches[:, b])
         priced = [(ids, loads, value + extra) for ids, loads, value in (price(pi, seats) for seats, _ in types)]
         theta = max([float((v / cost).max()) for (_, lim), (_, _, v) in zip(types, priced) if not np.isfinite(lim)],
                     default=0.0)
         scale = max(1.0, theta)
-        bound = float(pi @ need + sv[:n] @ visits + lay @ beyond) / scale
+        bound = float(pi @ need + sv[:n] @ visits + lay @ beyond
+                      + sum(price_ab * rhs for (_, _, _, rhs), price_ab in zip(pairs, sp))) / scale
         for (_, limit), (_, _, value) in zip(types, priced):
             if np.isfinite(limit):
                 bound -= limit * max(0.0, float((value / scale - cost).max()))
@@ -1341,5 +1375,44 @@ def route_cover_bound(cost: np.ndarray, stops: np.ndarray, need: np.ndarray,
                 if reduced[r] < -1e-6 * cost[r]:
                     added += add(int(r), t, ids[r], loads[r])
         if not added:
-            break
+            if rounds >= PAIR_ROUNDS:
+                break
+            rounds += 1
+            if not _pair_cuts(lp, columns, touches, need, fewest, pairs):
+                break
     return best
+
+
+#: rounds of pair cuts in :func:`route_cover_bound`, each after the column generation settles
+PAIR_ROUNDS = 10
+
+
+def _pair_cuts(lp: Any, columns: list[tuple[Any, int]], touches: np.ndarray, need: np.ndarray,
+               fewest: Any, pairs: list[tuple[int, int, Any, int]]) -> int:
+    """Add to ``lp`` the pair cuts its solution breaks most (at most as many as places): the coaches
+    stopping at a or b are at least ``fewest(need[a] + need[b])``. Returns how many were added."""
+    n = len(need)
+    if not columns:
+        return 0
+    z = np.array([v.solution_value() for v, _ in columns])
+    on = touches[[r for _, r in columns], :n].astype(np.float64)
+    at = z @ on
+    both = (on * z[:, None]).T @ on
+    have = {(a, b) for a, b, _, _ in pairs}
+    found = []
+    for a in range(n):
+        for b in range(a + 1, n):
+            if (a, b) in have:
+                continue
+            rhs = fewest(int(need[a] + need[b]))
+            lack = rhs - (at[a] + at[b] - both[a, b])
+            if lack > 1e-4:
+                found.append((lack, a, b, rhs))
+    found.sort(reverse=True)
+    for _, a, b, rhs in found[:n]:
+        row = lp.Constraint(float(rhs), lp.infinity())
+        for v, r in columns:
+            if touches[r, a] or touches[r, b]:
+                row.SetCoefficient(v, 1.0)
+        pairs.append((a, b, row, rhs))
+    return min(len(found), n)
