@@ -28,7 +28,7 @@ from typing import Optional
 import numpy as np
 
 from ._improve import _Prices
-from ._pricing import Key, best_route, crew_needed, key_pairs, objective_weight, site_room
+from ._pricing import Key, best_route, crew_needed, key_pairs, objective_weight, site_room, trip_minutes
 from ._routing import CoverProblem, cover_routes
 from ._trips import DraftTrip
 from .problem import NO_LIMIT, ProblemData
@@ -194,9 +194,7 @@ def _candidates(data: ProblemData, drafts: list[DraftTrip], keys: list[Key], siz
 
 def _minutes(data: ProblemData, depot: int, pickups: tuple, sites: tuple) -> int:
     """A coach's minutes on a route: driving, boarding and alighting, and the turnaround after."""
-    seq = [depot, *pickups, *(data.site_place[s] for s in sites), depot]
-    drive = sum(int(data.drive[a, b]) for a, b in zip(seq, seq[1:]))
-    return drive + data.boarding * len(pickups) + data.alighting * len(sites) + data.turnaround
+    return trip_minutes(data, depot, pickups, sites) + data.turnaround
 
 
 def _limits(data: ProblemData, vtypes: list[int], shortest: int) -> list[tuple[int, int]]:

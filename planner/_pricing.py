@@ -124,11 +124,15 @@ def span_fits(data: ProblemData, depot: int, pickups: Sequence[int], sites: Sequ
     break or rest, against the longest availability of any coach type. A pooled trip longer than
     that runs on no coach; the scheduler would have to cut it up by county."""
     longest = max((vt.available_until - vt.available_from for vt in data.vehicles if vt.count > 0), default=0)
-    if longest >= NO_LIMIT // 2:
-        return True
+    return longest >= NO_LIMIT // 2 or trip_minutes(data, depot, pickups, sites) <= longest
+
+
+def trip_minutes(data: ProblemData, depot: int, pickups: Sequence[int], sites: Sequence[int]) -> int:
+    """A coach's least minutes on depot → pickups → sites → depot: the driving, a boarding stop at
+    each pickup and an alighting at each site (no break, rest or wait)."""
     seq = [depot, *pickups, *(data.site_place[s] for s in sites), depot]
     drive_min = sum(int(data.drive[a, b]) for a, b in zip(seq, seq[1:]))
-    return drive_min + data.boarding * len(pickups) + data.alighting * len(sites) <= longest
+    return drive_min + data.boarding * len(pickups) + data.alighting * len(sites)
 
 
 def ride_fits(data: ProblemData, pickups: Sequence[int], sites: Sequence[int], pairs: Pairs = None) -> bool:

@@ -11,6 +11,7 @@ vector, so the search never calls back into Python.
 
 from __future__ import annotations
 
+import random
 import time as _time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -1088,8 +1089,6 @@ def _neighbourhoods(problem: CoverProblem, start: CoverChoice, until: float, see
     the coaches it replaces), for their workers that no other coach carries and within what the
     other coaches leave of each type's limits. A better choice is kept. It stops at ``until`` or
     when :data:`NEIGHBOURHOOD_TRIES` in a row found nothing. Returns the best plan."""
-    import random
-
     rng = random.Random(seed)
     near = _related(problem)
     route_keys = [frozenset(ks) for ks in problem.routes]
