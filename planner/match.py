@@ -364,15 +364,17 @@ def proxy_cost(c: Compiled, assign: dict[int, int], pool: Optional[dict[tuple[in
     pay that instead, unless a coach of their own costs less."""
     hub = c.hub or c.site_of
     riders = Counter((c.home[i], hub[k]) for i, k in assign.items())
-    total = 0
-    for key, n in riders.items():
-        coach, rate = c.coach_cost.get(key, 0), (pool or {}).get(key)
-        whole = coach * _coaches(n, c.seats)
-        if rate is not None:
-            full, extra = divmod(n, max(1, c.seats))
-            whole = min(whole, coach * full + rate * extra)
-        total += whole
-    return total
+    return sum(_riders_cost(c, key, n, pool) for key, n in riders.items())
+
+
+def _riders_cost(c: Compiled, key: tuple[int, int], n: int, pool: Optional[dict[tuple[int, int], int]]) -> int:
+    """What ``n`` riders from a home place to a hub cost in :func:`proxy_cost`."""
+    coach, rate = c.coach_cost.get(key, 0), (pool or {}).get(key)
+    whole = coach * _coaches(n, c.seats)
+    if rate is not None:
+        full, extra = divmod(n, max(1, c.seats))
+        whole = min(whole, coach * full + rate * extra)
+    return whole
 
 
 def realised_pool_cost(c: Compiled, assign: dict[int, int], plan: Plan,
@@ -417,20 +419,24 @@ def realised_pool_cost(c: Compiled, assign: dict[int, int], plan: Plan,
 
 
 def _one_more(c: Compiled, riders: dict[tuple[int, int], list[int]], add: Counter[tuple[int, int]],
-              to: tuple[int, int]) -> int:
-    """What one more rider from a home place to a hub adds in whole coaches."""
+              to: tuple[int, int], pool: Optional[dict[tuple[int, int], int]] = None) -> int:
+    """What one more rider from a home place to a hub adds (in whole coaches, or at ``pool``)."""
     n = len(riders.get(to, ())) + add[to]
-    return c.coach_cost.get(to, 0) * (_coaches(n + 1, c.seats) - _coaches(n, c.seats))
+    return _riders_cost(c, to, n + 1, pool) - _riders_cost(c, to, n, pool)
 
 
-def consolidate(c: Compiled, assign: dict[int, int], budget: Optional[int], deadline: float) -> dict[int, int]:
+def consolidate(c: Compiled, assign: dict[int, int], budget: Optional[int], deadline: float,
+                pool: Optional[dict[tuple[int, int], int]] = None) -> dict[int, int]:
     """Whole coaches freed within the budget of blocking pairs. The workers on a home place's last
     coach to a hub each either move to an acceptable post with a free opening (and bed) at another
     hub, or give their post to an unmatched worker who accepts it and comes from a place whose coach
     to that hub costs less to add to; the change that saves most first, kept while the blocking
     pairs stay within ``budget`` (None: not counted). As many posts stay filled. Greedy, so a larger
     budget only adds changes: the joint model starts from here. Group members and signed workers
-    stay where they are, and unmatched group members are not brought in alone."""
+    stay where they are, and unmatched group members are not brought in alone. With ``pool`` (a
+    pooled rider's cost, :func:`realised_pool_cost`) a change saves what :func:`proxy_cost` says
+    at those rates: a last coach whose riders pooled cheaply frees little, and the budget goes
+    where a change frees more."""
     hub = c.hub or c.site_of
     assign = dict(assign)
     tried: set[tuple[int, int]] = set()
@@ -471,14 +477,14 @@ def consolidate(c: Compiled, assign: dict[int, int], budget: Optional[int], dead
                     key = _bed_key(c, i, k)
                     if key is not None and used[key] + beds_taken[key] >= _beds(c, key):
                         continue
-                    options.append((_one_more(c, riders, add, (g[0], hub[k])), c.prefs[i].index(k), i, k))
+                    options.append((_one_more(c, riders, add, (g[0], hub[k]), pool), c.prefs[i].index(k), i, k))
                 for n, j in enumerate(waiting[k0]):
                     key = _bed_key(c, j, k0)
                     if j in moves or (c.home[j], hub[k0]) == g or (
                             key is not None and key != _bed_key(c, i, k0)
                             and used[key] + beds_taken[key] >= _beds(c, key)):
                         continue
-                    options.append((_one_more(c, riders, add, (c.home[j], hub[k0])), len(c.prefs[i]) + n, j, k0))
+                    options.append((_one_more(c, riders, add, (c.home[j], hub[k0]), pool), len(c.prefs[i]) + n, j, k0))
                 if not options:
                     break
                 _, _, who, k = min(options)
@@ -492,9 +498,9 @@ def consolidate(c: Compiled, assign: dict[int, int], budget: Optional[int], dead
                     beds_taken[key] += 1
             if sum(1 for i in movers if i in moves) < len(movers):
                 continue
-            net = c.coach_cost.get(g, 0) - sum(
-                c.coach_cost.get(to, 0) * (_coaches(len(riders.get(to, ())) + a, c.seats)
-                                           - _coaches(len(riders.get(to, ())), c.seats)) for to, a in add.items())
+            net = _riders_cost(c, g, len(ws), pool) - _riders_cost(c, g, len(ws) - last, pool) - sum(
+                _riders_cost(c, to, len(riders.get(to, ())) + a, pool) - _riders_cost(c, to, len(riders.get(to, ())), pool)
+                for to, a in add.items())
             if net > 0 and (best is None or net > best[0]):
                 best = (net, g, moves)
         if best is None:
@@ -541,7 +547,7 @@ def match(scenario: Scenario, roads: Optional[DistanceProvider] = None, *, time_
                     beds[key].append(i)
         # the greedy first (a share of the time): whole coaches freed within the budget
         start_from = assign if not b and not ignore_preferences else consolidate(
-            c, assign, None if ignore_preferences else b, start + GREEDY_SHARE * time_limit)
+            c, assign, None if ignore_preferences else b, start + GREEDY_SHARE * time_limit, pool_cost)
         if prefer and not c.out.keys() & prefer.keys() and len(prefer) >= len(assign) \
                 and proxy_cost(c, prefer, pool_cost) < proxy_cost(c, start_from, pool_cost):
             start_from = dict(prefer)

@@ -296,3 +296,26 @@ def test_match_and_move_keeps_the_cheaper_of_its_two_plans(tiny, dearer):
     assert len(costs) == 2 and plan.summary.cost == min(costs) < 1e6
     m = plan.summary.matching
     assert m is not None and m.matched == (39 if dearer == 0 else 40)
+
+
+def test_the_greedy_spends_the_budget_where_a_change_frees_most_at_the_pooled_cost(tiny):
+    """Two far workers (西峡 and 西平) each ride a coach of their own to a post a near worker would
+    take; one blocking pair allowed, the greedy frees the dearer coach (西峡's). When a plan pooled
+    西峡's rider at a seat's share, freeing it saves little, and the budget goes to 西平's."""
+    posts = [post(tiny, "P", 10, site="F1")]
+    workers = [worker(tiny, f"A{i}", "410122", level=2) for i in range(8)]  # 中牟, by F1
+    workers += [worker(tiny, "XX", "411323", level=3), worker(tiny, "XP", "411721", level=3)]  # 西峡, 西平
+    workers += [worker(tiny, "L1", "410122", level=1), worker(tiny, "L2", "410122", level=1)]
+    c = compile_match(_scenario(tiny, posts, workers))
+    base, _ = deferred_acceptance(c)
+    xx, xp = (next(i for i, w in enumerate(c.workers) if w.id == wid) for wid in ("XX", "XP"))
+    assert xx in base and xp in base and len(base) == 10
+    key = {i: (c.home[i], c.hub[base[i]]) for i in (xx, xp)}
+    assert c.coach_cost[key[xx]] > c.coach_cost[key[xp]]
+    whole = consolidate(c, base, 1, deadline=float("inf"))
+    assert xx not in whole and xp in whole and len(whole) == 10
+    rate = {key[xx]: -(-c.coach_cost[key[xx]] // c.seats)}  # 西峡's rider pooled at a seat's share
+    pooled = consolidate(c, base, 1, deadline=float("inf"), pool=rate)
+    assert xx in pooled and xp not in pooled and len(pooled) == 10
+    assert len(blocking(c, pooled)) == 1
+    assert proxy_cost(c, pooled, rate) < proxy_cost(c, whole, rate)
