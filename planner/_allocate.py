@@ -128,7 +128,7 @@ def fit_in(data: ProblemData, trips: list[AllocatedTrip], e: Eligible, n: int, v
             km, pk, st = best_route(data, depot, pickups, sites, pairs)
             if lo + pickup_span(data, pk) > hi:
                 continue
-            if len(pk) > 1 and data.time_rules and not ride_fits(data, pk, st, pairs):
+            if (len(pk) > 1 or len(st) > 1) and data.time_rules and not ride_fits(data, pk, st, pairs):
                 continue
             extra = km - best_route(data, depot, trip.pickups, trip.sites, board_pairs(data, trip.board))[0]
             take = min(left, room)
@@ -182,12 +182,21 @@ def direct(data: ProblemData, e: Eligible, n: int, vtypes: list[int]) -> list[Al
 
 def by_county(data: ProblemData, trip: AllocatedTrip, vtypes: list[int]) -> list[AllocatedTrip]:
     """A trip that could not run, as one trip per pickup county (its orders together, in their own
-    boarding window), each on the cheapest coach that holds it; a county with more workers than
-    a coach, or fewer than may ride alone, falls to :func:`direct` order by order."""
+    boarding window), each on the cheapest coach that holds it; a trip of one county to several
+    sites, as one trip per site. A part with more workers than a coach, or fewer than may ride
+    alone, falls to :func:`direct` order by order (an empty list: the trip cannot be split so)."""
     out: list[AllocatedTrip] = []
     biggest = max(data.vehicles[v].capacity for v in vtypes)
-    for p in trip.pickups:
-        loads = trip.board[p]
+    parts: list[tuple[int, list[tuple[int, int]]]] = []
+    if len(trip.pickups) > 1:
+        parts = [(p, trip.board[p]) for p in trip.pickups]
+    elif trip.pickups and len(trip.sites) > 1:
+        p = trip.pickups[0]
+        parts = [(p, [(o, c) for o, c in trip.board[p] if data.orders[o].site == s]) for s in trip.sites]
+        parts = [(p, loads) for p, loads in parts if loads]
+    if len(parts) < 2:
+        return []
+    for p, loads in parts:
         n = sum(c for _, c in loads)
         sites = tuple(sorted({data.orders[o].site for o, _ in loads}))
         if n > biggest or n < data.min_riders:

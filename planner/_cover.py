@@ -271,7 +271,7 @@ def _drafts(data: ProblemData, prices: _Prices, routes: list[Route], options: li
                 continue
             ps = frozenset(k[0] for k in got)
             ss = frozenset(k[2] for k in got)
-            if len(ps) > 1 and not prices.fits(got):
+            if not prices.fits(got):
                 return None
             km, p, s = best_route(data, data.vehicles[v].depot, sorted(ps), sorted(ss), key_pairs(got))
             if sum(got.values()) > min(site_room(data, x) for x in ss):

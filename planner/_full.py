@@ -1,14 +1,15 @@
 """Whole coach-loads straight from a county to its site: the first trips, at the bound's own cost.
 
 Pipeline step "full coaches": workers are pooled by *key* = (home place, cohort, site). Every
-whole load of the largest coach a key (or a county's leftovers for several sites) can fill goes
-on a trip of its own, depot → county → site(s) → depot: the lower bound's own tour, so these trips
-cost nothing above it. What is left goes to the pooling step.
+whole load of the largest coach a key can fill goes on a trip of its own, depot → county → site →
+depot: the lower bound's own tour, so these trips cost nothing above it; so does a whole load of
+a county's leftovers for several sites that one coach can reach in turn within its ride limit and
+hours. What is left goes to the pooling step.
 """
 
 from __future__ import annotations
 
-from ._pricing import Key, best_route, site_room
+from ._pricing import Key, best_route, ride_fits, site_room, span_fits
 from ._trips import DraftTrip
 from .eligibility import Eligible
 from .problem import ProblemData
@@ -52,12 +53,16 @@ def full_coaches(data: ProblemData, demand: dict[Key, int], big: int) -> tuple[l
             room, loads = cap, []
             for k in keys:
                 take = min(room, left[k])
-                if take:
+                # only sites one coach can reach in turn within the ride limit and its hours
+                if take and (not loads or _sites_fit(data, depot, place, {x[2] for x, _ in loads} | {k[2]})):
                     loads.append((k, take))
-                    left[k] -= take
                     room -= take
                 if not room:
                     break
+            if room:
+                break  # the sites it can serve together do not fill a coach: left to the pooling
+            for k, take in loads:
+                left[k] -= take
             km, p, s = best_route(data, depot, [place], sorted({k[2] for k, _ in loads}))
             drafts.append(DraftTrip(big, p, s, tuple(loads), km))
             total -= cap
@@ -78,3 +83,10 @@ def largest_type(data: ProblemData, vtypes: list[int]) -> int:
     """The coach type of the full coaches: the most seats, then the cheapest per km."""
     return max(vtypes, key=lambda v: (data.vehicles[v].capacity, -data.vehicles[v].cost_per_km, -v))
 
+
+
+def _sites_fit(data: ProblemData, depot: int, place: int, sites: set[int]) -> bool:
+    """Whether one coach from ``place`` can drop at every one of ``sites`` in turn: within the
+    ride limit at some boarding hour (:func:`ride_fits`) and its hours (:func:`span_fits`)."""
+    _, p, s = best_route(data, depot, [place], sorted(sites))
+    return span_fits(data, depot, p, s) and (not data.time_rules or ride_fits(data, p, s))

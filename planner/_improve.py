@@ -92,13 +92,13 @@ class _Prices:
         return got
 
     def fits(self, loads: Loads) -> bool:
-        """Whether a multi-county trip's ride can fit the ride limit, a coach can run it within
+        """Whether a trip of several counties or sites can fit the ride limit, a coach can run it within
         its hours (:func:`span_fits`), and its riders' boarding windows (the hull of each key's
         orders) leave room for the pickups in between."""
         places = frozenset(k[0] for k in loads)
-        if len(places) == 1:
-            return True
         sites = frozenset(k[2] for k in loads)
+        if len(places) == 1 and len(sites) == 1:
+            return True  # a place alone to one site: its own trip, which the scheduler times
         pairs = key_pairs(loads) if len(sites) > 1 else None
         _, p, s, _ = self.route(places, sites, pairs)
         if self.windows:

@@ -114,7 +114,7 @@ def split_tour(data: ProblemData, order: list[int], left: dict[Key, int], vtypes
             depot = data.vehicles[vtypes[0]].depot
             pairs = key_pairs(span)
             km, p, s_ = best_route(data, depot, pk, st, pairs)
-            ok = len(pk) == 1 or (span_fits(data, depot, p, s_)
+            ok = (len(pk) == 1 and len(s_) == 1) or (span_fits(data, depot, p, s_)
                                   and (not ride_limited or ride_fits(data, p, s_, pairs)))
             got = memo[(ka, kb)] = (km, p, s_, ok)
         return got

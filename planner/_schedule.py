@@ -557,18 +557,21 @@ def _with_fallback(data: ProblemData, trips: list[AllocatedTrip], fleet: Fleet,
                    intake: dict[tuple[int, int], int], vtypes: list[int], first: frozenset[int] = frozenset()
                    ) -> tuple[list[TimedTrip], list[tuple[int, int, Reason]]]:
     """Schedule ``trips``; a pooled trip that cannot run as drafted goes again with its counties on
-    coaches of their own, then whatever still fails order by order; what cannot run then is
+    coaches of their own, and a county's trip to several sites with a coach for each site
+    (:func:`by_county`), then whatever still fails order by order; what cannot run then is
     unassigned ``(order part, count, reason)`` with the reason that stopped it."""
     timed, failed = schedule(data, trips, fleet, intake, vtypes, first)
-    regrouped: list[AllocatedTrip] = []
-    still: list[tuple[AllocatedTrip, Reason]] = []
-    for trip, reason in failed:
-        parts = by_county(data, trip, vtypes) if len(trip.pickups) > 1 else []
-        if parts:
-            regrouped += parts
-        else:
-            still.append((trip, reason))
-    if regrouped:
+    for _ in range(2):  # by county, then a county's part by site
+        regrouped: list[AllocatedTrip] = []
+        still: list[tuple[AllocatedTrip, Reason]] = []
+        for trip, reason in failed:
+            parts = by_county(data, trip, vtypes)
+            if parts:
+                regrouped += parts
+            else:
+                still.append((trip, reason))
+        if not regrouped:
+            break
         more, failed_again = schedule(data, regrouped, fleet, intake, vtypes, first)
         timed += more
         failed = still + failed_again

@@ -8,10 +8,11 @@ from datetime import timedelta
 
 from benchmarks.exact import INSTANCES, instance
 from planner._coaches import _restarts, released
+from planner._allocate import by_county
 from planner._full import full_coaches
 from planner._pool import split_tour
 from planner._pricing import best_route, span_fits
-from planner._trips import DraftTrip
+from planner._trips import AllocatedTrip, DraftTrip
 from planner.check import check
 from planner.contract import Scenario
 from planner.optimize import solve
@@ -97,3 +98,26 @@ def test_restarts_find_a_lighter_plan_than_the_plain_split():
     assert carried == demand and not unplaced
     assert sum(d.km for d in got) < km
     assert all(span_fits(data, depot, d.pickups, d.sites) for d in got)
+
+
+def test_a_countys_workers_for_sites_far_apart_ride_a_coach_per_site_not_per_order(tiny):
+    """恩阳区's 54 workers bound for three sites a day's drive apart (郑州, 昆山, 重庆), in nine
+    orders of six (three agencies each): no coach can drop at all three within the ride limit, so
+    a whole coach is never filled across them, and a trip the scheduler cannot run is split by
+    site, not order by order: two coaches carry everyone, one of them to two of the sites (before:
+    nine coaches, one an order, after a full coach to all three sites failed its ride limit)."""
+    sites = [tiny.site("F1"), tiny.site("F2", lat=31.38, lon=120.98), tiny.site("F3", lat=29.56, lon=106.55)]
+    orders = [tiny.order(f"{s}-{a}", tiny.ENYANG, 6, site=s, agency=a, arrive_by=tiny.at(17))
+              for s in ("F1", "F2", "F3") for a in ("甲", "乙", "丙")]
+    sc = tiny.scenario(orders, sites=sites, fleet=[tiny.coach(count=12)])
+    data = compile_scenario(sc)
+    drafts, left = full_coaches(data, {(data.orders[0].place, 0, s): 18 for s in range(3)}, 0)
+    assert drafts == [] and sum(left.values()) == 54
+    plan = tiny.solve_checked(sc, time_limit=5)
+    assert sum(tiny.boarded(plan).values()) == 54 and not plan.unassigned
+    assert len(plan.trips) == 2 and all(len(tiny.drops(t)) < 3 for t in plan.trips)
+    # the scheduler's fallback: a county's trip to the three sites, split by site
+    trip = AllocatedTrip(0, (data.orders[0].place,), (0, 1, 2), 0,
+                         {data.orders[0].place: [(o.index, 6) for o in data.orders]}, 0, 10 * 1440)
+    parts = by_county(data, trip, [0])
+    assert sorted(p.sites for p in parts) == [(0,), (1,), (2,)] and all(p.riders == 18 for p in parts)
