@@ -50,7 +50,8 @@ def full_coaches(data: ProblemData, demand: dict[Key, int], big: int) -> tuple[l
         while total >= cap and total - cap not in range(1, data.min_riders):
             # fill one coach with the largest leftovers first (fewest drop sites)
             keys.sort(key=lambda k: -left[k])
-            room, loads = cap, []
+            room = cap
+            loads: list[tuple[Key, int]] = []
             for k in keys:
                 take = min(room, left[k])
                 # only sites one coach can reach in turn within the ride limit and its hours

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from benchmarks.exact import INSTANCES, instance
-from planner._coaches import _restarts, released
 from planner._allocate import by_county
+from planner._coaches import _restarts, released
 from planner._full import full_coaches
 from planner._pool import split_tour
 from planner._pricing import best_route, span_fits
