@@ -85,7 +85,6 @@ def largest_type(data: ProblemData, vtypes: list[int]) -> int:
     return max(vtypes, key=lambda v: (data.vehicles[v].capacity, -data.vehicles[v].cost_per_km, -v))
 
 
-
 def _sites_fit(data: ProblemData, depot: int, place: int, sites: set[int]) -> bool:
     """Whether one coach from ``place`` can drop at every one of ``sites`` in turn: within the
     ride limit at some boarding hour (:func:`ride_fits`) and its hours (:func:`span_fits`)."""
