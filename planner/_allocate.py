@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ._pricing import Key, best_route, board_pairs, pickup_span, pooling_types, ride_fits, site_room, trip_cost
+from ._pricing import Key, best_route, board_pairs, pickup_span, pooling_types, site_room, trip_cost, trip_fits
 from ._trips import AllocatedTrip, DraftTrip
 from .contract import Reason
 from .eligibility import Eligible
@@ -128,7 +128,7 @@ def fit_in(data: ProblemData, trips: list[AllocatedTrip], e: Eligible, n: int, v
             km, pk, st = best_route(data, depot, pickups, sites, pairs)
             if lo + pickup_span(data, pk) > hi:
                 continue
-            if (len(pk) > 1 or len(st) > 1) and data.time_rules and not ride_fits(data, pk, st, pairs):
+            if not trip_fits(data, depot, pk, st, pairs):
                 continue
             extra = km - best_route(data, depot, trip.pickups, trip.sites, board_pairs(data, trip.board))[0]
             take = min(left, room)

@@ -9,7 +9,7 @@ hours. What is left goes to the pooling step.
 
 from __future__ import annotations
 
-from ._pricing import Key, best_route, ride_fits, site_room, span_fits
+from ._pricing import Key, best_route, site_room, trip_fits
 from ._trips import DraftTrip
 from .eligibility import Eligible
 from .problem import ProblemData
@@ -87,6 +87,6 @@ def largest_type(data: ProblemData, vtypes: list[int]) -> int:
 
 def _sites_fit(data: ProblemData, depot: int, place: int, sites: set[int]) -> bool:
     """Whether one coach from ``place`` can drop at every one of ``sites`` in turn: within the
-    ride limit at some boarding hour (:func:`ride_fits`) and its hours (:func:`span_fits`)."""
+    ride limit at some boarding hour and its hours (:func:`trip_fits`)."""
     _, p, s = best_route(data, depot, [place], sorted(sites))
-    return span_fits(data, depot, p, s) and (not data.time_rules or ride_fits(data, p, s))
+    return trip_fits(data, depot, p, s)

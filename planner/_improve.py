@@ -35,7 +35,7 @@ from typing import Callable, Iterable, Optional
 import numpy as np
 
 from ._pool import split_tour
-from ._pricing import Key, best_route, crew_needed, key_pairs, objective_weight, pickup_span, ride_fits, site_room, span_fits
+from ._pricing import Key, best_route, crew_needed, key_pairs, objective_weight, pickup_span, site_room, trip_fits
 from ._trips import DraftTrip
 from .eligibility import Eligible
 from .problem import ProblemData
@@ -109,8 +109,7 @@ class _Prices:
         key = (places, sites, pairs)
         got = self._fits.get(key)
         if got is None:
-            got = self._fits[key] = (span_fits(self.data, self.depot, p, s)
-                                     and (not self.data.time_rules or ride_fits(self.data, p, s, pairs)))
+            got = self._fits[key] = trip_fits(self.data, self.depot, p, s, pairs)
         return got
 
     def weight(self, loads: Loads) -> tuple[float, Optional[int]]:

@@ -16,7 +16,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ._pricing import Key, best_route, crew_needed, key_pairs, objective_weight, pooling_types, ride_fits, site_room, span_fits
+from ._pricing import Key, best_route, crew_needed, key_pairs, objective_weight, pooling_types, site_room, trip_fits
 from ._routing import open_path
 from ._trips import DraftTrip
 from .params import Deadline, SolveParams
@@ -102,7 +102,6 @@ def split_tour(data: ProblemData, order: list[int], left: dict[Key, int], vtypes
     key_at = np.repeat(np.arange(len(keys)), counts)  # key index of every worker position
     caps = sorted({data.vehicles[v].capacity for v in vtypes})
     memo: dict[tuple[int, int], tuple[float, tuple, tuple, bool]] = {}
-    ride_limited = data.time_rules
 
     def route(ka: int, kb: int) -> tuple[float, tuple, tuple, bool]:
         """Best route for keys ka..kb: (km, pickups, sites, whether its ride time can fit)."""
@@ -114,8 +113,7 @@ def split_tour(data: ProblemData, order: list[int], left: dict[Key, int], vtypes
             depot = data.vehicles[vtypes[0]].depot
             pairs = key_pairs(span)
             km, p, s_ = best_route(data, depot, pk, st, pairs)
-            ok = (len(pk) == 1 and len(s_) == 1) or (span_fits(data, depot, p, s_)
-                                  and (not ride_limited or ride_fits(data, p, s_, pairs)))
+            ok = trip_fits(data, depot, p, s_, pairs)
             got = memo[(ka, kb)] = (km, p, s_, ok)
         return got
 

@@ -127,6 +127,17 @@ def span_fits(data: ProblemData, depot: int, pickups: Sequence[int], sites: Sequ
     return longest >= NO_LIMIT // 2 or trip_minutes(data, depot, pickups, sites) <= longest
 
 
+def trip_fits(data: ProblemData, depot: int, pickups: Sequence[int], sites: Sequence[int],
+              pairs: Pairs = None) -> bool:
+    """Whether a trip from ``pickups`` (in order) to ``sites`` may be drafted: a county alone to one
+    site always (its own trip, which the scheduler times or explains); any other — several
+    counties, or one county to several sites — only when a coach has the hours for it
+    (:func:`span_fits`) and, under the time rules, its ride fits at some hour (:func:`ride_fits`)."""
+    if len(pickups) == 1 and len(sites) == 1:
+        return True
+    return span_fits(data, depot, pickups, sites) and (not data.time_rules or ride_fits(data, pickups, sites, pairs))
+
+
 def trip_minutes(data: ProblemData, depot: int, pickups: Sequence[int], sites: Sequence[int]) -> int:
     """A coach's least minutes on depot → pickups → sites → depot: the driving, a boarding stop at
     each pickup and an alighting at each site (no break, rest or wait)."""
