@@ -32,6 +32,66 @@ COVER_TRIPS = 150
 #: covering pass's share, and at most this many run
 RESTART_SECONDS = 0.5
 MAX_RESTARTS = 8
+#: a site's coach yards: the yards with coaches within this many road km of its nearest one
+YARD_KM = 150.0
+
+
+def yard_groups(data: ProblemData, eligible: list[Eligible], vtypes: list[int]) -> list[tuple[list[int], list[Eligible]]]:
+    """The workers by the coach yards that serve their site: each site's nearest yard with coaches
+    of ``vtypes`` (and the yards within :data:`YARD_KM` of it). The search prices a trip from one
+    yard, so sites far apart (郑州, 昆山, 重庆, each with its own yard) are pooled apart, each with
+    its own yards' coaches, rather than every coach priced from, and sent from, the first yard.
+    A group whose yards have fewer seats than its workers, and the sites that share one group with
+    everyone, are pooled with every coach as before. One group when the fleet has one yard."""
+    yards = sorted({data.vehicles[v].depot for v in vtypes})
+    if len(yards) < 2 or not eligible:
+        return [(vtypes, eligible)]
+    served: dict[int, frozenset[int]] = {}
+    for s, place in enumerate(data.site_place):
+        km = {d: float(data.km[d, place]) for d in yards}
+        near = min(km.values())
+        served[s] = frozenset(d for d in yards if km[d] <= near + YARD_KM)
+    by_yards: dict[frozenset[int], list[Eligible]] = {}
+    for e in eligible:
+        by_yards.setdefault(served[data.orders[e.order].site], []).append(e)
+    if len(by_yards) < 2:
+        return [(vtypes, eligible)]
+    out: list[tuple[list[int], list[Eligible]]] = []
+    rest: list[Eligible] = []
+    for ys, group in sorted(by_yards.items(), key=lambda kv: sorted(kv[0])):
+        types = [v for v in vtypes if data.vehicles[v].depot in ys]
+        seats = sum(data.vehicles[v].capacity * data.vehicles[v].count for v in types)
+        if types and seats >= sum(e.count for e in group):
+            out.append((types, group))
+        else:
+            rest += group
+    if rest:
+        out.append((vtypes, rest))
+    return out
+
+
+def pooled_by_yard(data: ProblemData, eligible: list[Eligible], vtypes: list[int], params: SolveParams, seed: int,
+                   deadline: Deadline, tell: Tell) -> tuple[list[AllocatedTrip], list[tuple[int, int, Reason]]]:
+    """:func:`pooled_trips` for each of :func:`yard_groups` in turn, each with its share (by
+    workers) of what is left of the search's time."""
+    groups = yard_groups(data, eligible, vtypes)
+    if len(groups) == 1:
+        return pooled_trips(data, eligible, vtypes, params, seed, deadline, tell)
+    trips: list[AllocatedTrip] = []
+    short: list[tuple[int, int, Reason]] = []
+    total = sum(e.count for e in eligible)
+    done = 0
+    for n, (types, group) in enumerate(groups):
+        count = sum(e.count for e in group)
+        rest = sum(sum(e.count for e in g) for _, g in groups[n:])
+        window = max(0.0, deadline.at(params.improve_share) - time.monotonic()) * count / max(1, rest)
+        part = Deadline(max(0.5, window / params.improve_share), time.monotonic())
+        lo, hi = 0.05 + 0.75 * done / total, 0.05 + 0.75 * (done + count) / total
+        got, lost = pooled_trips(data, group, types, params, seed, part, tell, span=(lo, hi))
+        trips += got
+        short += lost
+        done += count
+    return trips, short
 
 
 def pooled_trips(data: ProblemData, eligible: list[Eligible], vtypes: list[int], params: SolveParams, seed: int,

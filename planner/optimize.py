@@ -16,7 +16,7 @@ from typing import Optional
 
 from ._allocate import direct, own_coaches
 from ._chains import Chains, plan_chains
-from ._coaches import pooled_trips
+from ._coaches import pooled_by_yard
 from ._explain import details
 from ._pricing import usable_types
 from ._schedule import Fleet, book_dispatched, schedule_with_fallback
@@ -126,7 +126,7 @@ def solve(scenario: Scenario, *, time_limit: float = 30.0, seed: int = 0,
         eligible, vtypes = modes.direct + by_train.back, list(modes.fleets.home)
     tell("pooling", 0.05)
     if eligible and params.pooling:
-        trips, more = pooled_trips(data, eligible, vtypes, params, seed, deadline, tell)
+        trips, more = pooled_by_yard(data, eligible, vtypes, params, seed, deadline, tell)
     else:
         trips, more = own_coaches(data, eligible, vtypes)
     tell("scheduling", 0.8)
