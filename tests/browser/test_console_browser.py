@@ -171,12 +171,19 @@ def test_a_coordinator_plans_and_reads_the_plan_and_an_agency_is_kept_out(server
         page.wait_for_selector("#summary", timeout=90_000)
         assert api.get(f"/v1/plans/{new_id}", headers=co).json()["fixed_trips"] == 1
         page.screenshot(path=str(shots / "6-replanned.png"), full_page=True)
-        # on a phone: nothing wider than the screen but the timeline, which scrolls in its box
+        # on a phone: nothing wider than the screen but the timeline and wide tables, which scroll in their box
         phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
         phone.on("request", lambda req: requests.append(req.url))
         _sign_in(phone, base, keys["park"])
         phone.goto(f"{base}/console/plans/{new_id}")
         assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 2")
+        # the figures' headers read across (wide tables scroll in their box), not a character a line
+        tallest, cell = phone.evaluate("""() => {
+            const h = el => el.getBoundingClientRect().height;
+            return [Math.max(...[...document.querySelectorAll('#summary-table th')].map(h)),
+                    h(document.querySelector('#summary-table td'))];
+        }""")
+        assert tallest <= 2.5 * cell, (tallest, cell)
         phone.screenshot(path=str(shots / "7-phone-plan-view.png"), full_page=True)
         browser.close()
     assert requests and all(u.startswith(base) for u in requests), [u for u in requests if not u.startswith(base)]
