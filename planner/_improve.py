@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import multiprocessing
-import os
 import random
 import time
 from collections import deque
@@ -36,6 +34,7 @@ import numpy as np
 
 from ._pool import split_tour
 from ._pricing import Key, best_route, crew_needed, key_pairs, objective_weight, pickup_span, site_room, trip_fits
+from ._routing import fork_context
 from ._trips import DraftTrip
 from .eligibility import Eligible
 from .problem import ProblemData
@@ -463,14 +462,8 @@ def _parallel_kicks(state: _State, until: float, seed: int, limit: int, tell: Ca
     joined and their seam descended (until ``seam_until``, default :data:`SEAM_SECONDS` after
     ``until``)."""
     cut = _halves(state, turn)
-    try:
-        ctx = multiprocessing.get_context("fork")
-    except ValueError:
-        ctx = None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if multiprocessing.current_process().daemon:  # e.g. a daemonic Dask worker: it may not have children
-        ctx = None
-    if cut is None or ctx is None or cores < 2:
+    ctx = fork_context()
+    if cut is None or ctx is None:
         return _kicks(state, until, random.Random(seed), limit, tell)
     prices = state.prices
     parts, procs = [], []

@@ -11,6 +11,8 @@ vector, so the search never calls back into Python.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import random
 import time as _time
 from collections import Counter
@@ -1050,7 +1052,7 @@ def cover_routes(problem: CoverProblem, *, time_limit: float, seed: int = 0) -> 
         return best
     # the patterns fix each coach's workers: a few neighbouring keys at a time, all their coaches
     # are chosen again by the compact model, the others kept
-    return _neighbourhoods(problem, best, started + time_limit, seed)
+    return _parallel_neighbourhoods(problem, best, started + time_limit, seed)
 
 
 def _related(problem: CoverProblem) -> list[list[int]]:
@@ -1146,6 +1148,71 @@ def _neighbourhoods(problem: CoverProblem, start: CoverChoice, until: float, see
         riders.update({(free[i], keys[j]): n for (i, j), n in got.riders.items()})
         current = _choice(problem, coaches, riders, "feasible")
     return current
+
+
+#: seconds of one round of the neighbourhood search on two cores, after which both take the better plan
+NEIGHBOURHOOD_ROUND = 1.5
+
+
+def fork_context() -> Optional[Any]:
+    """A ``fork`` multiprocessing context when a second core may search beside this process (two
+    cores or more, fork available, and this process allowed children — not a daemonic Dask
+    worker); else None."""
+    try:
+        ctx = multiprocessing.get_context("fork")
+    except ValueError:
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cores < 2 or multiprocessing.current_process().daemon:
+        return None
+    return ctx
+
+
+def _searched(conn: Any, problem: CoverProblem, start: CoverChoice, until: float, seed: int) -> None:
+    try:
+        conn.send(_neighbourhoods(problem, start, until, seed))
+    finally:
+        conn.close()
+
+
+def _parallel_neighbourhoods(problem: CoverProblem, start: CoverChoice, until: float, seed: int = 0) -> CoverChoice:
+    """:func:`_neighbourhoods` on two cores: in rounds of :data:`NEIGHBOURHOOD_ROUND` seconds,
+    this process and a forked one search from the best plan so far with different seeds, and the
+    lighter of their two plans starts the next round. It ends at ``until`` or when a round finds
+    nothing lighter and both searches stopped early (every neighbourhood tried). On one core, or
+    where a process may not fork, the search runs here alone."""
+    ctx = fork_context()
+    if ctx is None:
+        return _neighbourhoods(problem, start, until, seed)
+    best, turn = start, 0
+    while _time.monotonic() + 0.2 < until:
+        end = min(until, _time.monotonic() + NEIGHBOURHOOD_ROUND)
+        if until - end < NEIGHBOURHOOD_ROUND / 2:
+            end = until
+        mine, theirs = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_searched, args=(theirs, problem, best, end, seed + 2 * turn + 1), daemon=True)
+        proc.start()
+        theirs.close()
+        here = _neighbourhoods(problem, best, end, seed + 2 * turn)
+        early = _time.monotonic() + 0.1 < end
+        there: Optional[CoverChoice] = None
+        try:
+            if mine.poll(max(0.0, end - _time.monotonic()) + 2.0):
+                there = mine.recv()
+        except (EOFError, OSError):  # the child died: its round is lost, not the plan
+            there = None
+        proc.join(timeout=1.0)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        early = early and there is not None and _time.monotonic() + 0.1 < end
+        got = min((c for c in (here, there) if c is not None), key=lambda c: c.objective)
+        turn += 1
+        if got.objective < best.objective:
+            best = got
+        elif early:
+            break
+    return best
 
 
 def _choice(problem: CoverProblem, coaches: dict[tuple[int, int], int], riders: dict[tuple[int, int], int],

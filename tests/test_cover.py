@@ -116,3 +116,27 @@ def test_the_neighbourhood_search_rechooses_coaches_from_a_poor_start():
     start = _choice(scarce, {(0, 0): 1, (1, 1): 1, (2, 1): 1}, {(0, 0): 50, (1, 1): 15, (2, 2): 15}, "feasible")
     got = _neighbourhoods(scarce, start, time.monotonic() + 1.0, seed=3)
     assert got.objective == 260 and _per_type(scarce, got.coaches)[0] <= 1
+
+
+@pytest.mark.parametrize("how", ["two cores", "one core", "the second core's search dies"])
+def test_the_neighbourhood_search_on_two_cores_keeps_the_lighter_plan_of_each_round(monkeypatch, how):
+    """The same poor start searched in rounds by this process and a forked one (one core or no
+    fork: here alone): B and C end on one coach either way, and a round whose forked search dies
+    keeps this process's plan."""
+    import os
+
+    import planner._routing as routing
+
+    if how == "one core":
+        monkeypatch.setattr(routing, "fork_context", lambda: None)
+    elif how == "the second core's search dies":
+        if routing.fork_context() is None:
+            pytest.skip("this machine searches on one core")
+        monkeypatch.setattr(routing, "_searched", lambda *a: os._exit(3))
+    monkeypatch.setattr(routing, "NEIGHBOURHOOD_ROUND", 0.3)
+    problem = _problem(types=((-1, -1), (-1, -1)))
+    start = routing._choice(problem, {(0, 0): 1, (1, 1): 1, (2, 1): 1}, {(0, 0): 50, (1, 1): 15, (2, 2): 15},
+                            "feasible")
+    got = routing._parallel_neighbourhoods(problem, start, time.monotonic() + 2.0, seed=3)
+    assert got.objective == 190 and not any(got.left)
+    assert got.riders == {(0, 0): 50, (3, 1): 15, (3, 2): 15}
