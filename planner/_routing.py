@@ -1151,7 +1151,7 @@ def _neighbourhoods(problem: CoverProblem, start: CoverChoice, until: float, see
 
 
 #: seconds of one round of the neighbourhood search on two cores, after which both take the better plan
-NEIGHBOURHOOD_ROUND = 1.5
+NEIGHBOURHOOD_ROUND = 0.75
 
 
 def fork_context() -> Optional[Any]:
