@@ -1197,7 +1197,7 @@ def _parallel_neighbourhoods(problem: CoverProblem, start: CoverChoice, until: f
         early = _time.monotonic() + 0.1 < end
         there: Optional[CoverChoice] = None
         try:
-            if mine.poll(max(0.0, end - _time.monotonic()) + 2.0):
+            if mine.poll(max(0.0, end - _time.monotonic()) + 1.0):
                 there = mine.recv()
         except (EOFError, OSError):  # the child died: its round is lost, not the plan
             there = None
