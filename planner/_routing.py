@@ -633,6 +633,7 @@ def match_min_cost(problem: MatchProblem, *, time_limit: float, seed: int = 0) -
     ``W`` the worker's matches at p or better and ``P`` the post's matches among workers it ranks
     above w, ``openings_p · W + P + openings_p · b_wp ≥ openings_p`` — a dorm post whose site's beds
     for w are full is excused — and Σ b ≤ budget. Prefix sums keep the model linear in size."""
+    started = _time.monotonic()
     from ortools.sat.python import cp_model
 
     m = cp_model.CpModel()
@@ -774,7 +775,8 @@ def match_min_cost(problem: MatchProblem, *, time_limit: float, seed: int = 0) -
     for v, val in hints:
         m.add_hint(v, val)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.5, time_limit)
+    # building the model counts: the search gets what is left of the limit
+    solver.parameters.max_time_in_seconds = max(0.5, time_limit - (_time.monotonic() - started))
     solver.parameters.num_workers = 2
     solver.parameters.random_seed = seed
     if len(x) > 5000:
