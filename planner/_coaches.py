@@ -79,15 +79,14 @@ def pooled_by_yard(data: ProblemData, eligible: list[Eligible], vtypes: list[int
         return pooled_trips(data, eligible, vtypes, params, seed, deadline, tell)
     trips: list[AllocatedTrip] = []
     short: list[tuple[int, int, Reason]] = []
-    total = sum(e.count for e in eligible)
-    done = 0
-    for n, (types, group) in enumerate(groups):
-        count = sum(e.count for e in group)
-        rest = sum(sum(e.count for e in g) for _, g in groups[n:])
-        window = max(0.0, deadline.at(params.improve_share) - time.monotonic()) * count / max(1, rest)
-        part = Deadline(max(0.5, window / params.improve_share), time.monotonic())
-        lo, hi = 0.05 + 0.75 * done / total, 0.05 + 0.75 * (done + count) / total
-        got, lost = pooled_trips(data, group, types, params, seed, part, tell, span=(lo, hi))
+    counts = [sum(e.count for e in group) for _, group in groups]
+    total, done = sum(counts), 0
+    for (types, group), count in zip(groups, counts):
+        # this group's share of the search's time left: its workers of those still to plan
+        window = max(0.0, deadline.at(params.improve_share) - time.monotonic()) * count / (total - done)
+        part = Deadline(max(0.5, window / max(params.improve_share, 1e-3)), time.monotonic())
+        span = (0.05 + 0.75 * done / total, 0.05 + 0.75 * (done + count) / total)
+        got, lost = pooled_trips(data, group, types, params, seed, part, tell, span=span)
         trips += got
         short += lost
         done += count

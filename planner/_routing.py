@@ -1196,7 +1196,7 @@ def _parallel_neighbourhoods(problem: CoverProblem, start: CoverChoice, until: f
         proc.start()
         theirs.close()
         here = _neighbourhoods(problem, best, end, seed + 2 * turn)
-        early = _time.monotonic() + 0.1 < end
+        here_early = _time.monotonic() + 0.1 < end  # every neighbourhood tried before the round's end
         there: Optional[CoverChoice] = None
         try:
             if mine.poll(max(0.0, end - _time.monotonic()) + 1.0):
@@ -1207,12 +1207,13 @@ def _parallel_neighbourhoods(problem: CoverProblem, start: CoverChoice, until: f
         if proc.is_alive():
             proc.kill()
             proc.join()
-        early = early and there is not None and _time.monotonic() + 0.1 < end
+        # the forked search's answer came before the round's end too: both ran out of neighbourhoods
+        both_early = here_early and there is not None and _time.monotonic() + 0.1 < end
         got = min((c for c in (here, there) if c is not None), key=lambda c: c.objective)
         turn += 1
         if got.objective < best.objective:
             best = got
-        elif early:
+        elif both_early:
             break
     return best
 
